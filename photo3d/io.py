@@ -1,0 +1,246 @@
+"""Reading images and depth maps, writing meshes; every write is atomic.
+
+Errors are :class:`~photo3d.errors.Photo3DError` with one line naming the file.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+from .errors import Photo3DError
+from .types import Mesh
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
+DEPTH_SUFFIXES = (".npy", ".png", ".pfm", ".tif", ".tiff")
+
+# EXIF orientation -> the operations that make the pixels upright.
+_EXIF_FIX = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1, :],
+    5: lambda a: np.swapaxes(a, 0, 1),
+    6: lambda a: np.swapaxes(a, 0, 1)[:, ::-1],
+    7: lambda a: np.swapaxes(a, 0, 1)[::-1, ::-1],
+    8: lambda a: np.swapaxes(a, 0, 1)[::-1, :],
+}
+
+
+def _exif_orientation(path: Path) -> int:
+    try:
+        from PIL import Image
+
+        with Image.open(path) as im:
+            return int(im.getexif().get(0x0112, 1) or 1)
+    except Exception:  # no EXIF or a format PIL does not know: leave as is
+        return 1
+
+
+def _check_file(path: Path, what: str) -> None:
+    if not path.exists():
+        raise Photo3DError(f"{path}: {what} file not found")
+    if not path.is_file():
+        raise Photo3DError(f"{path}: {what} path is not a file")
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read a photo as upright RGB.
+
+    Returns:
+        (H, W, 3) uint8. EXIF orientation applied; grey repeated to 3 channels; alpha dropped;
+        16-bit and float images scaled to 8 bits.
+    """
+    path = Path(path)
+    _check_file(path, "image")
+    data = np.fromfile(path, dtype=np.uint8)
+    raw = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if raw is None:
+        raise Photo3DError(f"{path}: not a readable image (jpg, png, webp, tiff expected)")
+    if raw.ndim == 2:
+        raw = raw[..., None]
+    channels = raw.shape[2]
+    if channels == 1:
+        rgb = np.repeat(raw, 3, axis=2)
+    elif channels == 2:  # grey + alpha
+        rgb = np.repeat(raw[..., :1], 3, axis=2)
+    else:
+        rgb = raw[..., 2::-1] if channels >= 3 else raw  # BGR(A) -> RGB
+    rgb = _to_uint8(rgb)
+    fix = _EXIF_FIX.get(_exif_orientation(path))
+    if fix is not None:
+        rgb = fix(rgb)
+    return np.ascontiguousarray(rgb)
+
+
+def _to_uint8(a: np.ndarray) -> np.ndarray:
+    if a.dtype == np.uint8:
+        return a
+    if a.dtype == np.uint16:
+        return (a.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
+    a = a.astype(np.float32)
+    hi = float(np.nanmax(a)) if a.size else 1.0
+    scale = 255.0 if hi <= 1.0 + 1e-6 else 255.0 / hi
+    return np.clip(np.nan_to_num(a) * scale + 0.5, 0, 255).astype(np.uint8)
+
+
+def read_pfm(path: str | os.PathLike) -> np.ndarray:
+    """Read a PFM file (grey 'Pf' or colour 'PF'; first channel kept) as float32, top row first."""
+    path = Path(path)
+    with open(path, "rb") as f:
+        header = f.readline().strip()
+        if header not in (b"PF", b"Pf"):
+            raise Photo3DError(f"{path}: not a PFM file (bad header)")
+        dims = f.readline()
+        while dims.startswith(b"#"):
+            dims = f.readline()
+        m = re.match(rb"^\s*(\d+)\s+(\d+)\s*$", dims)
+        if not m:
+            raise Photo3DError(f"{path}: malformed PFM size line")
+        width, height = int(m.group(1)), int(m.group(2))
+        scale = float(f.readline().strip())
+        endian = "<" if scale < 0 else ">"
+        channels = 3 if header == b"PF" else 1
+        count = width * height * channels
+        data = np.frombuffer(f.read(), dtype=endian + "f4")
+        if data.size < count:
+            raise Photo3DError(f"{path}: truncated PFM data")
+    arr = data[:count].reshape(height, width, channels)[..., 0]
+    return np.ascontiguousarray(arr[::-1]).astype(np.float32)  # PFM stores bottom row first
+
+
+def write_pfm(path: str | os.PathLike, values: np.ndarray) -> None:
+    """Write a single-channel float32 PFM (little endian)."""
+    values = np.asarray(values, dtype="<f4")
+    with atomic_write(path) as tmp, open(tmp, "wb") as f:
+        f.write(b"Pf\n%d %d\n-1.0\n" % (values.shape[1], values.shape[0]))
+        f.write(np.ascontiguousarray(values[::-1]).tobytes())
+
+
+def read_depth(path: str | os.PathLike) -> np.ndarray:
+    """Read a depth or disparity map as float32 (H, W).
+
+    Accepts .npy (any numeric array, squeezed to 2-D), .pfm, and 8/16-bit PNG or TIFF
+    (first channel). Values are returned as stored; interpretation is the caller's.
+    NaN/inf are kept (the pipeline fills them).
+    """
+    path = Path(path)
+    _check_file(path, "depth")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npy":
+            values = np.load(path, allow_pickle=False)
+        elif suffix == ".pfm":
+            values = read_pfm(path)
+        else:
+            data = np.fromfile(path, dtype=np.uint8)
+            values = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+            if values is None:
+                raise Photo3DError(f"{path}: not a readable depth map (.npy, .png, .pfm, .tiff expected)")
+            if values.ndim == 3:
+                values = values[..., 0]
+    except Photo3DError:
+        raise
+    except Exception as exc:  # numpy/pickle refusal, truncated files, ...
+        raise Photo3DError(f"{path}: cannot read depth map ({exc.__class__.__name__}: {exc})") from None
+    values = np.asarray(values)
+    if values.dtype.kind not in "fiub":
+        raise Photo3DError(f"{path}: depth map has non-numeric dtype {values.dtype}")
+    values = np.squeeze(values)
+    if values.ndim != 2:
+        raise Photo3DError(f"{path}: depth map must be 2-D, got shape {values.shape}")
+    if values.size == 0 or min(values.shape) < 2:
+        raise Photo3DError(f"{path}: depth map is empty")
+    return values.astype(np.float32)
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".partial" + path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_ply(mesh: Mesh, path: str | os.PathLike) -> Path:
+    """Write ``mesh`` as binary little-endian PLY with per-vertex RGB and triangle faces.
+
+    The header comments record the image size and intrinsics (pixels) and the axis convention,
+    so the mesh can be re-projected. Vertices are in the input camera frame (+x right, +y down,
+    +z forward).
+    """
+    path = Path(path)
+    k = mesh.intrinsics
+    vertex = np.empty(
+        mesh.num_vertices,
+        dtype=[("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("red", "u1"), ("green", "u1"), ("blue", "u1")],
+    )
+    vertex["x"], vertex["y"], vertex["z"] = mesh.vertices[:, 0], mesh.vertices[:, 1], mesh.vertices[:, 2]
+    vertex["red"], vertex["green"], vertex["blue"] = mesh.colors[:, 0], mesh.colors[:, 1], mesh.colors[:, 2]
+    face = np.empty(mesh.num_faces, dtype=[("n", "u1"), ("v", "<i4", (3,))])
+    face["n"] = 3
+    face["v"] = mesh.faces
+    comments = [
+        "made by photo3d",
+        f"image_size {k.width} {k.height}",
+        f"intrinsics fx {k.fx:.6f} fy {k.fy:.6f} cx {k.cx:.6f} cy {k.cy:.6f}",
+        "axes x right, y down, z forward (OpenCV camera frame of the input photo)",
+    ] + [f"{key} {value}" for key, value in mesh.metadata.items() if isinstance(value, (int, float, str))]
+    header = (
+        "ply\nformat binary_little_endian 1.0\n"
+        + "".join(f"comment {c}\n" for c in comments)
+        + f"element vertex {mesh.num_vertices}\n"
+        + "property float x\nproperty float y\nproperty float z\n"
+        + "property uchar red\nproperty uchar green\nproperty uchar blue\n"
+        + f"element face {mesh.num_faces}\n"
+        + "property list uchar int vertex_indices\nend_header\n"
+    )
+    with atomic_write(path) as tmp, open(tmp, "wb") as f:
+        f.write(header.encode("ascii"))
+        f.write(vertex.tobytes())
+        f.write(face.tobytes())
+    return path
+
+
+def read_ply(path: str | os.PathLike) -> Mesh:
+    """Read a PLY written by :func:`write_ply` (round trip; not a general PLY reader)."""
+    from .types import Intrinsics
+
+    path = Path(path)
+    _check_file(path, "mesh")
+    with open(path, "rb") as f:
+        lines = []
+        while True:
+            line = f.readline()
+            if not line:
+                raise Photo3DError(f"{path}: PLY header has no end_header")
+            line = line.decode("ascii").strip()
+            lines.append(line)
+            if line == "end_header":
+                break
+        body = f.read()
+    counts = {ln.split()[1]: int(ln.split()[2]) for ln in lines if ln.startswith("element")}
+    comments = [ln[len("comment ") :] for ln in lines if ln.startswith("comment ")]
+    size = next(c.split()[1:3] for c in comments if c.startswith("image_size"))
+    kv = next(c.split()[1:] for c in comments if c.startswith("intrinsics"))
+    vals = dict(zip(kv[0::2], map(float, kv[1::2])))
+    vdt = np.dtype([("p", "<f4", (3,)), ("c", "u1", (3,))])
+    fdt = np.dtype([("n", "u1"), ("v", "<i4", (3,))])
+    nv, nf = counts["vertex"], counts["face"]
+    verts = np.frombuffer(body, dtype=vdt, count=nv)
+    faces = np.frombuffer(body, dtype=fdt, count=nf, offset=nv * vdt.itemsize)
+    intr = Intrinsics(vals["fx"], vals["fy"], vals["cx"], vals["cy"], int(size[0]), int(size[1]))
+    return Mesh(verts["p"].copy(), verts["c"].copy(), faces["v"].astype(np.int32), intr)
