@@ -1,0 +1,174 @@
+"""The layered depth image (LDI): pixels with explicit 4-neighbour links.
+
+Pixels are flat arrays of length N. Link slots are ordered LEFT, RIGHT, UP, DOWN and hold
+the index of the linked pixel or -1. Links are symmetric: if ``links[p, RIGHT] == q`` then
+``links[q, LEFT] == p``. Layer-0 pixel indices are canvas positions ``y * W + x``; pixels of
+later layers follow. A depth discontinuity is a cut link.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .preprocess import Canvas, Discontinuities
+from .types import Intrinsics
+
+LEFT, RIGHT, UP, DOWN = 0, 1, 2, 3
+OPPOSITE = np.array([RIGHT, LEFT, DOWN, UP])
+STEP_X = np.array([-1, 1, 0, 0])
+STEP_Y = np.array([0, 0, -1, 1])
+
+
+@dataclass
+class LDI:
+    """x, y: (N,) int32 canvas positions; depth: (N,) float32 camera z; disparity: (N,)
+    float32 detection disparity (normalised units); color: (N, 3) uint8; links: (N, 4) int32;
+    layer: (N,) int16 (0 = the photo's front layer, 1 = inpainted); shape: canvas (H, W);
+    intrinsics: of the canvas; pad: canvas border width (canvas x = image x + pad).
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    depth: np.ndarray
+    disparity: np.ndarray
+    color: np.ndarray
+    links: np.ndarray
+    layer: np.ndarray
+    shape: tuple[int, int]
+    intrinsics: Intrinsics
+    pad: int
+
+    @property
+    def num_pixels(self) -> int:
+        return int(self.x.shape[0])
+
+    def position_index(self) -> tuple[np.ndarray, np.ndarray]:
+        """Pixels stacked at each canvas position, front to back.
+
+        Returns (order, offsets): pixels at position ``i = y * W + x`` are
+        ``order[offsets[i]:offsets[i + 1]]`` sorted by increasing depth.
+        """
+        pos = self.y.astype(np.int64) * self.shape[1] + self.x
+        order = np.lexsort((self.depth, pos))
+        counts = np.bincount(pos, minlength=self.shape[0] * self.shape[1])
+        offsets = np.concatenate([[0], np.cumsum(counts)])
+        return order, offsets
+
+    def check_links(self) -> None:
+        """Raise AssertionError unless links are symmetric and join 4-neighbours."""
+        for d in range(4):
+            src = np.nonzero(self.links[:, d] >= 0)[0]
+            dst = self.links[src, d]
+            assert np.array_equal(self.links[dst, OPPOSITE[d]], src), "asymmetric link"
+            assert np.array_equal(self.x[dst] - self.x[src], np.full(src.size, STEP_X[d])), "link not a neighbour"
+            assert np.array_equal(self.y[dst] - self.y[src], np.full(src.size, STEP_Y[d])), "link not a neighbour"
+
+    def to_networkx(self, x0: int = 0, y0: int = 0, x1: int | None = None, y1: int | None = None):
+        """The pixel graph inside a canvas window as a networkx Graph (a debugging aid and
+        test oracle; use small windows). Nodes are pixel indices with x, y, depth, layer."""
+        import networkx as nx
+
+        x1 = self.shape[1] if x1 is None else x1
+        y1 = self.shape[0] if y1 is None else y1
+        inside = (self.x >= x0) & (self.x < x1) & (self.y >= y0) & (self.y < y1)
+        idx = np.nonzero(inside)[0]
+        g = nx.Graph()
+        for p in idx.tolist():
+            g.add_node(p, x=int(self.x[p]), y=int(self.y[p]), depth=float(self.depth[p]), layer=int(self.layer[p]))
+        for d in (RIGHT, DOWN):
+            q = self.links[idx, d]
+            ok = (q >= 0) & inside[np.maximum(q, 0)]
+            g.add_edges_from(zip(idx[ok].tolist(), q[ok].tolist()))
+        return g
+
+
+def front_layer(canvas: Canvas, disc: Discontinuities) -> LDI:
+    """Layer 0: one pixel per canvas position, linked to its neighbours except across cuts."""
+    h, w = canvas.shape
+    n = h * w
+    idx = np.arange(n, dtype=np.int32).reshape(h, w)
+    links = np.full((h, w, 4), -1, dtype=np.int32)
+    links[:, 1:, LEFT] = np.where(disc.link_right, idx[:, :-1], -1)
+    links[:, :-1, RIGHT] = np.where(disc.link_right, idx[:, 1:], -1)
+    links[1:, :, UP] = np.where(disc.link_down, idx[:-1], -1)
+    links[:-1, :, DOWN] = np.where(disc.link_down, idx[1:], -1)
+    ys, xs = np.divmod(np.arange(n, dtype=np.int32), w)
+    return LDI(
+        x=xs.astype(np.int32),
+        y=ys.astype(np.int32),
+        depth=canvas.depth.reshape(-1).astype(np.float32),
+        disparity=canvas.detect_disparity.reshape(-1).astype(np.float32),
+        color=canvas.color.reshape(-1, 3).copy(),
+        links=links.reshape(n, 4),
+        layer=np.zeros(n, dtype=np.int16),
+        shape=(h, w),
+        intrinsics=canvas.intrinsics,
+        pad=canvas.pad,
+    )
+
+
+@dataclass
+class LayerFill:
+    """A filled layer on the canvas, produced by an inpainting method.
+
+    mask: (H, W) bool positions that receive a new pixel; depth, disparity: (H, W) float32
+    (read where ``mask``); color: (H, W, 3) uint8.
+    """
+
+    mask: np.ndarray
+    depth: np.ndarray
+    disparity: np.ndarray
+    color: np.ndarray
+
+
+def add_layer(ldi: LDI, fill: LayerFill, threshold: float) -> LDI:
+    """Add one inpainted layer behind the front layer and link it.
+
+    ``threshold`` is the largest disparity difference of a link.
+
+    New pixels link to each other across neighbouring positions, and to a front-layer pixel
+    whose link slot towards them is free (a cut: the revealed background continues the
+    background it was grown from) when their disparities agree within ``threshold``.
+    """
+    mask, depth, disparity, color = fill.mask, fill.depth, fill.disparity, fill.color
+    h, w = ldi.shape
+    n0 = ldi.num_pixels
+    ys, xs = np.nonzero(mask)
+    m = ys.size
+    new_index = np.full((h, w), -1, dtype=np.int64)
+    new_index[ys, xs] = n0 + np.arange(m)
+    new_disp = disparity[ys, xs].astype(np.float32)
+    new_links = np.full((m, 4), -1, dtype=np.int32)
+    links = np.concatenate([ldi.links, new_links], axis=0)
+    all_disp = np.concatenate([ldi.disparity, new_disp])
+    for d in range(4):
+        nx_, ny_ = xs + STEP_X[d], ys + STEP_Y[d]
+        inside = (nx_ >= 0) & (nx_ < w) & (ny_ >= 0) & (ny_ < h)
+        src = np.nonzero(inside)[0]
+        tx, ty = nx_[src], ny_[src]
+        # 1) another new pixel at the neighbouring position
+        other = new_index[ty, tx]
+        ok_new = (other >= 0) & (np.abs(all_disp[np.maximum(other, 0)] - new_disp[src]) <= threshold)
+        links[n0 + src[ok_new], d] = other[ok_new]
+        # 2) else the front-layer pixel there, if its slot towards us is free
+        rest = ~ok_new
+        front = (ty * w + tx)[rest]
+        s = src[rest]
+        free = links[front, OPPOSITE[d]] < 0
+        close = np.abs(ldi.disparity[front] - new_disp[s]) <= threshold
+        ok_front = free & close
+        links[n0 + s[ok_front], d] = front[ok_front]
+        links[front[ok_front], OPPOSITE[d]] = n0 + s[ok_front]
+    return LDI(
+        x=np.concatenate([ldi.x, xs.astype(np.int32)]),
+        y=np.concatenate([ldi.y, ys.astype(np.int32)]),
+        depth=np.concatenate([ldi.depth, depth[ys, xs].astype(np.float32)]),
+        disparity=all_disp,
+        color=np.concatenate([ldi.color, color[ys, xs]], axis=0),
+        links=links,
+        layer=np.concatenate([ldi.layer, np.full(m, int(ldi.layer.max()) + 1, dtype=np.int16)]),
+        shape=ldi.shape,
+        intrinsics=ldi.intrinsics,
+        pad=ldi.pad,
+    )

@@ -1,0 +1,177 @@
+"""The pipeline: each stage is one function of :mod:`photo3d`'s stage modules; this module
+only sequences them, times them and shows progress. The CLI, the batch runner and the
+Python API all call :func:`build_scene` and :func:`write_outputs`.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import numpy as np
+
+from .config import Config
+from .errors import Photo3DError
+from .inpaint.fill import fill_border, fill_regions
+from .ldi import LDI, LayerFill, add_layer, front_layer
+from .mesh import build_mesh
+from .preprocess import Canvas, Discontinuities, PreparedRGBD, detect_discontinuities, make_canvas, prepare
+from .regions import Regions, find_regions
+from .types import Intrinsics, Mesh
+
+log = logging.getLogger("photo3d")
+
+
+@dataclass
+class Timings:
+    """Wall-clock seconds per stage, in order."""
+
+    stages: list[tuple[str, float]] = field(default_factory=list)
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages.append((name, time.perf_counter() - start))
+
+    def total(self) -> float:
+        return sum(s for _, s in self.stages)
+
+    def table(self) -> str:
+        width = max([len(n) for n, _ in self.stages] + [5])
+        rows = [f"{'stage':<{width}}  seconds"] + [f"{n:<{width}}  {s:7.2f}" for n, s in self.stages]
+        rows.append(f"{'total':<{width}}  {self.total():7.2f}")
+        return "\n".join(rows)
+
+
+@dataclass
+class Scene:
+    """Everything the pipeline made for one photo."""
+
+    prepared: PreparedRGBD
+    canvas: Canvas
+    discontinuities: Discontinuities
+    regions: Regions
+    fill: LayerFill
+    ldi: LDI
+    mesh: Mesh
+    inpaint_method: str
+    timings: Timings
+
+
+# An inpainter fills the synthesis regions: (canvas, discontinuities, regions, config) -> LayerFill
+Inpainter = Callable[[Canvas, Discontinuities, Regions, Config], LayerFill]
+
+
+def _fill_inpainter(canvas: Canvas, disc: Discontinuities, regions: Regions, config: Config) -> LayerFill:
+    return fill_regions(canvas, regions, config)
+
+
+def select_inpainter(config: Config, warn: Callable[[str], None] | None = None) -> tuple[str, Inpainter]:
+    """Choose the inpainting method: the learned networks when requested or (auto) when
+    their weights are found, else the non-learned fill (with one warning line on auto)."""
+    if config.inpaint == "fill":
+        return "fill", _fill_inpainter
+    try:
+        from .inpaint.learned import make_learned_inpainter
+    except ImportError:  # learned inpainting not available in this build
+        make_learned_inpainter = None
+    if make_learned_inpainter is not None:
+        inpainter = make_learned_inpainter(config, required=config.inpaint == "learned")
+        if inpainter is not None:
+            return "learned", inpainter
+    elif config.inpaint == "learned":
+        raise Photo3DError("--inpaint learned: learned inpainting is not available in this installation")
+    if warn is not None:
+        warn(
+            "inpainting networks not found: using the non-learned fill "
+            "(get the weights with `photo3d weights download edge depth color`)"
+        )
+    return "fill", _fill_inpainter
+
+
+class _Progress:
+    """A progress bar over stages (tqdm on stderr), silent when disabled."""
+
+    def __init__(self, names: list[str], enabled: bool, label: str):
+        self.bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=len(names), desc=label, unit="stage", file=sys.stderr, leave=False)
+
+    def step(self, name: str) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(name)
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+STAGES = ["prepare", "border", "discontinuities", "ldi", "regions", "inpaint", "merge", "mesh"]
+
+
+def build_scene(
+    image: np.ndarray,
+    depth_values: np.ndarray,
+    config: Config,
+    *,
+    kind: str = "disparity",
+    intrinsics: Intrinsics | None = None,
+    normalize: bool = True,
+    source: str = "depth",
+    inpainter: tuple[str, Inpainter] | None = None,
+    progress: bool = False,
+    warn: Callable[[str], None] | None = None,
+) -> Scene:
+    """Run every stage from an RGB image and a raw depth map to the layered mesh.
+
+    Args:
+        image: (H, W, 3) uint8 RGB.
+        depth_values: (Hd, Wd) raw disparity (``kind="disparity"``) or depth.
+        intrinsics: of ``image``; default focal max(H, W), centre (W//2, H//2).
+        normalize: apply the reference's disparity normalisation (see preprocess).
+        source: name used in error messages (usually the depth file).
+        inpainter: (name, function) to use; default :func:`select_inpainter`.
+    """
+    config.validate()
+    timings = Timings()
+    bar = _Progress(STAGES, progress, "3D photo")
+    try:
+        with timings.stage("prepare"):
+            prepared = prepare(image, depth_values, config, kind=kind, intrinsics=intrinsics, normalize=normalize, source=source)
+        bar.step("prepare")
+        with timings.stage("border"):
+            pad = int(config.extrapolation_thickness) if config.extrapolate_border else 0
+            canvas = fill_border(make_canvas(prepared, pad), config)
+        bar.step("border")
+        with timings.stage("discontinuities"):
+            disc = detect_discontinuities(canvas.detect_disparity, config)
+        bar.step("discontinuities")
+        with timings.stage("ldi"):
+            ldi = front_layer(canvas, disc)
+        bar.step("ldi")
+        with timings.stage("regions"):
+            regions = find_regions(ldi, disc, config)
+        bar.step("regions")
+        method, inpaint = inpainter if inpainter is not None else select_inpainter(config, warn)
+        with timings.stage(f"inpaint ({method})"):
+            fill = inpaint(canvas, disc, regions, config)
+        bar.step("inpaint")
+        with timings.stage("merge"):
+            ldi = add_layer(ldi, fill, float(config.depth_threshold))
+        bar.step("merge")
+        with timings.stage("mesh"):
+            mesh = build_mesh(ldi)
+            mesh.metadata.update(inpaint=method, center_depth=round(prepared.center_depth, 6), depth_scale=prepared.depth_scale)
+        bar.step("mesh")
+    finally:
+        bar.close()
+    return Scene(prepared, canvas, disc, regions, fill, ldi, mesh, method, timings)
