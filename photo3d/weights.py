@@ -217,8 +217,9 @@ def load_into(module: "torch.nn.Module", state_dict: Mapping[str, "torch.Tensor"
     check_state_dict(module, state_dict, path)
     try:
         module.load_state_dict(state_dict, strict=True)
-    except RuntimeError as exc:  # e.g. dtype that cannot be copied
-        raise Photo3DError(f"{path}: cannot load weights ({str(exc).splitlines()[0]})") from exc
+    except RuntimeError as exc:  # e.g. values a module refuses, dtype that cannot be copied
+        detail = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        raise Photo3DError(f"{path}: cannot load weights ({detail[:500]})") from exc
     return module
 
 

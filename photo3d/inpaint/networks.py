@@ -140,6 +140,8 @@ class EdgeInpaintNet(nn.Module):
         super().__init__()
         b = base_channels
         self.size_multiple = 4  # two stride-2 stages
+        # Reflection padding needs more rows/columns than it pads, at 1/4 resolution too.
+        self.min_size = max(4, 4 * (dilation + 1))
         self.encoder_0 = nn.Sequential(
             nn.ReflectionPad2d(3), SpectralNormConv2d(in_channels, b, 7), _instance_norm(b),
             nn.ReLU())
@@ -160,7 +162,7 @@ class EdgeInpaintNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, C_in, H, W), H and W multiples of 4 → (N, 1, H, W) in (0, 1)."""
-        _check_size(x, self.size_multiple)
+        _check_size(x, self.size_multiple, self.min_size)
         x1 = self.encoder_0(x)
         x2 = self.encoder_1(x1)
         x3 = self.encoder_2(x2)
@@ -362,10 +364,11 @@ def color_inpaint_net(base_channels: int = 64, levels: int = 7) -> PartialConvUN
                            decoder_names=names, output_activation="sigmoid")
 
 
-def _check_size(x: torch.Tensor, multiple: int) -> None:
-    if x.ndim != 4 or x.shape[-2] % multiple or x.shape[-1] % multiple:
-        raise Photo3DError(f"network input must be (N, C, H, W) with H, W multiples of {multiple}, "
-                           f"got {tuple(x.shape)}")
+def _check_size(x: torch.Tensor, multiple: int, minimum: int = 1) -> None:
+    if (x.ndim != 4 or x.shape[-2] % multiple or x.shape[-1] % multiple
+            or min(x.shape[-2:]) < minimum):
+        raise Photo3DError(f"network input must be (N, C, H, W) with H, W multiples of {multiple} "
+                           f"and at least {minimum}, got {tuple(x.shape)}")
 
 
 NETWORK_KINDS = ("edge", "depth", "color")
