@@ -55,7 +55,7 @@ class Config:
     paths: list = field(default_factory=lambda: list(DEFAULT_PATHS))
     num_frames: int = 240
     fps: float = 40.0
-    crop_border: Any = 0.03  # fraction (or [top, left, bottom, right]) cropped from each frame
+    crop_border: Any = field(default_factory=lambda: [0.03, 0.03, 0.05, 0.03])  # [top, left, bottom, right] fractions (or one number)
     supersample: float = 2.0  # render at this scale and downsample (anti-aliasing)
     custom_trajectories: list | None = None  # from argument.yml traj_types/shift ranges
     save_ply: bool = True
@@ -80,6 +80,15 @@ class Config:
         if len(self.filter_size) < int(self.sparse_iter):
             raise bad(f"filter_size needs sparse_iter={self.sparse_iter} entries, got {len(self.filter_size)}")
         return self
+
+    def crop_fractions(self) -> tuple[float, float, float, float]:
+        """``crop_border`` as (top, left, bottom, right) fractions."""
+        c = self.crop_border
+        if isinstance(c, (int, float)):
+            return (float(c),) * 4
+        if len(c) != 4:
+            raise Photo3DError(f"crop_border must be one number or four [top, left, bottom, right], got {c!r}")
+        return tuple(float(v) for v in c)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

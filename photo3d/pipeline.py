@@ -175,3 +175,77 @@ def build_scene(
     finally:
         bar.close()
     return Scene(prepared, canvas, disc, regions, fill, ldi, mesh, method, timings)
+
+
+def path_frames(name: str, config: Config, center_depth: float, depth_scale: float = 1.0, num_frames: int | None = None):
+    """Camera frames for a named video path: a reference path, or one defined by the
+    reference keys (``traj_types``/``*_shift_range``/``video_postfix``) in ``config``."""
+    from . import camera
+
+    n = int(config.num_frames if num_frames is None else num_frames)
+    custom = {t["name"]: t for t in (config.custom_trajectories or [])}
+    if name in custom:
+        t = custom[name]
+        if t["traj_type"] not in ("circle", "double-straight-line", "straight-line"):
+            raise Photo3DError(f"config: unknown traj_type {t['traj_type']!r} for video {name!r}")
+        shifts = camera.reference_shifts(
+            "double-straight-line" if t["traj_type"] != "circle" else "circle", n, t["x"], t["y"], t["z"]
+        )
+        if t["traj_type"] == "straight-line":  # reference: from 0 to the range, not from -range
+            shifts = (shifts + np.array([t["x"], t["y"], t["z"]])) / 2.0
+        frames = []
+        for s in shifts:
+            pose = np.eye(4)
+            pose[:3, 3] = -s * depth_scale + 0.0
+            scale = (center_depth - pose[2, 3]) / center_depth if "dolly" in name else 1.0
+            frames.append(camera.CameraFrame(pose=pose, focal_scale=float(scale)))
+        return frames
+    return camera.camera_path(name, n, center_depth=center_depth, shift_scale=depth_scale)
+
+
+def write_outputs(
+    scene: Scene,
+    out_dir,
+    name: str,
+    config: Config,
+    *,
+    progress: bool = False,
+    renderer=None,
+) -> dict:
+    """Write ``<out_dir>/<name>.ply`` (when ``config.save_ply``) and one video per path in
+    ``config.paths``. Every file is written under a temporary name and renamed when complete.
+    Returns {"ply": path or None, "videos": {path_name: VideoResult}}.
+    """
+    from pathlib import Path
+
+    from .io import write_ply
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result: dict = {"ply": None, "videos": {}}
+    if config.save_ply:
+        with scene.timings.stage("write ply"):
+            result["ply"] = write_ply(scene.mesh, out_dir / f"{name}.ply")
+    if not config.paths:
+        return result
+    from .render import Renderer
+    from .video import write_path_video
+
+    k = scene.mesh.intrinsics
+    own = renderer is None
+    if own:
+        renderer = Renderer(k.width, k.height, supersample=float(config.supersample))
+    try:
+        with scene.timings.stage("upload mesh"):
+            renderer.set_mesh(scene.mesh)
+        for path_name in config.paths:
+            frames = path_frames(path_name, config, scene.prepared.center_depth, scene.prepared.depth_scale)
+            with scene.timings.stage(f"video {path_name}"):
+                result["videos"][path_name] = write_path_video(
+                    renderer, frames, k, out_dir / f"{name}_{path_name}.mp4", float(config.fps),
+                    crop=config.crop_fractions(), progress=progress,
+                )
+    finally:
+        if own:
+            renderer.close()
+    return result

@@ -1,0 +1,178 @@
+"""The Python API for apps that embed photo3d.
+
+    >>> from photo3d import Photo3D
+    >>> p3d = Photo3D.from_rgbd(image, depth)              # HxWx3 uint8, HxW depth (z)
+    >>> p3d.save_ply("scene.ply")
+    >>> rgb, mask = p3d.render(np.eye(4))                  # identity = the input camera
+    >>> p3d.write_video("swing.mp4", "swing")
+
+Camera convention: poses are 4x4 camera-to-world matrices in the depth's units, the world
+frame being the input camera's (+x right, +y down, +z forward; identity = input camera).
+Intrinsics are (fx, fy, cx, cy) in pixels with pixel centres at integer coordinates.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .config import Config
+from .errors import Photo3DError
+from .pipeline import Scene, build_scene, path_frames, write_outputs
+from .types import Intrinsics, Mesh
+
+log = logging.getLogger("photo3d")
+
+
+def _as_intrinsics(intrinsics, width: int, height: int) -> Intrinsics | None:
+    if intrinsics is None or isinstance(intrinsics, Intrinsics):
+        return intrinsics
+    fx, fy, cx, cy = (float(v) for v in intrinsics)
+    return Intrinsics(fx, fy, cx, cy, width, height)
+
+
+class Photo3D:
+    """A 3D photo: the layered mesh built from one RGB-D image, and ways to view it."""
+
+    def __init__(self, scene: Scene, config: Config):
+        self.scene = scene
+        self.config = config
+        self._renderer = None
+
+    # -- construction -------------------------------------------------------------------
+    @classmethod
+    def from_rgbd(
+        cls,
+        image: np.ndarray,
+        depth: np.ndarray,
+        intrinsics: Sequence[float] | Intrinsics | None = None,
+        config: Config | None = None,
+        normalize: bool = True,
+        progress: bool = False,
+    ) -> "Photo3D":
+        """Build from an RGB image and its depth.
+
+        Args:
+            image: (H, W, 3) uint8 RGB.
+            depth: (H, W) float32 depth (camera z, not disparity) in the caller's units;
+                NaN/inf/0 holes are filled. Another size is resized to the image.
+            intrinsics: (fx, fy, cx, cy) in pixels of ``image``; default focal max(H, W)
+                at the centre (the reference's camera).
+            config: pipeline settings; by default the image keeps its own resolution.
+            normalize: True applies the reference's disparity normalisation (depth in
+                [1/3, 20], so its camera ranges apply); False keeps the caller's units,
+                so renders line up with real cameras.
+        """
+        image = np.asarray(image)
+        if image.ndim == 2:
+            image = np.repeat(image[..., None], 3, axis=2)
+        if image.ndim != 3 or image.shape[2] not in (3, 4) or image.dtype != np.uint8:
+            raise Photo3DError(f"image: expected HxWx3 uint8, got {image.dtype} {image.shape}")
+        image = np.ascontiguousarray(image[..., :3])
+        h, w = image.shape[:2]
+        if config is None:
+            config = Config(longer_side=max(h, w))
+        scene = build_scene(
+            image, np.asarray(depth, dtype=np.float32), config, kind="depth",
+            intrinsics=_as_intrinsics(intrinsics, w, h), normalize=normalize, source="depth", progress=progress,
+            warn=log.warning,
+        )
+        return cls(scene, config)
+
+    @classmethod
+    def from_files(cls, image_path, depth_path=None, *, config: Config | None = None, progress: bool = False,
+                   **depth_options) -> "Photo3D":
+        """What the CLI does: read the image (and depth, or find/estimate it) and build.
+
+        ``depth_options`` are passed to :func:`photo3d.depth.resolve_depth` (``source``,
+        ``onnx_model``, ``device``, ...). ``config.depth_kind`` says what a depth file holds.
+        """
+        from .cli import load_inputs
+
+        config = config or Config()
+        image, depth, kind, _, _ = load_inputs(image_path, depth_path, config, **depth_options)
+        scene = build_scene(image, depth, config, kind=kind, source=str(depth_path or image_path),
+                            progress=progress, warn=log.warning)
+        return cls(scene, config)
+
+    # -- results --------------------------------------------------------------------------
+    @property
+    def mesh(self) -> Mesh:
+        return self.scene.mesh
+
+    @property
+    def intrinsics(self) -> Intrinsics:
+        """Camera of the (working-resolution) input image."""
+        return self.scene.mesh.intrinsics
+
+    def save_ply(self, path) -> Path:
+        from .io import write_ply
+
+        return write_ply(self.mesh, path)
+
+    def _get_renderer(self):
+        if self._renderer is None:
+            from .render import Renderer
+
+            k = self.intrinsics
+            self._renderer = Renderer(k.width, k.height, supersample=float(self.config.supersample))
+            self._renderer.set_mesh(self.mesh)
+        return self._renderer
+
+    def render(self, pose: np.ndarray, size: tuple[int, int] | None = None,
+               intrinsics: Sequence[float] | Intrinsics | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Render the 3D photo from ``pose`` (4x4 camera-to-world, depth units).
+
+        Args:
+            size: (width, height) of the output; default the working image size.
+            intrinsics: (fx, fy, cx, cy) for that size; default the input camera scaled to it.
+        Returns:
+            (H, W, 3) uint8 image and (H, W) bool mask of the pixels the mesh covers.
+        """
+        pose = np.asarray(pose, dtype=np.float64)
+        if pose.shape != (4, 4) or not np.isfinite(pose).all():
+            raise Photo3DError(f"pose: expected a finite 4x4 camera-to-world matrix, got shape {pose.shape}")
+        k = self.intrinsics
+        if size is not None:
+            w, h = int(size[0]), int(size[1])
+        else:
+            w, h = k.width, k.height
+        cam = _as_intrinsics(intrinsics, w, h)
+        if cam is None:
+            cam = k.scaled(w / k.width, h / k.height)
+            cam = Intrinsics(cam.fx, cam.fy, cam.cx, cam.cy, w, h)
+        return self._get_renderer().render(pose, cam)
+
+    def write_video(self, path, path_name: str | Sequence[np.ndarray], *, num_frames: int | None = None,
+                    fps: float | None = None, crop: Sequence[float] | None = None, progress: bool = False):
+        """Write an mp4 along a named path ("circle", "swing", "zoom-in", "dolly-zoom-in")
+        or a list of 4x4 poses. Named paths use the reference ranges scaled to this scene's
+        depth units. Returns the :class:`photo3d.video.VideoResult`."""
+        from .camera import CameraFrame
+        from .video import write_path_video
+
+        if isinstance(path_name, str):
+            frames = path_frames(path_name, self.config, self.scene.prepared.center_depth,
+                                 self.scene.prepared.depth_scale, num_frames)
+        else:
+            frames = [CameraFrame(pose=np.asarray(p, dtype=np.float64)) for p in path_name]
+        crop = self.config.crop_fractions() if crop is None else tuple(crop)
+        return write_path_video(self._get_renderer(), frames, self.intrinsics, path,
+                                float(fps or self.config.fps), crop=crop, progress=progress)
+
+    def write_outputs(self, out_dir, name: str, progress: bool = False) -> dict:
+        """The CLI's outputs: PLY and the configured videos under ``out_dir``."""
+        return write_outputs(self.scene, out_dir, name, self.config, progress=progress, renderer=self._get_renderer())
+
+    def close(self) -> None:
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
+
+    def __enter__(self) -> "Photo3D":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,57 @@
+"""Batch video generation over a folder: ``photo3d batch IMAGES [--depth-dir DIR] [options]``.
+
+Each image ``foo.jpg`` takes its depth from ``DEPTH_DIR/foo.{npy,png,pfm,tif}`` when present
+(else it is estimated as on the single-image path). One bad file is reported and skipped;
+the batch goes on. Exit code: 0 when all succeed, 2 when any failed.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import Photo3DError
+from .io import DEPTH_SUFFIXES, IMAGE_SUFFIXES
+
+
+def find_jobs(image_dir: Path, depth_dir: Path | None) -> list[tuple[Path, Path | None]]:
+    """(image, depth or None) pairs, sorted by image name."""
+    if not image_dir.is_dir():
+        raise Photo3DError(f"{image_dir}: not a folder")
+    images = sorted(p for p in image_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    jobs = []
+    for img in images:
+        depth = None
+        if depth_dir is not None:
+            for suffix in DEPTH_SUFFIXES:
+                cand = depth_dir / f"{img.stem}{suffix}"
+                if cand.is_file() and cand.resolve() != img.resolve():
+                    depth = cand
+                    break
+        jobs.append((img, depth))
+    return jobs
+
+
+def main(argv: list[str]) -> int:
+    from .cli import _add_common, effective_config, process_one
+
+    ap = argparse.ArgumentParser(prog="photo3d batch", description=__doc__.splitlines()[0])
+    ap.add_argument("images", help="folder of photos")
+    ap.add_argument("--depth-dir", help="folder of depth maps named like the photos")
+    _add_common(ap)
+    args = ap.parse_args(argv)
+    config, ignored = effective_config(args)
+    jobs = find_jobs(Path(args.images), Path(args.depth_dir) if args.depth_dir else None)
+    if not jobs:
+        raise Photo3DError(f"{args.images}: no images found ({', '.join(IMAGE_SUFFIXES)})")
+    failed = []
+    for i, (img, depth) in enumerate(jobs, 1):
+        if not args.quiet:
+            print(f"[{i}/{len(jobs)}] {img.name}", file=sys.stderr)
+        try:
+            process_one(img, depth, Path(args.out), img.stem, config, args, ignored)
+        except Photo3DError as exc:
+            print(f"photo3d: error: {exc}", file=sys.stderr)
+            failed.append(img.name)
+    print(f"batch: {len(jobs) - len(failed)} done, {len(failed)} failed" + (f" ({', '.join(failed)})" if failed else ""))
+    return 2 if failed else 0
