@@ -118,7 +118,7 @@ def test_load_depth_anything_from_file_strictly(tmp_path, model, recipe_weights,
     assert not loaded.training
     x = torch.from_numpy(vectors["input_0"][:, :, :56, :84].copy())
     with torch.inference_mode():
-        torch.testing.assert_close(loaded(x), model(x), rtol=0, atol=0)
+        torch.testing.assert_close(loaded(x), model(x), rtol=0, atol=1e-5)  # loaded: channels_last
 
     incomplete = dict(recipe_weights)
     del incomplete["pretrained.mask_token"]
