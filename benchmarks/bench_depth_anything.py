@@ -102,12 +102,14 @@ def _variant_args(threads: int, size: str, bf16: bool, channels_last: bool, repe
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--one", action="store_true", help="run a single variant in this process")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--size", default="480x640", help="image HxW (network input: shorter side 518)")
     parser.add_argument("--bf16", action="store_true")
-    parser.add_argument("--channels-last", action="store_true", help="NHWC weights (load_depth_anything's CPU default)")
+    parser.add_argument("--channels-last", action="store_true",
+                        help="NHWC weights (load_depth_anything's CPU default)")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     size = tuple(int(v) for v in args.size.lower().split("x"))

@@ -30,6 +30,7 @@ def recipe_tensor(key: str, shape: tuple[int, ...]) -> torch.Tensor:
     return 1.0 + 0.1 * r
 
 
-def recipe_state_dict(keys_and_shapes: Iterable[tuple[str, tuple[int, ...]]]) -> "OrderedDict[str, torch.Tensor]":
+def recipe_state_dict(keys_and_shapes: Iterable[tuple[str, tuple[int, ...]]]
+                      ) -> "OrderedDict[str, torch.Tensor]":
     """State dict with every ``(key, shape)`` filled by :func:`recipe_tensor`, in the given order."""
     return OrderedDict((key, recipe_tensor(key, tuple(shape))) for key, shape in keys_and_shapes)

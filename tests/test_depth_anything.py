@@ -198,6 +198,8 @@ def test_estimate_rejects_bad_images(model):
         estimate(np.zeros((20, 20), np.uint8), model)
     with pytest.raises(Photo3DError, match="empty"):
         estimate(np.zeros((0, 20, 3), np.uint8), model)
+    with pytest.raises(Photo3DError, match="input size"):
+        estimate(np.zeros((20, 20, 3), np.uint8), model, input_size=10)
 
 
 def test_estimate_without_weights_says_how_to_get_them(tmp_path, monkeypatch):

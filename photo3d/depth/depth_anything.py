@@ -82,7 +82,8 @@ class Attention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, t, c = x.shape
         # (N, T, 3C) -> 3 x (N, heads, T, C/heads)
-        qkv = self.qkv(x).reshape(n, t, 3, self.num_heads, c // self.num_heads).permute(2, 0, 3, 1, 4)
+        head_dim = c // self.num_heads
+        qkv = self.qkv(x).reshape(n, t, 3, self.num_heads, head_dim).permute(2, 0, 3, 1, 4)
         out = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2])  # scale 1/sqrt(C/heads)
         return self.proj(out.transpose(1, 2).reshape(n, t, c))
 
@@ -159,8 +160,8 @@ class DinoV2Small(nn.Module):
         tokens = torch.cat((cls, patches), dim=1)
         return tokens + self.position_embedding(x.shape[-2], x.shape[-1]).to(tokens.dtype)
 
-    def forward(self, x: torch.Tensor,
-                block_indices: tuple[int, ...] = FEATURE_BLOCKS) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    def forward(self, x: torch.Tensor, block_indices: tuple[int, ...] = FEATURE_BLOCKS
+                ) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Normalised outputs of the blocks ``block_indices``.
 
         Args:
@@ -263,7 +264,8 @@ class DPTHead(nn.Module):
             fmap = tokens.transpose(1, 2).reshape(tokens.shape[0], tokens.shape[2], grid_h, grid_w)
             layers.append(resize(project(fmap)))
         s = self.scratch
-        l1, l2, l3, l4 = s.layer1_rn(layers[0]), s.layer2_rn(layers[1]), s.layer3_rn(layers[2]), s.layer4_rn(layers[3])
+        l1, l2 = s.layer1_rn(layers[0]), s.layer2_rn(layers[1])
+        l3, l4 = s.layer3_rn(layers[2]), s.layer4_rn(layers[3])
         path = s.refinenet4(l4, size=l3.shape[-2:])
         path = s.refinenet3(path, l3, size=l2.shape[-2:])
         path = s.refinenet2(path, l2, size=l1.shape[-2:])
@@ -335,6 +337,8 @@ def network_input_size(height: int, width: int, input_size: int = DEFAULT_INPUT_
     """
     if height <= 0 or width <= 0:
         raise Photo3DError(f"image array: size {height}x{width} is empty")
+    if input_size < multiple:
+        raise Photo3DError(f"depth input size {input_size}: must be at least {multiple} (one patch)")
     scale = max(input_size / height, input_size / width)
 
     def constrain(side: float) -> int:
@@ -347,7 +351,8 @@ def network_input_size(height: int, width: int, input_size: int = DEFAULT_INPUT_
 
 
 def _check_image(image: np.ndarray) -> None:
-    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+    if (not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3
+            or image.dtype != np.uint8):
         desc = (f"{image.dtype} array of shape {image.shape}" if isinstance(image, np.ndarray)
                 else type(image).__name__)
         raise Photo3DError(f"image array: expected an H x W x 3 uint8 RGB image, got {desc}")
@@ -359,7 +364,8 @@ def preprocess(image: np.ndarray, input_size: int = DEFAULT_INPUT_SIZE) -> torch
     """RGB uint8 image ``(H, W, 3)`` to the network input ``(1, 3, h, w)`` float32.
 
     RGB scaled to [0, 1], resized bicubically (OpenCV) to :func:`network_input_size`,
-    normalised with the ImageNet mean and std.
+    normalised with the ImageNet mean and std. (The reference resizes in float64; float32
+    differs by ~1e-7.)
     """
     import cv2
 
