@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import http.client
 import os
 import sys
 import urllib.error
@@ -273,8 +274,9 @@ def _fetch(url: str, part: Path, progress: bool, label: str) -> None:
                 for chunk in iter(lambda: response.read(_CHUNK_BYTES), b""):
                     out.write(chunk)
                     bar.update(len(chunk))
-            except OSError as exc:  # keep the .part file: the next call resumes it
-                raise Photo3DError(f"{url}: download interrupted ({exc})") from exc
+            except (OSError, http.client.HTTPException) as exc:  # keep .part: the next call resumes
+                raise Photo3DError(
+                    f"{url}: download interrupted ({type(exc).__name__}); run again to resume") from exc
     if total is not None and part.stat().st_size != total:
         raise Photo3DError(
             f"{url}: download incomplete ({part.stat().st_size} of {total} bytes); run again to resume")

@@ -159,6 +159,11 @@ def test_load_network_lookup_and_missing(tmp_path, monkeypatch, recipe_networks)
     net = load_network("edge")
     torch.testing.assert_close(net.decoder_2[1].weight,
                                recipe_networks["edge"].decoder_2[1].weight)
+    # checkpoints_dir comes first: an unreadable file there is the one chosen.
+    (tmp_path / "first").mkdir()
+    (tmp_path / "first" / "edge-model.pth").write_bytes(b"not a checkpoint")
+    with pytest.raises(Photo3DError, match="first/edge-model.pth: cannot read weights"):
+        load_network("edge", checkpoints_dir=tmp_path / "first")
 
 
 def test_load_network_wrong_checkpoint(tmp_path, recipe_networks):

@@ -165,6 +165,8 @@ class _Server:
     def __init__(self):
         self.files: dict[str, bytes] = {}
         self.status_override: int | None = None
+        self.ignore_range = False
+        self.truncate_to: int | None = None  # send only this many bytes, then close
         self.requests: list[tuple[str, str | None]] = []  # (path, Range header)
         server = self
 
@@ -184,7 +186,7 @@ class _Server:
                     return
                 data = server.files[name]
                 start = 0
-                if range_header:
+                if range_header and not server.ignore_range:
                     start = int(range_header.removeprefix("bytes=").split("-")[0])
                     if start >= len(data):
                         self.send_error(416)
@@ -195,7 +197,9 @@ class _Server:
                     self.send_response(200)
                 self.send_header("Content-Length", str(len(data) - start))
                 self.end_headers()
-                self.wfile.write(data[start:])
+                end = len(data) if server.truncate_to is None else server.truncate_to
+                self.wfile.write(data[start:end])
+                self.close_connection = True
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/files"
@@ -259,6 +263,30 @@ def test_download_resumes_partial_file(server, tmp_path):
     assert path.read_bytes() == data
     assert server.requests == [("/files/edge-model.pth", "bytes=123456-")]
     assert not (dest / "edge-model.pth.part").exists()
+
+
+def test_download_interrupted_then_resumed(server, tmp_path):
+    data = _payload()
+    server.files["color-model.pth"] = data
+    server.truncate_to = 100_000
+    with pytest.raises(Photo3DError, match="color-model.pth: download (interrupted|incomplete).*"
+                                           "run again to resume"):
+        weights.download_one("color", tmp_path, base_url=server.url, progress=False)
+    assert (tmp_path / "color-model.pth.part").stat().st_size == 100_000
+    assert not (tmp_path / "color-model.pth").exists()
+    server.truncate_to = None
+    path = weights.download_one("color", tmp_path, base_url=server.url, progress=False)
+    assert path.read_bytes() == data
+    assert server.requests[-1] == ("/files/color-model.pth", "bytes=100000-")
+
+
+def test_download_restarts_when_server_ignores_range(server, tmp_path):
+    data = _payload(50_000)
+    server.files["edge-model.pth"] = data
+    server.ignore_range = True
+    (tmp_path / "edge-model.pth.part").write_bytes(b"stale bytes")
+    path = weights.download_one("edge", tmp_path, base_url=server.url, progress=False)
+    assert path.read_bytes() == data
 
 
 def test_download_bad_hash_deletes_file(server, tmp_path, monkeypatch):

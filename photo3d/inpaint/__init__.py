@@ -14,7 +14,8 @@ __all__ = ["load_network", "build_network", "run_batched", "pick_device"]
 
 
 def load_network(kind: str, path: str | Path | None = None,
-                 device: "str | torch.device" = "cpu") -> "nn.Module":
+                 device: "str | torch.device" = "cpu",
+                 checkpoints_dir: str | Path | None = None) -> "nn.Module":
     """The published-architecture network ``kind`` with weights from ``path``, in eval mode.
 
     Args:
@@ -22,6 +23,7 @@ def load_network(kind: str, path: str | Path | None = None,
         path: a ``.pth`` / ``.safetensors`` state dict; None looks it up with
             :func:`photo3d.weights.find_weights` (``edge-model.pth`` etc.).
         device: where the network is moved.
+        checkpoints_dir: searched first when ``path`` is None.
 
     Raises:
         Photo3DError: unknown kind, file missing or damaged, or keys/shapes that do not
@@ -32,11 +34,11 @@ def load_network(kind: str, path: str | Path | None = None,
 
     network = build_network(kind)
     if path is None:
-        path = weights.find_weights(kind)
+        path = weights.find_weights(kind, checkpoints_dir)
         if path is None:
             raise Photo3DError(
                 f"{weights.get_spec(kind).filename}: {kind} network weights not found in "
-                f"{', '.join(map(str, weights.search_dirs()))} (run: photo3d weights download {kind})")
+                f"{', '.join(map(str, weights.search_dirs(checkpoints_dir)))} (run: photo3d weights download {kind})")
     state_dict = weights.load_state_dict(path)
     weights.load_into(network, state_dict, path)
     return network.to(device).eval()
