@@ -1,0 +1,28 @@
+"""Small synthetic RGB-D scenes with known geometry, shared by the tests."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def textured(h: int, w: int, seed: int, base: tuple[int, int, int]) -> np.ndarray:
+    """A smooth random texture around ``base`` (H, W, 3) uint8."""
+    rng = np.random.default_rng(seed)
+    import cv2
+
+    noise = cv2.resize(rng.random((max(h // 6, 2), max(w // 6, 2), 3)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+    img = np.asarray(base, np.float32)[None, None] + 60 * (noise - 0.5)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def square_scene(h: int = 96, w: int = 128, z_bg: float = 4.0, z_fg: float = 2.0):
+    """A textured blue-green background plane at z_bg and a red square at z_fg in front.
+
+    Returns image (H, W, 3) uint8, depth (H, W) float32, foreground mask (H, W) bool.
+    """
+    image = textured(h, w, 1, (40, 140, 200))
+    depth = np.full((h, w), z_bg, np.float32)
+    fg = np.zeros((h, w), bool)
+    fg[h // 4 : 3 * h // 4, w // 3 : 2 * w // 3] = True
+    image[fg] = textured(h, w, 2, (220, 30, 30))[fg]
+    depth[fg] = z_fg
+    return image, depth, fg
