@@ -92,6 +92,7 @@ def _to_uint8(a: np.ndarray) -> np.ndarray:
 def read_pfm(path: str | os.PathLike) -> np.ndarray:
     """Read a PFM file (grey 'Pf' or colour 'PF'; first channel kept) as float32, top row first."""
     path = Path(path)
+    _check_file(path, "PFM")
     with open(path, "rb") as f:
         header = f.readline().strip()
         if header not in (b"PF", b"Pf"):
@@ -103,7 +104,10 @@ def read_pfm(path: str | os.PathLike) -> np.ndarray:
         if not m:
             raise Photo3DError(f"{path}: malformed PFM size line")
         width, height = int(m.group(1)), int(m.group(2))
-        scale = float(f.readline().strip())
+        try:
+            scale = float(f.readline().strip())
+        except ValueError:
+            raise Photo3DError(f"{path}: malformed PFM scale line") from None
         endian = "<" if scale < 0 else ">"
         channels = 3 if header == b"PF" else 1
         count = width * height * channels
