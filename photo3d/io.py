@@ -129,8 +129,9 @@ def write_pfm(path: str | os.PathLike, values: np.ndarray) -> None:
 def read_depth(path: str | os.PathLike) -> np.ndarray:
     """Read a depth or disparity map as float32 (H, W).
 
-    Accepts .npy (any numeric array, squeezed to 2-D), .pfm, and 8/16-bit PNG or TIFF
-    (first channel). Values are returned as stored; interpretation is the caller's.
+    Accepts .npy (any numeric array, squeezed to 2-D; never unpickled), .pfm, and grey
+    8/16-bit or float PNG/TIFF (grey stored as RGB is accepted, a colour image is refused).
+    Values are returned as stored; interpretation is the caller's.
     NaN/inf are kept (the pipeline fills them).
     """
     path = Path(path)
@@ -139,6 +140,9 @@ def read_depth(path: str | os.PathLike) -> np.ndarray:
     try:
         if suffix == ".npy":
             values = np.load(path, allow_pickle=False)
+            if isinstance(values, np.lib.npyio.NpzFile):  # np.load sniffs the content, not the suffix
+                values.close()
+                raise Photo3DError(f"{path}: is an .npz archive, not a .npy array")
         elif suffix == ".pfm":
             values = read_pfm(path)
         else:
@@ -147,7 +151,7 @@ def read_depth(path: str | os.PathLike) -> np.ndarray:
             if values is None:
                 raise Photo3DError(f"{path}: not a readable depth map (.npy, .png, .pfm, .tiff expected)")
             if values.ndim == 3:
-                values = values[..., 0]
+                values = _single_channel(values, path)
     except Photo3DError:
         raise
     except Exception as exc:  # numpy/pickle refusal, truncated files, ...
@@ -161,6 +165,16 @@ def read_depth(path: str | os.PathLike) -> np.ndarray:
     if values.size == 0 or min(values.shape) < 2:
         raise Photo3DError(f"{path}: depth map is empty")
     return values.astype(np.float32)
+
+
+def _single_channel(values: np.ndarray, path: Path) -> np.ndarray:
+    """(H, W, C) decoded depth image -> (H, W). Grey stored as RGB(A) is accepted; a colour
+    image (e.g. a colour-mapped depth visualisation) is refused: its values are not depth."""
+    if values.shape[2] >= 3:
+        colour = values[..., :3]
+        if not ((colour == colour[..., :1]).all()):
+            raise Photo3DError(f"{path}: depth image has colour (channels differ); expected a grey 8/16-bit depth map")
+    return values[..., 0]
 
 
 @contextlib.contextmanager
