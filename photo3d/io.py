@@ -167,6 +167,13 @@ def read_depth(path: str | os.PathLike) -> np.ndarray:
     return values.astype(np.float32)
 
 
+def _current_umask() -> int:
+    """The process umask (reading it requires setting it; it is restored at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _single_channel(values: np.ndarray, path: Path) -> np.ndarray:
     """(H, W, C) decoded depth image -> (H, W). Grey stored as RGB(A) is accepted; a colour
     image (e.g. a colour-mapped depth visualisation) is refused: its values are not depth."""
@@ -187,6 +194,9 @@ def atomic_write(path: str | os.PathLike) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        # mkstemp creates the file private (0600); give the result the permissions of an
+        # ordinary new file (0666 less the umask), as a plain open() would.
+        os.chmod(tmp_path, 0o666 & ~_current_umask())
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
