@@ -534,3 +534,37 @@ def test_heic_depth_image(tmp_path):
     assert found.values.shape == grey.shape
     # No depth representation info in the stream: disparity normalised to [0, 1].
     assert np.abs(found.values - grey / 255.0).max() <= 3 / 255
+
+
+def test_container_items_with_gdepth_range(tmp_path):
+    """Motion-Photo-style GContainer directory, the range given by GDepth properties."""
+    depth = known_depth(40, 52)
+    depth_png = png_bytes(encode_range(depth, "RangeInverse", 16))
+    li = (f'<rdf:li rdf:parseType="Resource"><Container:Item Item:Mime="image/jpeg" Item:Semantic="Primary" '
+          f'Item:Length="0" Item:Padding="0"/></rdf:li>'
+          f'<rdf:li rdf:parseType="Resource"><Container:Item Item:Mime="image/png" Item:Semantic="Depth" '
+          f'Item:Length="{len(depth_png)}"/></rdf:li>')
+    packet = xmp_packet(f'GDepth:Format="RangeInverse" GDepth:Near="{NEAR}" GDepth:Far="{FAR}" GDepth:Mime="image/png"',
+                        body=f'<Container:Directory><rdf:Seq>{li}</rdf:Seq></Container:Directory>',
+                        namespaces='xmlns:GDepth="http://ns.google.com/photos/1.0/depthmap/" '
+                                   'xmlns:Container="http://ns.google.com/photos/1.0/container/" '
+                                   'xmlns:Item="http://ns.google.com/photos/1.0/container/item/"')
+    primary = insert_after_soi(jpeg_bytes(scene_image(40, 52)), segment(0xE1, XMP_SIGNATURE + packet))
+    (tmp_path / "g.jpg").write_bytes(primary + depth_png)
+    found = read_embedded_depth(tmp_path / "g.jpg")
+    assert found.source == "Dynamic Depth"
+    np.testing.assert_allclose(found.values, depth, rtol=2e-3)
+
+
+def test_broken_xmp_warns_only_when_it_is_about_depth(tmp_path):
+    unrelated = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><unclosed></x:xmpmeta>'
+    path = tmp_path / "other.jpg"
+    path.write_bytes(insert_after_soi(jpeg_bytes(scene_image(8, 8)), segment(0xE1, XMP_SIGNATURE + unrelated)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_embedded_depth(path) is None
+    about_depth = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/" '
+                   b'xmlns:GDepth="http://ns.google.com/photos/1.0/depthmap/"><unclosed></x:xmpmeta>')
+    path.write_bytes(insert_after_soi(jpeg_bytes(scene_image(8, 8)), segment(0xE1, XMP_SIGNATURE + about_depth)))
+    with pytest.warns(UserWarning, match="not well-formed"):
+        assert read_embedded_depth(path) is None

@@ -65,7 +65,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Core Video pixel formats (four-char codes) of Apple depth data.
 APPLE_DISPARITY_FORMATS = {"hdis", "fdis"}
 APPLE_DEPTH_FORMATS = {"hdep", "fdep"}
-HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"avif"}
+HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
 
 _MARKER_SOI, _MARKER_EOI, _MARKER_SOS = 0xD8, 0xD9, 0xDA
 _STANDALONE_MARKERS = {0x01, *range(0xD0, 0xD8)}  # TEM, RST0..7: no length field
@@ -232,19 +232,32 @@ def _merged(nodes: list[dict[str, str]]) -> dict[str, str]:
     return merged
 
 
-def jpeg_xmp(segments: list[JpegSegment]) -> list[ET.Element]:
-    """The parsed standard XMP packet and, when present, the reassembled Extended XMP."""
+def jpeg_xmp_packets(segments: list[JpegSegment]) -> tuple[bytes | None, list[bytes]]:
+    """The standard XMP packet (or None) and the Extended XMP chunks of a JPEG header."""
     standard = [s.payload[len(XMP_SIGNATURE):] for s in segments
                 if s.marker == 0xE1 and s.payload.startswith(XMP_SIGNATURE)]
-    if not standard:
-        return []
-    roots = [parse_xmp(standard[0])]
     chunks = [s.payload[len(EXTENDED_XMP_SIGNATURE):] for s in segments
               if s.marker == 0xE1 and s.payload.startswith(EXTENDED_XMP_SIGNATURE)]
+    return (standard[0] if standard else None), chunks
+
+
+def jpeg_xmp(segments: list[JpegSegment]) -> list[ET.Element]:
+    """The parsed standard XMP packet and, when present, the reassembled Extended XMP."""
+    standard, chunks = jpeg_xmp_packets(segments)
+    if standard is None:
+        return []
+    roots = [parse_xmp(standard)]
     if chunks:
         guid = _merged(xmp_nodes(roots, XMP_NOTE_NS)).get("HasExtendedXMP")
         roots.append(parse_xmp(_assemble_extended_xmp(chunks, guid)))
     return roots
+
+
+def _mentions_depth(packet: bytes | None) -> bool:
+    """Whether an (unparsable) XMP packet declares one of the depth namespaces."""
+    if not packet:
+        return False
+    return any(ns.encode() in packet for ns in (*GDEPTH_NS, *DEPTHMAP_NS, *ITEM_NS))
 
 
 def _assemble_extended_xmp(chunks: list[bytes], guid: str | None) -> bytes:
@@ -357,6 +370,9 @@ def _dynamic_depth(roots: list[ET.Element], data: bytes) -> EmbeddedDepth | None
         return None
     depth_maps = xmp_nodes(roots, DEPTHMAP_NS)
     depth_map = next((d for d in depth_maps if "Format" in d or "Near" in d), None)
+    if depth_map is None:  # a container directory with the range in GDepth properties
+        gdepth = _merged(xmp_nodes(roots, GDEPTH_NS))
+        depth_map = gdepth if "Near" in gdepth and "Far" in gdepth else None
     index = _depth_item_index(items, depth_map)
     if index is None:
         return None
@@ -595,7 +611,9 @@ def _find_in_jpeg(path: Path, data: bytes) -> tuple[EmbeddedDepth | None, list[s
     try:
         roots = jpeg_xmp(segments)
     except MalformedDepth as exc:
-        problems.append(str(exc))
+        standard, _ = jpeg_xmp_packets(segments)
+        if _mentions_depth(standard):  # broken XMP that has nothing to do with depth is not our problem
+            problems.append(str(exc))
     for reader in (lambda: _gdepth(roots), lambda: _dynamic_depth(roots, data),
                    lambda: _apple_mpf_depth(data, segments)):
         try:
