@@ -316,11 +316,14 @@ def test_missing_file_is_an_error(tmp_path):
 # Dynamic Depth
 # ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("fmt,by_semantic,padding", [("RangeInverse", False, 0), ("RangeLinear", False, 16),
-                                                      ("RangeLinear", True, 0)])
-def test_dynamic_depth(tmp_path, fmt, by_semantic, padding):
+@pytest.mark.parametrize("fmt,by_semantic,padding,trailer", [("RangeInverse", False, 0, b""),
+                                                              ("RangeLinear", False, 16, b""),
+                                                              ("RangeLinear", True, 0, b""),
+                                                              ("RangeInverse", False, 8, b"SEFH" * 40)])
+def test_dynamic_depth(tmp_path, fmt, by_semantic, padding, trailer):
+    """Items found counting back from the end, or forward from the primary EOI past a trailer."""
     depth = known_depth(48, 64)
-    data = dynamic_depth_jpeg(depth, fmt, by_semantic=by_semantic, primary_padding=padding)
+    data = dynamic_depth_jpeg(depth, fmt, by_semantic=by_semantic, primary_padding=padding) + trailer
     path = tmp_path / "dd.jpg"
     path.write_bytes(data)
     found = read_embedded_depth(path)

@@ -387,14 +387,23 @@ def _dynamic_depth(roots: list[ET.Element], data: bytes) -> EmbeddedDepth | None
             raise MalformedDepth("Dynamic Depth: Item:Length/Padding is not an integer") from None
     if any(n < 0 for n in lengths) or lengths[index] <= 0:
         raise MalformedDepth("Dynamic Depth: bad item length")
-    # Items follow the primary image in directory order and end the file, so their
-    # offsets count back from the end (robust to padding after the primary image).
-    start = len(data) - sum(lengths[1:]) + sum(lengths[1:index])
+    # Items follow the primary image in directory order. Count back from the end of the
+    # file first (robust to padding after the primary image), then forward from the
+    # primary image's EOI (robust to vendor trailers after the items).
+    from_tail = len(data) - sum(lengths[1:]) + sum(lengths[1:index])
     primary_end = jpeg_end(data, 0)
-    if start < primary_end:
-        raise MalformedDepth("Dynamic Depth: listed items are longer than the data after the image")
-    payload = data[start:start + lengths[index] - paddings[index]]
-    raw, top = decode_grey_image(payload, "Dynamic Depth")
+    from_head = primary_end + paddings[0] + sum(lengths[1:index])
+    raw = None
+    for start in dict.fromkeys((from_tail, from_head)):
+        if start < primary_end or start + lengths[index] > len(data):
+            continue
+        try:
+            raw, top = decode_grey_image(data[start:start + lengths[index] - paddings[index]], "Dynamic Depth")
+            break
+        except MalformedDepth:
+            continue
+    if raw is None:
+        raise MalformedDepth("Dynamic Depth: the listed depth item is not a decodable image after the primary image")
     meta: dict = {"item_mime": items[index].get("Mime", "")}
     if depth_map is None:  # Motion-Photo-style directory without camera metadata
         return EmbeddedDepth((raw / top).astype(np.float32), "depth", "Dynamic Depth",
