@@ -104,6 +104,9 @@ class Config:
 
 
 _OWN_KEYS = {f.name for f in dataclasses.fields(Config)}
+# Written by the CLI into outputs/<name>/config.yml to record the run; skipped on loading so
+# that a saved config.yml can be passed back with --config.
+_RUN_RECORD_KEY = "_run"
 
 # Reference argument.yml keys that map onto ours (same meaning).
 _REFERENCE_RENAMES = {
@@ -145,6 +148,7 @@ def config_from_mapping(data: dict, source: str = "config", base: Config | None 
     if not isinstance(data, dict):
         raise Photo3DError(f"{source}: expected a mapping of keys to values")
     cfg = dataclasses.replace(base) if base is not None else Config()
+    data = {k: v for k, v in data.items() if k != _RUN_RECORD_KEY}
     unknown = [k for k in data if k not in _OWN_KEYS and k not in _REFERENCE_RENAMES
                and k not in _REFERENCE_IGNORED and k not in _REFERENCE_TRAJECTORY_KEYS
                and k not in ("gpu_ids", "inference_video")]
@@ -161,11 +165,11 @@ def config_from_mapping(data: dict, source: str = "config", base: Config | None 
         gid = data["gpu_ids"]
         # The reference's default gpu_ids is 0 even on CPU-only machines: treat >= 0 as "auto".
         changes.setdefault("device", "cpu" if gid is None or int(gid) < 0 else "auto")
-    if data.get("inference_video") is False:
-        changes["paths"] = []
     if any(k in data for k in _REFERENCE_TRAJECTORY_KEYS):
         changes["custom_trajectories"] = _reference_trajectories(data, source)
         changes["paths"] = [t["name"] for t in changes["custom_trajectories"]]
+    if data.get("inference_video") is False:  # after the trajectories, which the reference file always has
+        changes["paths"] = []
     for key, value in changes.items():
         default = getattr(cfg, key)
         if isinstance(default, bool) and not isinstance(value, bool):
