@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from .errors import Photo3DError
@@ -70,23 +71,47 @@ class Config:
             raise bad(f"inpaint must be 'auto', 'learned' or 'fill', got {self.inpaint!r}")
         if int(self.longer_side) < 16:
             raise bad(f"longer_side must be >= 16, got {self.longer_side}")
-        for name in ("background_thickness", "context_thickness", "extrapolation_thickness", "num_frames"):
+        for name in ("background_thickness", "context_thickness", "extrapolation_thickness", "num_frames",
+                     "sparse_iter", "min_edge_length", "min_island_size"):
             if int(getattr(self, name)) < 0:
                 raise bad(f"{name} must be >= 0")
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.type == "float" and not np.isfinite(float(value)):
+                raise bad(f"{f.name} must be a finite number, got {value}")
         if float(self.depth_threshold) <= 0:
             raise bad("depth_threshold must be > 0")
         if float(self.fps) <= 0:
             raise bad("fps must be > 0")
+        if not 1.0 <= float(self.supersample) <= 8.0:  # the renderer's range
+            raise bad(f"supersample must be in [1, 8], got {self.supersample}")
+        if not all(_is_int(v) and int(v) > 0 for v in self.filter_size):
+            raise bad(f"filter_size must be a list of positive integers, got {self.filter_size!r}")
         if len(self.filter_size) < int(self.sparse_iter):
             raise bad(f"filter_size needs sparse_iter={self.sparse_iter} entries, got {len(self.filter_size)}")
+        try:
+            crop = self.crop_fractions()
+        except Photo3DError as exc:
+            raise bad(str(exc)) from None
+        if not all(0.0 <= v < 0.5 for v in crop) or crop[0] + crop[2] >= 1.0 or crop[1] + crop[3] >= 1.0:
+            raise bad(f"crop_border fractions must be in [0, 0.5), got {self.crop_border!r}")
+        for t in self.custom_trajectories or []:
+            if not isinstance(t, dict) or "name" not in t or t.get("traj_type") not in TRAJECTORY_TYPES:
+                raise bad(f"custom_trajectories entries need a name and traj_type in {', '.join(TRAJECTORY_TYPES)}, got {t!r}")
+        known = set(DEFAULT_PATHS) | {str(t["name"]) for t in self.custom_trajectories or []}
+        unknown = [p for p in self.paths if p not in known]
+        if unknown:
+            raise bad(f"unknown path(s) {', '.join(map(str, unknown))}; valid: {', '.join(sorted(known))}")
+        if self.paths and int(self.num_frames) < 1:
+            raise bad("num_frames must be >= 1 when videos are made")
         return self
 
     def crop_fractions(self) -> tuple[float, float, float, float]:
         """``crop_border`` as (top, left, bottom, right) fractions."""
         c = self.crop_border
-        if isinstance(c, (int, float)):
+        if _is_number(c):
             return (float(c),) * 4
-        if len(c) != 4:
+        if not isinstance(c, (list, tuple)) or len(c) != 4 or not all(_is_number(v) for v in c):
             raise Photo3DError(f"crop_border must be one number or four [top, left, bottom, right], got {c!r}")
         return tuple(float(v) for v in c)
 
@@ -104,9 +129,55 @@ class Config:
 
 
 _OWN_KEYS = {f.name for f in dataclasses.fields(Config)}
+_FIELD_TYPES = {f.name: f.type for f in dataclasses.fields(Config)}  # annotation strings
+TRAJECTORY_TYPES = ("circle", "double-straight-line", "straight-line")
 # Written by the CLI into outputs/<name>/config.yml to record the run; skipped on loading so
 # that a saved config.yml can be passed back with --config.
 _RUN_RECORD_KEY = "_run"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_int(value: Any) -> bool:
+    return _is_number(value) and float(value).is_integer()
+
+
+def _coerce(key: str, value: Any, source: str) -> Any:
+    """``value`` checked against the type of field ``key`` (ints may be written 3.0)."""
+    kind = _FIELD_TYPES[key]
+
+    def bad(what: str) -> Photo3DError:
+        return Photo3DError(f"{source}: {key} must be {what}, got {value!r}")
+
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise bad("true or false")
+    elif kind == "int":
+        if not _is_int(value):
+            raise bad("an integer")
+        return int(value)
+    elif kind == "float":
+        if not _is_number(value):
+            raise bad("a number")
+        return float(value)
+    elif kind == "str":
+        if not isinstance(value, str):
+            raise bad("a string")
+    elif kind == "str | None":
+        if value is not None and not isinstance(value, str):
+            raise bad("a string")
+    elif kind in ("list", "list | None"):
+        if value is None and kind == "list | None":
+            return None
+        if not isinstance(value, (list, tuple)):
+            raise bad("a list")
+        if key == "paths" and not all(isinstance(v, str) for v in value):
+            raise bad("a list of path names")
+        return list(value)
+    return value
+
 
 # Reference argument.yml keys that map onto ours (same meaning).
 _REFERENCE_RENAMES = {
@@ -163,35 +234,40 @@ def config_from_mapping(data: dict, source: str = "config", base: Config | None 
             changes[_REFERENCE_RENAMES[key]] = value
     if "gpu_ids" in data:
         gid = data["gpu_ids"]
+        if gid is not None and not _is_int(gid):
+            raise Photo3DError(f"{source}: gpu_ids must be an integer (-1 for CPU), got {gid!r}")
         # The reference's default gpu_ids is 0 even on CPU-only machines: treat >= 0 as "auto".
         changes.setdefault("device", "cpu" if gid is None or int(gid) < 0 else "auto")
     if any(k in data for k in _REFERENCE_TRAJECTORY_KEYS):
         changes["custom_trajectories"] = _reference_trajectories(data, source)
         changes["paths"] = [t["name"] for t in changes["custom_trajectories"]]
-    if data.get("inference_video") is False:  # after the trajectories, which the reference file always has
-        changes["paths"] = []
+    if "inference_video" in data:
+        if not isinstance(data["inference_video"], bool):
+            raise Photo3DError(f"{source}: inference_video must be true or false, got {data['inference_video']!r}")
+        if not data["inference_video"]:  # after the trajectories, which the reference file always has
+            changes["paths"] = []
     for key, value in changes.items():
-        default = getattr(cfg, key)
-        if isinstance(default, bool) and not isinstance(value, bool):
-            raise Photo3DError(f"{source}: {key} must be true or false, got {value!r}")
-        if isinstance(default, (int, float)) and not isinstance(default, bool):
-            if not isinstance(value, (int, float)) or isinstance(value, bool):
-                raise Photo3DError(f"{source}: {key} must be a number, got {value!r}")
-            value = type(default)(value) if isinstance(default, float) or float(value).is_integer() else value
-        setattr(cfg, key, value)
+        setattr(cfg, key, _coerce(key, value, source))
     cfg.validate(source)
     return cfg, ignored
 
 
 def _reference_trajectories(data: dict, source: str) -> list[dict]:
-    try:
-        types = list(data["traj_types"])
-        names = list(data["video_postfix"])
-        xs, ys, zs = (list(data[k]) for k in ("x_shift_range", "y_shift_range", "z_shift_range"))
-    except KeyError as exc:
-        raise Photo3DError(f"{source}: trajectory keys must come together; missing {exc.args[0]}") from None
+    missing = [k for k in _REFERENCE_TRAJECTORY_KEYS if k not in data]
+    if missing:
+        raise Photo3DError(f"{source}: trajectory keys must come together; missing {', '.join(missing)}")
+    not_lists = [k for k in _REFERENCE_TRAJECTORY_KEYS if not isinstance(data[k], (list, tuple))]
+    if not_lists:
+        raise Photo3DError(f"{source}: {', '.join(not_lists)}: expected a list, one entry per video")
+    types, names = list(data["traj_types"]), list(data["video_postfix"])
+    xs, ys, zs = (list(data[k]) for k in ("x_shift_range", "y_shift_range", "z_shift_range"))
     if not (len(types) == len(names) == len(xs) == len(ys) == len(zs)):
         raise Photo3DError(f"{source}: traj_types, video_postfix and *_shift_range must have equal lengths")
+    bad_types = [str(t) for t in types if t not in TRAJECTORY_TYPES]
+    if bad_types:
+        raise Photo3DError(f"{source}: unknown traj_types {', '.join(bad_types)}; valid: {', '.join(TRAJECTORY_TYPES)}")
+    if not all(_is_number(v) for v in xs + ys + zs):
+        raise Photo3DError(f"{source}: *_shift_range entries must be numbers")
     return [dict(name=str(n), traj_type=str(t), x=float(x), y=float(y), z=float(z))
             for t, n, x, y, z in zip(types, names, xs, ys, zs)]
 
