@@ -120,7 +120,9 @@ def process_one(image_path: Path, depth_path: Path | None, out_root: Path, name:
     """Build one 3D photo and write its outputs; returns a summary dict."""
     from .pipeline import build_scene, write_outputs
 
+    # Progress bars only on a terminal: in a log file they are carriage-return noise.
     quiet = args.quiet
+    progress = not quiet and sys.stderr.isatty()
     warn = (lambda msg: print(f"photo3d: warning: {msg}", file=sys.stderr))
     start = time.perf_counter()
     onnx_options = {"input_size": args.depth_model_size, "output": args.depth_model_output}
@@ -134,7 +136,7 @@ def process_one(image_path: Path, depth_path: Path | None, out_root: Path, name:
         from .depth import save_depth
 
         save_depth(out_dir / f"{name}_depth", depth, kind)
-    scene = build_scene(image, depth, config, kind=kind, source=str(depth_path or image_path), progress=not quiet, warn=warn)
+    scene = build_scene(image, depth, config, kind=kind, source=str(depth_path or image_path), progress=progress, warn=warn)
     out_dir.mkdir(parents=True, exist_ok=True)
     saved = config.to_dict()
     saved["_run"] = {"image": str(image_path), "depth": str(depth_path) if depth_path else None,
@@ -145,7 +147,7 @@ def process_one(image_path: Path, depth_path: Path | None, out_root: Path, name:
 
     with atomic_write(out_dir / "config.yml") as tmp:
         tmp.write_text(yaml.safe_dump(saved, sort_keys=False))
-    result = write_outputs(scene, out_dir, name, config, progress=not quiet)
+    result = write_outputs(scene, out_dir, name, config, progress=progress)
     if not quiet:
         print(scene.timings.table(), file=sys.stderr)
     files = ([str(result["ply"])] if result["ply"] else []) + [str(v.path) for v in result["videos"].values()]
