@@ -18,6 +18,8 @@ def find_jobs(image_dir: Path, depth_dir: Path | None) -> list[tuple[Path, Path 
     """(image, depth or None) pairs, sorted by image name."""
     if not image_dir.is_dir():
         raise Photo3DError(f"{image_dir}: not a folder")
+    if depth_dir is not None and not depth_dir.is_dir():  # else every depth would silently be estimated
+        raise Photo3DError(f"{depth_dir}: depth folder not found")
     images = sorted(p for p in image_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     jobs = []
     for img in images:
