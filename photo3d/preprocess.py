@@ -330,5 +330,34 @@ def detect_discontinuities(detect_disparity: np.ndarray, config: Config) -> Disc
             link_down |= island[:-1] | island[1:]
 
     near, far = _edge_sides(d, link_right, link_down)
-    num, seg = cv2.connectedComponents(far.astype(np.uint8), connectivity=8)
-    return Discontinuities(link_right, link_down, near, far, seg.astype(np.int32), int(num) - 1)
+    num, seg = edge_segments(far, d, thr)
+    return Discontinuities(link_right, link_down, near, far, seg, num)
+
+
+def edge_segments(far: np.ndarray, disparity: np.ndarray, threshold: float) -> tuple[int, np.ndarray]:
+    """Group far-side edge pixels into segments: 8-connected runs on one surface.
+
+    Two far pixels join when they are 8-neighbours and their disparities differ by at most
+    ``threshold``; so the background of a thin middle layer and the background behind it
+    stay separate segments (each gets its own context and synthesis region).
+    Returns (S, (H, W) int32 labels 1..S, 0 elsewhere).
+    """
+    h, w = far.shape
+    idx = np.full((h, w), -1, dtype=np.int64)
+    ys, xs = np.nonzero(far)
+    idx[ys, xs] = np.arange(ys.size)
+    rows, cols = [], []
+    for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        a = idx[max(0, -dy) : h - max(0, dy), max(0, -dx) : w - max(0, dx)]
+        da = disparity[max(0, -dy) : h - max(0, dy), max(0, -dx) : w - max(0, dx)]
+        db = disparity[max(0, dy) : h - max(0, -dy), max(0, dx) : w - max(0, -dx)]
+        b = idx[max(0, dy) : h - max(0, -dy), max(0, dx) : w - max(0, -dx)]
+        ok = (a >= 0) & (b >= 0) & (np.abs(da - db) <= threshold)
+        rows.append(a[ok])
+        cols.append(b[ok])
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    graph = coo_matrix((np.ones(rows.size, dtype=np.int8), (rows, cols)), shape=(ys.size, ys.size))
+    num, comp = connected_components(graph, directed=False)
+    labels = np.zeros((h, w), dtype=np.int32)
+    labels[ys, xs] = comp + 1
+    return int(num), labels
