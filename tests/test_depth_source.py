@@ -124,13 +124,34 @@ def test_model_source_skips_embedded(tmp_path):
     assert result.source == "onnx:m.onnx" and result.kind == "disparity"
 
 
+def test_auto_runs_depth_anything_when_weights_are_found(tmp_path, no_installed_weights):
+    """Weights in the checkpoints folder (random, in the published layout) select Depth Anything."""
+    torch = pytest.importorskip("torch")
+    safetensors_torch = pytest.importorskip("safetensors.torch")
+    from photo3d.depth.depth_anything import DepthAnythingV2Small, estimate, load_depth_anything
+
+    torch.manual_seed(0)
+    checkpoints = tmp_path / "checkpoints"
+    checkpoints.mkdir()
+    weights = checkpoints / "depth_anything_v2_vits.safetensors"
+    safetensors_torch.save_file({k: v.contiguous() for k, v in DepthAnythingV2Small().state_dict().items()},
+                                str(weights))
+    image = photo(42, 56)
+    cv2.imwrite(str(tmp_path / "plain.png"), image)
+    result = resolve_depth(tmp_path / "plain.png", image, checkpoints_dir=checkpoints, model_input_size=56)
+    assert result.source == "Depth Anything V2 Small" and result.kind == "disparity" and result.warning is None
+    assert result.values.shape == (42, 56) and np.isfinite(result.values).all()
+    direct = estimate(image, load_depth_anything(weights), input_size=56)
+    np.testing.assert_allclose(result.values, direct, rtol=1e-4, atol=1e-5)
+
+
 def test_depth_anything_when_weights_present(tmp_path):
     from photo3d.weights import find_weights
 
     if find_weights("depth_anything_v2_vits") is None:
         pytest.skip("Depth Anything V2 Small weights not installed (photo3d weights download depth_anything_v2_vits)")
     image = photo(56, 70)
-    result = resolve_depth(None, image, source="model")
+    result = resolve_depth(None, image, source="model", model_input_size=140)
     assert result.source == "Depth Anything V2 Small" and result.kind == "disparity"
     assert result.values.shape == (56, 70) and np.isfinite(result.values).all()
 

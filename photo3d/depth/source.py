@@ -107,10 +107,11 @@ def _find_depth_anything(checkpoints_dir: str | Path | None) -> Path | None:
 
 
 def _from_depth_anything(weights: Path, image: np.ndarray, checkpoints_dir: str | Path | None,
-                         device: str) -> DepthResult:
+                         device: str, input_size: int | None) -> DepthResult:
     from .depth_anything import estimate
 
-    disparity = estimate(image, weights=weights, checkpoints_dir=checkpoints_dir, device=device)
+    options = {} if input_size is None else {"input_size": int(input_size)}
+    disparity = estimate(image, weights=weights, checkpoints_dir=checkpoints_dir, device=device, **options)
     values, warning = fit_to_image(disparity, image.shape[0], image.shape[1], DEPTH_ANYTHING_LABEL)
     return DepthResult(values, "disparity", DEPTH_ANYTHING_LABEL, warning)
 
@@ -124,7 +125,8 @@ def _from_prior(image: np.ndarray) -> DepthResult:
 def resolve_depth(image_path: str | Path | None, image: np.ndarray, *, source: str = "auto",
                   depth_path: str | Path | None = None, depth_kind: str = "disparity",
                   onnx_model: Any = None, onnx_options: Mapping[str, Any] | None = None,
-                  checkpoints_dir: str | Path | None = None, device: str = "cpu") -> DepthResult:
+                  checkpoints_dir: str | Path | None = None, device: str = "cpu",
+                  model_input_size: int | None = None) -> DepthResult:
     """Find the depth of a photo.
 
     Args:
@@ -139,6 +141,8 @@ def resolve_depth(image_path: str | Path | None, image: np.ndarray, *, source: s
         onnx_options: keyword arguments of :class:`~photo3d.depth.onnx_model.OnnxDepthModel`.
         checkpoints_dir: searched first for the Depth Anything weights.
         device: where Depth Anything runs ("cpu", "cuda", ...).
+        model_input_size: shorter side of Depth Anything's input (None: its default, 518;
+            smaller is faster and coarser). ONNX models take theirs from ``onnx_options``.
 
     Returns:
         A :class:`DepthResult` with values at the image's size.
@@ -175,7 +179,7 @@ def resolve_depth(image_path: str | Path | None, image: np.ndarray, *, source: s
         return _from_onnx(onnx_model, onnx_options, image)
     weights = _find_depth_anything(checkpoints_dir)
     if weights is not None:
-        return _from_depth_anything(weights, image, checkpoints_dir, device)
+        return _from_depth_anything(weights, image, checkpoints_dir, device, model_input_size)
     if source == "model":
         raise Photo3DError(f"depth source 'model': no ONNX model given (--onnx-model) and no Depth Anything "
                            f"weights found; run `{DOWNLOAD_HINT}`")
