@@ -67,7 +67,11 @@ class SpectralNormConv2d(nn.Module):
         return w.reshape(w.shape[0], -1)
 
     def normalised_weight(self) -> torch.Tensor:
-        """``weight_orig / sigma`` (same shape as ``weight_orig``)."""
+        """``weight_orig / sigma`` (same shape as ``weight_orig``), computed in float32."""
+        with torch.autocast(self.weight_orig.device.type, enabled=False):
+            return self._normalised_weight()
+
+    def _normalised_weight(self) -> torch.Tensor:
         w = self.weight_matrix()
         if self.training:
             with torch.no_grad():  # one power-iteration step, u and v updated in place
