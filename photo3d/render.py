@@ -193,25 +193,399 @@ def _mesh_texture(mesh: Mesh) -> tuple[np.ndarray, np.ndarray] | None:
     return uv, texture
 
 
+
+@dataclass
+class RenderMesh:
+    """What the renderer draws: vertex-coloured triangles plus textured triangles.
+
+    vertices (V, 3) float32, colors (V, 3) uint8, faces (F, 3) uint32: vertex-coloured part.
+    tex_vertices (T, 3) float32, tex_uv (T, 2) float32, tex_faces (G, 3) uint32, texture
+    (h, w, 3) uint8 or None: textured part (uv (0, 0) = texture's top-left corner).
+    """
+
+    vertices: np.ndarray
+    colors: np.ndarray
+    faces: np.ndarray
+    tex_vertices: np.ndarray
+    tex_uv: np.ndarray
+    tex_faces: np.ndarray
+    texture: np.ndarray | None
+
+    @property
+    def num_triangles(self) -> int:
+        return int(len(self.faces) + len(self.tex_faces))
+
+
+def _empty_part() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return np.zeros((0, 3), np.float32), np.zeros((0, 2), np.float32), np.zeros((0, 3), np.uint32)
+
+
+def _unique_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted keys that occur once, their positions in ``keys``)."""
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    single = np.ones(len(keys), bool)
+    if len(keys) > 1:
+        dup = sorted_keys[1:] == sorted_keys[:-1]
+        single[1:] &= ~dup
+        single[:-1] &= ~dup
+    return sorted_keys[single], order[single]
+
+
+def _lookup(table_keys: np.ndarray, table_values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """table_values where keys are found in the sorted table_keys, else -1."""
+    if len(table_keys) == 0:
+        return np.full(len(keys), -1, np.int64)
+    pos = np.minimum(np.searchsorted(table_keys, keys), len(table_keys) - 1)
+    return np.where(table_keys[pos] == keys, table_values[pos], -1)
+
+
+def _grid_quads(mesh: Mesh) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unit pixel squares covered by two triangles of the mesh's pixel-centre grid.
+
+    A vertex is on the grid when it projects (through ``mesh.intrinsics``, identity pose)
+    to within 1e-3 px of a pixel centre. Two triangles sharing a diagonal and covering the
+    square between four grid vertices make a quad.
+
+    Returns:
+        quads: (Q, 4) int64 vertex ids at the square's (top-left, top-right, bottom-left,
+            bottom-right) pixel centres.
+        origin: (Q, 2) int64 pixel (x, y) of the top-left vertex.
+        quad_faces: (Q, 2) int64 indices of the two faces.
+    """
+    k = mesh.intrinsics
+    v = mesh.vertices
+    z = v[:, 2].astype(np.float64)
+    positive = z > 0
+    inv_z = np.divide(1.0, z, out=np.zeros_like(z), where=positive)
+    u = k.fx * v[:, 0] * inv_z + k.cx
+    w = k.fy * v[:, 1] * inv_z + k.cy
+    ui, wi = np.round(u), np.round(w)
+    on_grid = positive & (np.abs(u - ui) < 1e-3) & (np.abs(w - wi) < 1e-3)
+    px_x = np.where(on_grid, ui, 0).astype(np.int32)
+    px_y = np.where(on_grid, wi, 0).astype(np.int32)
+
+    faces = np.asarray(mesh.faces, dtype=np.int32)
+    grid_faces = on_grid[faces]
+    face_ids = np.nonzero(grid_faces[:, 0] & grid_faces[:, 1] & grid_faces[:, 2])[0]
+    f = faces[face_ids]
+    cx, cy = px_x[f], px_y[f]  # (F, 3) each
+    x0 = np.minimum(np.minimum(cx[:, 0], cx[:, 1]), cx[:, 2])
+    y0 = np.minimum(np.minimum(cy[:, 0], cy[:, 1]), cy[:, 2])
+    cx -= x0[:, None]
+    cy -= y0[:, None]
+    code = cx + 2 * cy  # corner code 0 TL, 1 TR, 2 BL, 3 BR when the offsets are 0/1
+    # A unit right triangle: offsets in {0, 1}, both reach 1, three distinct corners.
+    keep = ((cx | cy) <= 1).all(1) & (cx.max(1) == 1) & (cy.max(1) == 1)
+    keep &= (code[:, 0] != code[:, 1]) & (code[:, 1] != code[:, 2]) & (code[:, 0] != code[:, 2])
+    if not keep.all():
+        face_ids, f, code, x0, y0 = face_ids[keep], f[keep], code[keep], x0[keep], y0[keep]
+    origin = np.stack([x0, y0], 1).astype(np.int64)
+    by_corner = np.full((len(face_ids), 4), -1, np.int32)
+    by_corner[np.arange(len(face_ids))[:, None], code] = f
+    missing = 6 - code.sum(1)
+
+    n = np.int64(mesh.num_vertices)
+    quads, quad_origin, quad_faces = [], [], []
+    # Diagonal TR-BL: triangles missing BR and TL. Diagonal TL-BR: missing TR and BL.
+    for (miss_a, miss_b), (d0, d1) in (((3, 0), (1, 2)), ((1, 2), (0, 3))):
+        a = np.nonzero(missing == miss_a)[0]
+        b = np.nonzero(missing == miss_b)[0]
+        keys_b, pos_b = _unique_keys(by_corner[b, d0] * n + by_corner[b, d1])  # int64 keys
+        keys_a, pos_a = _unique_keys(by_corner[a, d0] * n + by_corner[a, d1])
+        partner = _lookup(keys_b, b[pos_b], keys_a)
+        ok = partner >= 0
+        fa, fb = a[pos_a[ok]], partner[ok]
+        quad = np.maximum(by_corner[fa], by_corner[fb])  # each corner is set in one of the two
+        quads.append(quad.astype(np.int64))
+        quad_origin.append(origin[fa])
+        quad_faces.append(np.stack([face_ids[fa], face_ids[fb]], 1))
+    return np.concatenate(quads), np.concatenate(quad_origin), np.concatenate(quad_faces)
+
+
+def _fan_weights(block: int) -> np.ndarray:
+    """((block+1)^2, 5) weights interpolating a block's grid in image space from its centre and
+    corners (TL, TR, BL, BR) over the 4 triangles of the centre fan."""
+    half = block / 2.0
+    j, i = np.meshgrid(np.arange(block + 1), np.arange(block + 1))  # i row, j column
+    dx, dy = (j - half).ravel() / half, (i - half).ravel() / half  # in [-1, 1]
+    weights = np.zeros((dx.size, 5))
+    # Triangle (centre, c1, c2) with corner offsets at (+-1, +-1): solve barycentrics.
+    sides = {  # side: (corner a, corner b, selector)
+        "top": (1, 2, dy <= -np.abs(dx)),
+        "bottom": (3, 4, dy >= np.abs(dx)),
+        "left": (1, 3, dx <= -np.abs(dy)),
+        "right": (2, 4, dx >= np.abs(dy)),
+    }
+    corner_xy = {1: (-1, -1), 2: (1, -1), 3: (-1, 1), 4: (1, 1)}
+    done = np.zeros(dx.size, bool)
+    for a, b, sel in sides.values():
+        sel = sel & ~done
+        (ax, ay), (bx, by) = corner_xy[a], corner_xy[b]
+        mat = np.array([[ax, bx], [ay, by]], dtype=np.float64)
+        wa, wb = np.linalg.solve(mat, np.stack([dx[sel], dy[sel]]))
+        weights[sel, a], weights[sel, b], weights[sel, 0] = wa, wb, 1 - wa - wb
+        done |= sel
+    return weights
+
+
+def _find_blocks(
+    quads: np.ndarray, origin: np.ndarray, block: int, disparity: np.ndarray, tolerance: float, free: np.ndarray
+) -> np.ndarray:
+    """Aligned block x block patches of quads forming one connected grid with planar disparity.
+
+    Returns:
+        (B, block, block) quad indices, rows top to bottom.
+    """
+    n = np.int64(len(disparity))
+    tl, tr, bl, br = quads.T
+    left_keys, left_pos = _unique_keys(tl * n + bl)
+    top_keys, top_pos = _unique_keys(tl * n + tr)
+    right_of = _lookup(left_keys, left_pos, tr * n + br)
+    down_of = _lookup(top_keys, top_pos, bl * n + br)
+    right_of = np.append(right_of, -1)  # index -1 (missing) maps to missing
+    down_of = np.append(down_of, -1)
+    right_of[:-1][~free] = -1
+    down_of[:-1][~free] = -1
+
+    start = np.nonzero(free & (origin[:, 0] % block == 0) & (origin[:, 1] % block == 0))[0]
+    grid = np.full((len(start), block, block), -1, np.int64)
+    grid[:, 0, 0] = start
+    for c in range(1, block):
+        grid[:, 0, c] = right_of[grid[:, 0, c - 1]]
+    for r in range(1, block):
+        grid[:, r] = down_of[grid[:, r - 1]]
+    ok = (grid >= 0).all((1, 2))
+    ok &= (right_of[grid[:, :, :-1]] == grid[:, :, 1:]).all((1, 2))
+    grid = grid[ok]
+    if len(grid) == 0:
+        return grid
+    # A quad in two candidate blocks means a tangled mesh there: leave it alone.
+    count = np.bincount(grid.ravel(), minlength=len(quads))
+    grid = grid[(count[grid] == 1).all((1, 2))]
+
+    verts = _block_vertices(quads, grid)
+    disp = disparity[verts.reshape(len(grid), -1)]
+    centre = block // 2
+    key = np.stack(
+        [disp[:, centre * (block + 1) + centre], disp[:, 0], disp[:, block], disp[:, block * (block + 1)], disp[:, -1]], 1
+    )
+    predicted = key @ _fan_weights(block).T
+    planar = (np.abs(predicted - disp) <= tolerance * disp).all(1)
+    return grid[planar]
+
+
+def _block_vertices(quads: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """(B, k+1, k+1) vertex ids of blocks of quads (B, k, k)."""
+    b, k = grid.shape[0], grid.shape[1]
+    verts = np.empty((b, k + 1, k + 1), np.int64)
+    verts[:, :k, :k] = quads[grid, 0]
+    verts[:, :k, k] = quads[grid[:, :, -1], 1]
+    verts[:, k, :k] = quads[grid[:, -1, :], 2]
+    verts[:, k, k] = quads[grid[:, -1, -1], 3]
+    return verts
+
+
+def simplify_grid_mesh(mesh: Mesh, blocks: tuple[int, ...] = (8, 4), tolerance: float = 1e-3) -> RenderMesh:
+    """Replace planar patches of the pixel grid by a few textured triangles.
+
+    A mesh of a (layered) depth image has two triangles per pixel, and a software
+    rasteriser spends its time per triangle, not per pixel. Aligned k x k patches of
+    grid quads (k in ``blocks``, largest first) whose disparity deviates from the
+    patch's centre-fan surface by at most ``tolerance`` (relative; 1e-3 moves points by
+    0.1 % of their own parallax) become a fan of 4 triangles around the patch centre,
+    coloured by a texture that holds the patch's vertex colours (bilinear filtering
+    reproduces them at the vertices). A patch side keeps its intermediate vertices where
+    other triangles use them, so the result has no T-junctions (no cracks).
+
+    Returns:
+        RenderMesh: the untouched triangles with vertex colours plus the textured patches.
+    """
+    quads, origin, quad_faces = _grid_quads(mesh)
+    faces = mesh.faces.astype(np.int64)
+    disparity = 1.0 / np.maximum(mesh.vertices[:, 2].astype(np.float64), 1e-12)
+    free = np.ones(len(quads), bool)
+    chosen = []
+    for k in sorted(set(int(b) for b in blocks), reverse=True):
+        if k < 2 or k % 2:
+            raise Photo3DError(f"simplify_grid_mesh: block sizes must be even and >= 2, got {k}")
+        grid = _find_blocks(quads, origin, k, disparity, tolerance, free)
+        free[grid.ravel()] = False
+        chosen.append(grid)
+
+    # Interior vertices of a patch must not be used by any other triangle.
+    block_of_face = np.full(len(faces), -1, np.int64)
+    owner = np.full(mesh.num_vertices, -1, np.int64)
+    first = 0
+    verts_per_level = []
+    for grid in chosen:
+        nb, k = grid.shape[0], grid.shape[1]
+        ids = first + np.arange(nb)
+        block_of_face[quad_faces[grid].reshape(nb, 2 * k * k)] = ids[:, None]
+        verts = _block_vertices(quads, grid)
+        owner[verts[:, 1:-1, 1:-1].reshape(nb, (k - 1) ** 2)] = ids[:, None]
+        verts_per_level.append(verts)
+        first += nb
+    face_owner = owner[faces]
+    bad = np.unique(face_owner[(face_owner >= 0) & (face_owner != block_of_face[:, None])])
+    accepted = np.ones(first, bool)
+    accepted[bad] = False
+    block_of_face[block_of_face >= 0] = np.where(accepted[block_of_face[block_of_face >= 0]], block_of_face[block_of_face >= 0], -1)
+
+    kept_faces = faces[block_of_face < 0]
+    used = np.zeros(mesh.num_vertices, bool)
+    used[kept_faces.ravel()] = True
+    level_start = np.cumsum([0] + [len(g) for g in chosen])
+    level_verts = [v[accepted[level_start[i] : level_start[i + 1]]] for i, v in enumerate(verts_per_level)]
+    for verts in level_verts:  # corners of every patch are used by the patch's fan
+        used[verts[:, [0, 0, -1, -1], [0, -1, 0, -1]].ravel()] = True
+
+    positions, uvs, tris, textures = [], [], [], []
+    atlas_width = 4096
+    row_y = 0  # running atlas row (in texels) per level: levels are stacked vertically
+    num_vertices = 0
+    for verts in level_verts:
+        if len(verts) == 0:
+            continue
+        nb, kp = verts.shape[0], verts.shape[1]  # kp = k + 1 texels per patch side
+        k = kp - 1
+        per_row = atlas_width // kp
+        cell = np.arange(nb)
+        cell_x, cell_y = (cell % per_row) * kp, row_y + (cell // per_row) * kp
+        rows_used = int(np.ceil(nb / per_row)) * kp
+        texture = np.zeros((rows_used, per_row * kp, 3), np.uint8)
+        tex_rows = (cell_y - row_y)[:, None, None] + np.arange(kp)[None, :, None]
+        tex_cols = cell_x[:, None, None] + np.arange(kp)[None, None, :]
+        texture[tex_rows, tex_cols] = mesh.colors[verts]
+        textures.append(texture)
+        # Per-patch local vertex index = row * kp + column; global = patch * kp^2 + local.
+        base = num_vertices + np.arange(nb)[:, None] * kp * kp
+        positions.append(mesh.vertices[verts.reshape(-1)])
+        uv_x = (cell_x[:, None, None] + np.arange(kp)[None, None, :] + 0.5) + 0 * tex_rows
+        uv_y = (cell_y[:, None, None] + np.arange(kp)[None, :, None] + 0.5) + 0 * tex_cols
+        uvs.append(np.stack([uv_x, uv_y], -1).reshape(-1, 2))
+        centre = (k // 2) * kp + k // 2
+        # The 4 sides as vertex-index runs (clockwise), each split where its inner vertices are used.
+        side_runs = [
+            [r * kp + c for r, c in zip([0] * kp, range(kp))],  # top, left to right
+            [r * kp + c for r, c in zip(range(kp), [k] * kp)],  # right, top to bottom
+            [r * kp + c for r, c in zip([k] * kp, range(k, -1, -1))],  # bottom, right to left
+            [r * kp + c for r, c in zip(range(k, -1, -1), [0] * kp)],  # left, bottom to top
+        ]
+        flat = verts.reshape(nb, -1)
+        for run in side_runs:
+            run = np.array(run)
+            keep_point = np.ones((nb, kp), bool)
+            keep_point[:, 1:-1] = used[flat[:, run[1:-1]]]
+            # Triangles (centre, a, b) for consecutive kept points a -> b along the side.
+            patch_idx, point_idx = np.nonzero(keep_point)
+            starts = np.r_[True, patch_idx[1:] != patch_idx[:-1]]
+            a = point_idx[:-1][~starts[1:]]
+            b = point_idx[1:][~starts[1:]]
+            p = patch_idx[1:][~starts[1:]]
+            tris.append(np.stack([base[p, 0] + centre, base[p, 0] + run[a], base[p, 0] + run[b]], 1))
+        num_vertices += nb * kp * kp
+        row_y += rows_used
+
+    if textures:
+        width = max(t.shape[1] for t in textures)
+        texture = np.concatenate([np.pad(t, ((0, 0), (0, width - t.shape[1]), (0, 0))) for t in textures])
+        tex_faces = np.concatenate(tris)
+        # Drop vertices no triangle uses (inner patch points), remapping indices.
+        used_ids, tex_faces = np.unique(tex_faces, return_inverse=True)
+        tex_vertices = np.concatenate(positions)[used_ids].astype(np.float32)
+        tex_uv = (np.concatenate(uvs)[used_ids] / [texture.shape[1], texture.shape[0]]).astype(np.float32)
+        tex_faces = tex_faces.reshape(-1, 3).astype(np.uint32)
+    else:
+        texture = None
+        tex_vertices, tex_uv, tex_faces = _empty_part()
+
+    # The vertex-coloured part keeps only the vertices its triangles use.
+    kept_ids, kept_faces = np.unique(kept_faces, return_inverse=True)
+    return RenderMesh(
+        vertices=np.asarray(mesh.vertices[kept_ids], np.float32),
+        colors=np.asarray(mesh.colors[kept_ids], np.uint8),
+        faces=kept_faces.reshape(-1, 3).astype(np.uint32),
+        tex_vertices=tex_vertices,
+        tex_uv=tex_uv,
+        tex_faces=tex_faces,
+        texture=texture,
+    )
+
+
+class _Part:
+    """GL objects of one drawable part: program, vertex and index buffers, optional texture."""
+
+    def __init__(self, gloo, data: np.ndarray, faces: np.ndarray, texture: np.ndarray | None):
+        defines = "" if texture is None else "#define TEXTURED\n"
+        self.program = gloo.Program(defines + _VERTEX_SHADER, defines + _FRAGMENT_SHADER)
+        self.vertex_buffer = gloo.VertexBuffer(data)
+        self.program.bind(self.vertex_buffer)
+        self.index_buffer = gloo.IndexBuffer(np.ascontiguousarray(faces, dtype=np.uint32))
+        self.texture = None
+        if texture is not None:
+            self.texture = gloo.Texture2D(
+                np.ascontiguousarray(texture), interpolation="linear", wrapping="clamp_to_edge"
+            )
+            self.program["u_texture"] = self.texture
+
+    def delete(self) -> None:
+        for obj in (self.program, self.vertex_buffer, self.index_buffer, self.texture):
+            if obj is not None:
+                obj.delete()
+
+
+def _colour_vertex_data(vertices: np.ndarray, colors: np.ndarray) -> np.ndarray:
+    # gloo declares every attribute as GL_FLOAT, so colours go up as float32.
+    data = np.empty(len(vertices), dtype=[("a_position", np.float32, 3), ("a_color", np.float32, 3)])
+    data["a_position"] = vertices
+    data["a_color"] = np.asarray(colors, dtype=np.float32) * np.float32(1.0 / 255.0)
+    return data
+
+
+def _uv_vertex_data(vertices: np.ndarray, uv: np.ndarray) -> np.ndarray:
+    data = np.empty(len(vertices), dtype=[("a_position", np.float32, 3), ("a_uv", np.float32, 2)])
+    data["a_position"] = vertices
+    data["a_uv"] = uv
+    return data
+
+
+def render_mesh(mesh: Mesh, simplify: bool = True) -> RenderMesh:
+    """The RenderMesh of ``mesh``: its texture when ``metadata`` has 'uv' and 'texture',
+    else vertex colours, with planar grid patches simplified when ``simplify``."""
+    _check_mesh(mesh)
+    textured = _mesh_texture(mesh)
+    vertices = np.asarray(mesh.vertices, dtype=np.float32)
+    if textured is not None:
+        uv, texture = textured
+        empty_v, _, empty_f = _empty_part()
+        return RenderMesh(empty_v, np.zeros((0, 3), np.uint8), empty_f, vertices, uv, mesh.faces.astype(np.uint32), texture)
+    if simplify:
+        return simplify_grid_mesh(mesh)
+    v, uv, f = _empty_part()
+    return RenderMesh(vertices, np.asarray(mesh.colors, np.uint8), mesh.faces.astype(np.uint32), v, uv, f, None)
+
+
 class Renderer:
     """Renders one mesh at a time from arbitrary cameras, offscreen.
 
     Args:
         width, height: initial output size in pixels (each render uses its intrinsics' size).
         supersample: render at this factor of the output size, then area-downsample (>= 1).
+        simplify: draw planar patches of the pixel grid as textured fans
+            (``simplify_grid_mesh``): the same picture from about 10x fewer triangles.
     """
 
-    def __init__(self, width: int, height: int, supersample: float = 2.0):
+    def __init__(self, width: int, height: int, supersample: float = 2.0, simplify: bool = True):
         if width < 1 or height < 1:
             raise Photo3DError(f"Renderer: size must be positive, got {width}x{height}")
         if not (1.0 <= supersample <= 8.0):
             raise Photo3DError(f"Renderer: supersample must be in [1, 8], got {supersample}")
         self.supersample = float(supersample)
+        self.simplify = bool(simplify)
+        self.num_triangles = 0  # triangles drawn per frame for the current mesh
         self._ctx = gl_context()
-        self._program: Any = None
-        self._vertex_buffer: Any = None
-        self._index_buffer: Any = None
-        self._texture: Any = None
+        self._parts: list[_Part] = []
         self._bbox: np.ndarray | None = None  # (8, 4) homogeneous corners of the mesh's bounding box
         self._target: tuple[Any, Any, Any] | None = None  # colour texture, depth buffer, framebuffer
         self._target_size = (0, 0)
@@ -241,11 +615,11 @@ class Renderer:
             self._target_size = (0, 0)
 
     def _release_mesh(self) -> None:
-        for obj in (self._program, self._vertex_buffer, self._index_buffer, self._texture):
-            if obj is not None:
-                obj.delete()
-        self._program = self._vertex_buffer = self._index_buffer = self._texture = None
+        for part in self._parts:
+            part.delete()
+        self._parts = []
         self._bbox = None
+        self.num_triangles = 0
 
     def close(self) -> None:
         """Free this renderer's GL objects (the shared context stays)."""
@@ -261,42 +635,29 @@ class Renderer:
         self.close()
 
     # -- mesh ------------------------------------------------------------------------
-    def set_mesh(self, mesh: Mesh) -> None:
-        """Upload ``mesh`` (vertex colours, or a texture when ``metadata`` has 'uv' and 'texture').
+    def set_mesh(self, mesh: Mesh | RenderMesh) -> None:
+        """Upload a mesh: vertex colours, or a texture when ``metadata`` has 'uv' (V, 2)
+        float32 ((0, 0) = the texture's top-left corner) and 'texture' (H, W, 3) uint8.
 
-        Buffers are uploaded once here; renders only change the camera.
+        A Mesh is converted with ``render_mesh(mesh, self.simplify)``; a RenderMesh is
+        drawn as given. Buffers are uploaded once here; renders only change the camera.
         """
-        _check_mesh(mesh)
-        textured = _mesh_texture(mesh)
+        prepared = mesh if isinstance(mesh, RenderMesh) else render_mesh(mesh, self.simplify)
         gloo = self._ctx.gloo
         self._ctx.make_current()
         self._release_mesh()
+        if len(prepared.faces):
+            data = _colour_vertex_data(prepared.vertices, prepared.colors)
+            self._parts.append(_Part(gloo, data, prepared.faces, None))
+        if len(prepared.tex_faces):
+            data = _uv_vertex_data(prepared.tex_vertices, prepared.tex_uv)
+            self._parts.append(_Part(gloo, data, prepared.tex_faces, prepared.texture))
+        self.num_triangles = prepared.num_triangles
 
-        vertices = np.asarray(mesh.vertices, dtype=np.float32)
-        if textured is None:
-            # gloo declares every attribute as GL_FLOAT, so colours go up as float32.
-            layout = [("a_position", np.float32, 3), ("a_color", np.float32, 3)]
-            data = np.empty(len(vertices), dtype=layout)
-            data["a_color"] = np.asarray(mesh.colors, dtype=np.float32) * np.float32(1.0 / 255.0)
-            defines = ""
-        else:
-            uv, texture = textured
-            data = np.empty(len(vertices), dtype=[("a_position", np.float32, 3), ("a_uv", np.float32, 2)])
-            data["a_uv"] = uv
-            defines = "#define TEXTURED\n"
-        data["a_position"] = vertices
-
-        self._program = gloo.Program(defines + _VERTEX_SHADER, defines + _FRAGMENT_SHADER)
-        self._vertex_buffer = gloo.VertexBuffer(data)
-        self._program.bind(self._vertex_buffer)
-        self._index_buffer = gloo.IndexBuffer(np.ascontiguousarray(mesh.faces, dtype=np.uint32))
-        if textured is not None:
-            self._texture = gloo.Texture2D(
-                np.ascontiguousarray(textured[1]), interpolation="linear", wrapping="clamp_to_edge"
-            )
-            self._program["u_texture"] = self._texture
-
-        lo, hi = vertices.min(axis=0).astype(np.float64), vertices.max(axis=0).astype(np.float64)
+        points = np.concatenate([prepared.vertices, prepared.tex_vertices]).astype(np.float64)
+        if len(points) == 0:
+            points = np.zeros((1, 3))
+        lo, hi = points.min(axis=0), points.max(axis=0)
         corners = np.array(np.meshgrid(*zip(lo, hi), indexing="ij")).reshape(3, -1).T
         self._bbox = np.concatenate([corners, np.ones((8, 1))], axis=1)
         self._ctx.flush()
@@ -322,7 +683,7 @@ class Renderer:
             rgb: (H, W, 3) uint8, black where the mesh is absent.
             mask: (H, W) bool, pixels the mesh covers (coverage >= 0.5).
         """
-        if self._program is None:
+        if self._bbox is None:
             raise Photo3DError("Renderer.render: no mesh; call set_mesh first")
         pose = np.asarray(pose_c2w, dtype=np.float64)
         if pose.shape != (4, 4) or not np.isfinite(pose).all():
@@ -338,7 +699,9 @@ class Renderer:
         near, far = self._clip_range(world_to_camera)
         mvp = projection_matrix(render_intrinsics, near, far) @ world_to_camera
         # gloo uploads row-major arrays that GL reads column-major: pass the transpose.
-        self._program["u_mvp"] = mvp.T.astype(np.float32)
+        mvp_gl = mvp.T.astype(np.float32)
+        for part in self._parts:
+            part.program["u_mvp"] = mvp_gl
 
         framebuffer = self._target[2]
         with framebuffer:
@@ -346,7 +709,8 @@ class Renderer:
             gloo.set_state(depth_test=True, cull_face=False, blend=False)
             gloo.set_clear_color((0.0, 0.0, 0.0, 0.0))
             gloo.clear(color=True, depth=True)
-            self._program.draw("triangles", self._index_buffer)
+            for part in self._parts:
+                part.program.draw("triangles", part.index_buffer)
             self._ctx.flush()
             # Read straight into our buffer (vispy's read_pixels copies twice and flips).
             self._ctx.read_pixels(
