@@ -63,12 +63,13 @@ def make_mesh(intr: Intrinsics, patches) -> Mesh:
 INTR = Intrinsics(100.0, 100.0, 59.0, 44.0, 120, 90)
 
 
+@pytest.mark.parametrize("simplify", [False, True])
 @pytest.mark.parametrize("supersample,min_psnr", [(1.0, 45.0), (2.0, 30.0)])
-def test_identity_render_reproduces_image(supersample, min_psnr):
+def test_identity_render_reproduces_image(supersample, min_psnr, simplify):
     mesh = make_mesh(INTR, [plane_patch(INTR, 0, INTR.width, 0, INTR.height, 2.0, 0.0)])
     ys, xs = np.mgrid[0 : INTR.height, 0 : INTR.width]
     image = smooth_texture(xs, ys)
-    with Renderer(INTR.width, INTR.height, supersample=supersample) as renderer:
+    with Renderer(INTR.width, INTR.height, supersample=supersample, simplify=simplify) as renderer:
         renderer.set_mesh(mesh)
         rgb, mask = renderer.render(np.eye(4), INTR)
     assert rgb.shape == (90, 120, 3) and rgb.dtype == np.uint8 and mask.shape == (90, 120)
@@ -77,7 +78,8 @@ def test_identity_render_reproduces_image(supersample, min_psnr):
     assert psnr(rgb[inner], image[inner]) >= min_psnr
 
 
-def test_translation_matches_analytic_reprojection_with_occlusion():
+@pytest.mark.parametrize("simplify", [False, True])
+def test_translation_matches_analytic_reprojection_with_occlusion(simplify):
     # Back plane (depth 4) extending past the image, and a nearer square (depth 2) whose
     # faces come first in the index buffer, so only the depth test can hide the plane.
     front = plane_patch(INTR, 40, 80, 30, 60, 2.0, 1.0)
@@ -86,7 +88,7 @@ def test_translation_matches_analytic_reprojection_with_occlusion():
     tx, ty = 0.08, -0.04  # camera moves right and up
     pose = np.eye(4)
     pose[:3, 3] = [tx, ty, 0.0]
-    with Renderer(INTR.width, INTR.height) as renderer:
+    with Renderer(INTR.width, INTR.height, simplify=simplify) as renderer:
         renderer.set_mesh(mesh)
         rgb, mask = renderer.render(pose, INTR)
 
