@@ -165,6 +165,8 @@ class VideoWriter:
         """Wait for ffmpeg and record its CPU time; returns its exit code."""
         proc = self._process
         if proc.returncode is None:
+            if not hasattr(os, "wait4"):  # not POSIX: no CPU accounting
+                return proc.wait()
             _, status, usage = os.wait4(proc.pid, 0)
             proc.returncode = os.waitstatus_to_exitcode(status)
             self.encode_cpu_seconds = usage.ru_utime + usage.ru_stime
