@@ -297,8 +297,8 @@ class InpaintStats:
 
 
 def _default_batch_pixels(device: "torch.device") -> int:
-    # CPU: about one large crop at a time bounds memory (activations of the edge net at
-    # 640x640 are ~1.5 GB); a GPU holds many.
+    # CPU: about one large crop per batch bounds memory (the whole stage on the 960 px sample,
+    # with a 640x640 edge crop, peaked ~0.9 GB above the networks' weights); a GPU holds many.
     return 1 << 19 if device.type == "cpu" else 1 << 23
 
 
