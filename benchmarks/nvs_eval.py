@@ -43,7 +43,7 @@ from photo3d.errors import Photo3DError  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "middlebury_2005_2006_half"
 ALL_METHODS = ("fill", "learned", "plain_mesh", "warp_inpaint")
-REGIONS = ("all", "disoccluded", "outside")
+REGIONS = ("all", "seen", "disoccluded", "outside")
 SHEET_VIEW = 5  # t = 1.0: the view1-view5 baseline
 
 
@@ -106,10 +106,6 @@ def _label(panel: np.ndarray, lines: list[str]) -> np.ndarray:
     return out
 
 
-def _outline(mask: np.ndarray) -> np.ndarray:
-    return mask & ~cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-
-
 def reference_panel(target: np.ndarray, geometry: ev.ViewGeometry) -> np.ndarray:
     """The target photo with the scored regions tinted: disoccluded red, outside view1's
     frame blue, excluded (unknown geometry, unconfirmed gaps) grey."""
@@ -120,13 +116,13 @@ def reference_panel(target: np.ndarray, geometry: ev.ViewGeometry) -> np.ndarray
     return out.astype(np.uint8)
 
 
-def error_panel(render: np.ndarray, target: np.ndarray, geometry: ev.ViewGeometry, full_scale: float = 80.0) -> np.ndarray:
-    """Mean absolute RGB error as a colour map (0 -> dark, ``full_scale`` and above -> bright),
-    the disoccluded region outlined in white."""
+def error_panel(render: np.ndarray, target: np.ndarray, valid: np.ndarray, full_scale: float = 80.0) -> np.ndarray:
+    """Mean absolute RGB error as a colour map (0 -> dark, ``full_scale`` and above -> bright);
+    pixels outside ``valid`` (not scored) are dimmed to grey."""
     err = np.abs(render.astype(np.float32) - target.astype(np.float32)).mean(axis=2)
     grey = np.clip(err / full_scale * 255.0, 0, 255).astype(np.uint8)
     out = cv2.cvtColor(cv2.applyColorMap(grey, cv2.COLORMAP_INFERNO), cv2.COLOR_BGR2RGB)
-    out[_outline(geometry.disoccluded)] = (255, 255, 255)
+    out[~valid] = (0.3 * out[~valid] + 0.7 * 90).astype(np.uint8)
     return out
 
 
@@ -150,7 +146,8 @@ def contact_sheet(scene: ev.StereoScene, geometry: ev.ViewGeometry, view: int,
         middle.append(_label(shown, [name, f"all {s.regions['all'].psnr:.2f} dB  SSIM {s.regions['all'].ssim:.3f}",
                                      f"disocc {s.regions['disoccluded'].psnr:.2f} dB  SSIM {s.regions['disoccluded'].ssim:.3f}",
                                      f"empty {100 * s.empty_fraction:.1f}% (magenta)"]))
-        bottom.append(_label(error_panel(rgb, target, geometry), [f"|error| {name}", "0..80 grey levels; white: disocc."]))
+        bottom.append(_label(error_panel(rgb, target, geometry.valid | geometry.outside),
+                             [f"|error| {name}", "0..80 grey levels; grey: not scored"]))
     cols = max(len(top), len(middle))
     blank = np.zeros((h, w, 3), np.uint8)
     rows = [np.concatenate(r + [blank] * (cols - len(r)), axis=1) for r in (top, middle, bottom) if r]

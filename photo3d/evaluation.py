@@ -339,12 +339,14 @@ class ViewScore:
 def score_view(render: np.ndarray, render_mask: np.ndarray, target: np.ndarray, geometry: ViewGeometry,
                view: int = -1) -> ViewScore:
     """Score a render of the camera at ``geometry.t`` against the photograph ``target``
-    in the regions "all" (valid), "disoccluded" and "outside" (view1's field of view left)."""
+    in the regions "all" (valid), "seen" (by view1), "disoccluded" and "outside" (view1's
+    field of view left)."""
     if render.shape != target.shape:
         raise Photo3DError(f"render {render.shape} and target {target.shape} differ in size")
     ssim = ssim_map(render, target)
     regions = {}
-    for name, mask in (("all", geometry.valid), ("disoccluded", geometry.disoccluded), ("outside", geometry.outside)):
+    for name, mask in (("all", geometry.valid), ("seen", geometry.seen), ("disoccluded", geometry.disoccluded),
+                       ("outside", geometry.outside)):
         regions[name] = RegionScore(masked_psnr(render, target, mask), masked_mean(ssim, mask), int(mask.sum()))
     return ViewScore(view, geometry.t, regions, float(1.0 - render_mask.mean()))
 
