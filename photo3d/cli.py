@@ -132,12 +132,16 @@ def process_one(image_path: Path, depth_path: Path | None, out_root: Path, name:
     if warning:
         warn(warning)
     out_dir = out_root / name
-    if args.save_depth:
-        from .depth import save_depth
-
-        save_depth(out_dir / f"{name}_depth", depth, kind)
     scene = build_scene(image, depth, config, kind=kind, source=str(depth_path or image_path), progress=progress, warn=warn)
     out_dir.mkdir(parents=True, exist_ok=True)
+    depth_files: list[str] = []
+    # Saved only once the depth proved usable, so that a failed input leaves no output behind.
+    if args.save_depth and np.isfinite(depth).all():
+        from .depth import save_depth
+
+        depth_files = [str(p) for p in save_depth(out_dir / f"{name}_depth", depth, kind)]
+    elif args.save_depth:  # a depth file with holes: it is its own record, and saved maps must be finite
+        warn(f"--save-depth: not saving {name}'s depth, it has NaN/inf holes (use {depth_path or 'the input'} as it is)")
     saved = config.to_dict()
     saved["_run"] = {"image": str(image_path), "depth": str(depth_path) if depth_path else None,
                      "depth_source": depth_source, "inpaint_used": scene.inpaint_method, "ignored_keys": ignored}
@@ -150,7 +154,7 @@ def process_one(image_path: Path, depth_path: Path | None, out_root: Path, name:
     result = write_outputs(scene, out_dir, name, config, progress=progress)
     if not quiet:
         print(scene.timings.table(), file=sys.stderr)
-    files = ([str(result["ply"])] if result["ply"] else []) + [str(v.path) for v in result["videos"].values()]
+    files = ([str(result["ply"])] if result["ply"] else []) + [str(v.path) for v in result["videos"].values()] + depth_files
     print(f"{name}: depth from {depth_source}, inpainting {scene.inpaint_method}, "
           f"{scene.mesh.num_faces:,} triangles, {time.perf_counter() - start:.1f} s -> {out_dir}")
     for f in files:
