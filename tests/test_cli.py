@@ -198,6 +198,30 @@ def test_nan_holes_inside_valid_depth_succeed(tmp_path, capsys):
     assert len(frames) == 2 and frames.std() > 10
 
 
+def test_save_depth_writes_the_depth_used(tmp_path, rgbd, capsys):
+    image, depth = rgbd
+    code, stdout, stderr = run_main(capsys, "--image", image, "--depth", depth, "--out", tmp_path / "o",
+                                    "--longer-side", "96", "--paths", "none", "--save-depth", *FAST)
+    assert code == 0, stderr
+    assert all_files(tmp_path / "o") == ["photo/config.yml", "photo/photo.ply", "photo/photo_depth.npy",
+                                         "photo/photo_depth.png"]
+    assert str(tmp_path / "o" / "photo" / "photo_depth.npy") in stdout
+    np.testing.assert_array_equal(np.load(tmp_path / "o" / "photo" / "photo_depth.npy"), np.load(depth))
+
+
+def test_save_depth_with_holes_warns_and_still_succeeds(tmp_path, capsys):
+    image, disparity = synthetic_rgbd()
+    disparity[3:9, 3:9] = np.nan
+    image_path, depth_path = tmp_path / "holes.png", tmp_path / "holes.npy"
+    cv2.imwrite(str(image_path), image[..., ::-1])
+    np.save(depth_path, disparity)
+    code, _, stderr = run_main(capsys, "--image", image_path, "--depth", depth_path, "--out", tmp_path / "o",
+                               "--longer-side", "96", "--paths", "none", "--save-depth", *FAST)
+    assert code == 0, stderr
+    assert any(ln.startswith("photo3d: warning: --save-depth:") for ln in stderr.splitlines())
+    assert all_files(tmp_path / "o") == ["holes/config.yml", "holes/holes.ply"]
+
+
 # ---------------------------------------------------------------------------- bad input
 def _bad_inputs(folder: Path) -> dict[str, tuple[list, str]]:
     """name -> (extra argv, text the error line must contain)."""
@@ -230,6 +254,8 @@ def _bad_inputs(folder: Path) -> dict[str, tuple[list, str]]:
         "negative depth": (["--image", good_image, "--depth", negative, "--depth-kind", "depth"], f"{negative}: "),
         "3-D depth": (["--image", good_image, "--depth", cube], f"{cube}: depth map must be 2-D"),
         "pickled depth": (["--image", good_image, "--depth", pickled], f"{pickled}: "),
+        "constant depth, --save-depth": (["--image", good_image, "--depth", constant, "--save-depth"],
+                                         f"{constant}: depth map is constant"),
         "unknown path": (["--image", good_image, *with_depth, "--paths", "swing,spiral"], "unknown path(s) spiral"),
         "zero frames": (["--image", good_image, *with_depth, "--frames", "0"], "num_frames must be >= 1"),
         "unknown config key": (["--image", good_image, *with_depth, "--config", unknown_key],
@@ -243,7 +269,7 @@ def _bad_inputs(folder: Path) -> dict[str, tuple[list, str]]:
 
 @pytest.mark.parametrize("case", [
     "missing image", "image is a folder", "unreadable image", "missing depth", "constant depth", "all-NaN depth",
-    "negative depth", "3-D depth", "pickled depth", "unknown path", "zero frames", "unknown config key",
+    "negative depth", "3-D depth", "pickled depth", "constant depth, --save-depth", "unknown path", "zero frames", "unknown config key",
     "wrong config type", "missing config",
 ])
 def test_bad_input_is_one_error_line_and_exit_2(tmp_path, capsys, case):
