@@ -31,6 +31,19 @@ def find_jobs(image_dir: Path, depth_dir: Path | None) -> list[tuple[Path, Path 
                     depth = cand
                     break
         jobs.append((img, depth))
+    # With depth maps beside the photos (--depth-dir = the photo folder), a depth PNG/TIFF is
+    # some photo's depth, not a photo. (Two files that would be each other's depth stay
+    # ambiguous and are caught as a clash below.)
+    depth_of = {img.resolve(): d.resolve() for img, d in jobs if d is not None}
+    depth_only = {d for img, d in depth_of.items() if depth_of.get(d) != img}
+    jobs = [(img, d) for img, d in jobs if img.resolve() not in depth_only]
+    # Outputs go to <out>/<stem>/: two photos with one stem would overwrite each other.
+    by_stem: dict[str, list[str]] = {}
+    for img, _ in jobs:
+        by_stem.setdefault(img.stem, []).append(img.name)
+    clashes = [" and ".join(names) for names in by_stem.values() if len(names) > 1]
+    if clashes:
+        raise Photo3DError(f"{image_dir}: {'; '.join(clashes)} would write the same outputs; rename one")
     return jobs
 
 
