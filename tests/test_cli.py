@@ -363,3 +363,40 @@ def test_batch_folder_errors(tmp_path, capsys, problem):
     lines = stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"photo3d: error: {expected}"), stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_batch_depth_maps_beside_the_photos(tmp_path, capsys):
+    """--depth-dir = the photo folder: photo.jpg takes photo.png as its depth; photo.png is no job."""
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    image, disparity = synthetic_rgbd()
+    cv2.imwrite(str(folder / "photo.jpg"), image[..., ::-1])
+    cv2.imwrite(str(folder / "photo.png"), (disparity / disparity.max() * 65535).astype(np.uint16))
+    code, stdout, stderr = run_main(capsys, "batch", folder, "--depth-dir", folder, "--out", tmp_path / "out",
+                                    "--longer-side", "96", "--paths", "none", *FAST)
+    assert code == 0, stderr
+    assert stdout.splitlines()[-1] == "batch: 1 done, 0 failed"
+    assert all_files(tmp_path / "out") == ["photo/config.yml", "photo/photo.ply"]
+    run = yaml.safe_load((tmp_path / "out" / "photo" / "config.yml").read_text())["_run"]
+    assert run["image"] == str(folder / "photo.jpg") and run["depth"] == str(folder / "photo.png")
+
+
+def test_find_jobs_pairs_and_clashes(tmp_path):
+    from photo3d.batch import find_jobs
+    from photo3d.errors import Photo3DError
+
+    photos, depths = tmp_path / "photos", tmp_path / "depths"
+    photos.mkdir()
+    depths.mkdir()
+    for name in ("b.jpg", "a.PNG", "c.webp", "readme.md"):
+        (photos / name).write_bytes(b"x")
+    for name in ("a.pfm", "a.npy", "b.tiff", "z.npy"):
+        (depths / name).write_bytes(b"x")
+    assert find_jobs(photos, depths) == [(photos / "a.PNG", depths / "a.npy"),  # .npy is preferred
+                                         (photos / "b.jpg", depths / "b.tiff"), (photos / "c.webp", None)]
+    assert find_jobs(photos, None) == [(photos / "a.PNG", None), (photos / "b.jpg", None), (photos / "c.webp", None)]
+
+    (photos / "b.png").write_bytes(b"x")  # b.jpg and b.png would both write <out>/b/
+    with pytest.raises(Photo3DError) as exc:
+        find_jobs(photos, depths)
+    assert str(exc.value) == f"{photos}: b.jpg and b.png would write the same outputs; rename one"
