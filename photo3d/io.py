@@ -111,10 +111,10 @@ def read_pfm(path: str | os.PathLike) -> np.ndarray:
         endian = "<" if scale < 0 else ">"
         channels = 3 if header == b"PF" else 1
         count = width * height * channels
-        data = np.frombuffer(f.read(), dtype=endian + "f4")
-        if data.size < count:
+        raw = f.read(count * 4)
+        if len(raw) < count * 4:
             raise Photo3DError(f"{path}: truncated PFM data")
-    arr = data[:count].reshape(height, width, channels)[..., 0]
+    arr = np.frombuffer(raw, dtype=endian + "f4").reshape(height, width, channels)[..., 0]
     return np.ascontiguousarray(arr[::-1]).astype(np.float32)  # PFM stores bottom row first
 
 
@@ -203,6 +203,15 @@ def atomic_write(path: str | os.PathLike) -> Iterator[Path]:
             tmp_path.unlink()
 
 
+# The format and property lines of the PLY files photo3d writes, in order.
+_PLY_LAYOUT = [
+    "format binary_little_endian 1.0",
+    "property float x", "property float y", "property float z",
+    "property uchar red", "property uchar green", "property uchar blue",
+    "property list uchar int vertex_indices",
+]
+
+
 def write_ply(mesh: Mesh, path: str | os.PathLike) -> Path:
     """Write ``mesh`` as binary little-endian PLY with per-vertex RGB and triangle faces.
 
@@ -228,13 +237,12 @@ def write_ply(mesh: Mesh, path: str | os.PathLike) -> Path:
         "axes x right, y down, z forward (OpenCV camera frame of the input photo)",
     ] + [f"{key} {value}" for key, value in mesh.metadata.items() if isinstance(value, (int, float, str))]
     header = (
-        "ply\nformat binary_little_endian 1.0\n"
+        f"ply\n{_PLY_LAYOUT[0]}\n"
         + "".join(f"comment {c}\n" for c in comments)
         + f"element vertex {mesh.num_vertices}\n"
-        + "property float x\nproperty float y\nproperty float z\n"
-        + "property uchar red\nproperty uchar green\nproperty uchar blue\n"
+        + "".join(f"{ln}\n" for ln in _PLY_LAYOUT[1:7])
         + f"element face {mesh.num_faces}\n"
-        + "property list uchar int vertex_indices\nend_header\n"
+        + f"{_PLY_LAYOUT[7]}\nend_header\n"
     )
     with atomic_write(path) as tmp, open(tmp, "wb") as f:
         f.write(header.encode("ascii"))
@@ -244,7 +252,11 @@ def write_ply(mesh: Mesh, path: str | os.PathLike) -> Path:
 
 
 def read_ply(path: str | os.PathLike) -> Mesh:
-    """Read a PLY written by :func:`write_ply` (round trip; not a general PLY reader)."""
+    """Read a PLY written by :func:`write_ply` (round trip; not a general PLY reader).
+
+    Any other layout (ASCII, other properties, no image_size/intrinsics comments) or a
+    truncated file raises :class:`Photo3DError`.
+    """
     from .types import Intrinsics
 
     path = Path(path)
@@ -253,22 +265,30 @@ def read_ply(path: str | os.PathLike) -> Mesh:
         lines = []
         while True:
             line = f.readline()
-            if not line:
+            if not line or len(lines) > 1000:
                 raise Photo3DError(f"{path}: PLY header has no end_header")
-            line = line.decode("ascii").strip()
+            line = line.decode("ascii", errors="replace").strip()
             lines.append(line)
             if line == "end_header":
                 break
         body = f.read()
-    counts = {ln.split()[1]: int(ln.split()[2]) for ln in lines if ln.startswith("element")}
-    comments = [ln[len("comment ") :] for ln in lines if ln.startswith("comment ")]
-    size = next(c.split()[1:3] for c in comments if c.startswith("image_size"))
-    kv = next(c.split()[1:] for c in comments if c.startswith("intrinsics"))
-    vals = dict(zip(kv[0::2], map(float, kv[1::2])))
+    layout = [ln for ln in lines if ln.startswith(("format", "property"))]
+    if lines[0] != "ply" or layout != _PLY_LAYOUT:
+        raise Photo3DError(f"{path}: not a PLY written by photo3d (binary, xyz + rgb vertices, triangles expected)")
+    try:
+        counts = {ln.split()[1]: int(ln.split()[2]) for ln in lines if ln.startswith("element")}
+        comments = [ln[len("comment ") :] for ln in lines if ln.startswith("comment ")]
+        size = next(c.split()[1:3] for c in comments if c.startswith("image_size"))
+        kv = next(c.split()[1:] for c in comments if c.startswith("intrinsics"))
+        vals = dict(zip(kv[0::2], map(float, kv[1::2])))
+        intr = Intrinsics(vals["fx"], vals["fy"], vals["cx"], vals["cy"], int(size[0]), int(size[1]))
+        nv, nf = counts["vertex"], counts["face"]
+    except (StopIteration, KeyError, ValueError, IndexError):
+        raise Photo3DError(f"{path}: PLY header lacks photo3d's element counts, image_size or intrinsics") from None
     vdt = np.dtype([("p", "<f4", (3,)), ("c", "u1", (3,))])
     fdt = np.dtype([("n", "u1"), ("v", "<i4", (3,))])
-    nv, nf = counts["vertex"], counts["face"]
+    if len(body) < nv * vdt.itemsize + nf * fdt.itemsize:
+        raise Photo3DError(f"{path}: truncated PLY data")
     verts = np.frombuffer(body, dtype=vdt, count=nv)
     faces = np.frombuffer(body, dtype=fdt, count=nf, offset=nv * vdt.itemsize)
-    intr = Intrinsics(vals["fx"], vals["fy"], vals["cx"], vals["cy"], int(size[0]), int(size[1]))
     return Mesh(verts["p"].copy(), verts["c"].copy(), faces["v"].astype(np.int32), intr)
