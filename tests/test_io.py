@@ -272,6 +272,7 @@ def test_pfm_colour_keeps_first_channel(tmp_path):
     (b"Pf\nthree two\n-1.0\n" + bytes(24), "size line"),
     (b"Pf\n3 2\nscale\n" + bytes(24), "scale line"),
     (b"Pf\n3 2\n-1.0\n" + bytes(20), "truncated"),
+    (b"Pf\n3 2\n-1.0\n" + bytes(21), "truncated"),  # not a whole number of floats either
 ])
 def test_pfm_malformed(tmp_path, content, problem):
     path = tmp_path / "bad.pfm"
@@ -407,13 +408,39 @@ def test_ply_empty_mesh_round_trip(tmp_path):
 
 
 def test_read_ply_errors(tmp_path):
-    with pytest.raises(Photo3DError, match="not found"):
-        read_ply(tmp_path / "missing.ply")
-    path = tmp_path / "headless.ply"
-    path.write_bytes(b"ply\nformat binary_little_endian 1.0\n")
+    missing = tmp_path / "missing.ply"
+    with pytest.raises(Photo3DError) as exc:
+        read_ply(missing)
+    _assert_names(exc, missing, "not found")
+
+    good = write_ply(_mesh(), tmp_path / "good.ply").read_bytes()
+    header, body = good.split(b"end_header\n")
+    cases = {
+        "headless.ply": (b"ply\nformat binary_little_endian 1.0\n", "no end_header"),
+        "garbage.ply": (bytes(range(256)) * 4, "no end_header"),
+        "ascii.ply": (header.replace(b"binary_little_endian", b"ascii") + b"end_header\n", "not a PLY written by photo3d"),
+        "normals.ply": (header.replace(b"property float z\n", b"property float z\nproperty float nx\n")
+                        + b"end_header\n" + body, "not a PLY written by photo3d"),
+        "no_intrinsics.ply": (header.replace(b"comment intrinsics", b"comment other") + b"end_header\n" + body,
+                              "lacks photo3d's element counts, image_size or intrinsics"),
+        "truncated.ply": (good[:-5], "truncated PLY data"),
+    }
+    for name, (content, problem) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        with pytest.raises(Photo3DError) as exc:
+            read_ply(path)
+        _assert_names(exc, path, problem)
+
+
+def test_ply_written_by_trimesh_is_refused_not_misread(tmp_path):
+    trimesh = pytest.importorskip("trimesh")
+    mesh = trimesh.Trimesh(vertices=np.eye(3), faces=[[0, 1, 2]], process=False)
+    path = tmp_path / "other.ply"
+    mesh.export(path)
     with pytest.raises(Photo3DError) as exc:
         read_ply(path)
-    _assert_names(exc, path, "end_header")
+    _assert_names(exc, path)
 
 
 # ---------------------------------------------------------------------------- atomic writes
