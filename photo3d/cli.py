@@ -115,6 +115,18 @@ def _torch_device(name: str) -> str:
         return "cpu"
 
 
+def check_output_dir(out_dir: Path) -> None:
+    """Fail before the (slow) build when ``out_dir`` cannot be created or written: its nearest
+    existing ancestor must be a writable folder."""
+    existing = out_dir
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise Photo3DError(f"{existing}: output path is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise Photo3DError(f"{existing}: output folder is not writable")
+
+
 def process_one(image_path: Path, depth_path: Path | None, out_root: Path, name: str, config: Config,
                 args: argparse.Namespace, ignored: list[str]) -> dict:
     """Build one 3D photo and write its outputs; returns a summary dict."""
@@ -125,13 +137,14 @@ def process_one(image_path: Path, depth_path: Path | None, out_root: Path, name:
     progress = not quiet and sys.stderr.isatty()
     warn = (lambda msg: print(f"photo3d: warning: {msg}", file=sys.stderr))
     start = time.perf_counter()
+    out_dir = out_root / name
+    check_output_dir(out_dir)
     onnx_options = {"input_size": args.depth_model_size, "output": args.depth_model_output}
     image, depth, kind, depth_source, warning = load_inputs(
         image_path, depth_path, config, source=args.depth_source, onnx_model=args.depth_model, onnx_options=onnx_options,
     )
     if warning:
         warn(warning)
-    out_dir = out_root / name
     scene = build_scene(image, depth, config, kind=kind, source=str(depth_path or image_path), progress=progress, warn=warn)
     out_dir.mkdir(parents=True, exist_ok=True)
     depth_files: list[str] = []
