@@ -264,13 +264,15 @@ def _bad_inputs(folder: Path) -> dict[str, tuple[list, str]]:
                               f"{wrong_type}: longer_side must be an integer"),
         "missing config": (["--image", good_image, *with_depth, "--config", folder / "nope.yml"],
                            f"{folder / 'nope.yml'}: config file not found"),
+        "output under a file": (["--image", good_image, *with_depth, "--out", good_depth / "sub"],
+                                f"{good_depth}: output path is not a folder"),
     }
 
 
 @pytest.mark.parametrize("case", [
     "missing image", "image is a folder", "unreadable image", "missing depth", "constant depth", "all-NaN depth",
     "negative depth", "3-D depth", "pickled depth", "constant depth, --save-depth", "unknown path", "zero frames", "unknown config key",
-    "wrong config type", "missing config",
+    "wrong config type", "missing config", "output under a file",
 ])
 def test_bad_input_is_one_error_line_and_exit_2(tmp_path, capsys, case):
     inputs = tmp_path / "inputs"
