@@ -117,7 +117,8 @@ class Photo3D:
             from .render import Renderer
 
             k = self.intrinsics
-            self._renderer = Renderer(k.width, k.height, supersample=float(self.config.supersample))
+            self._renderer = Renderer(k.width, k.height, supersample=float(self.config.supersample),
+                                      simplify=bool(self.config.render_simplify))
             self._renderer.set_mesh(self.mesh)
         return self._renderer
 

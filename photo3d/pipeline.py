@@ -234,7 +234,7 @@ def write_outputs(
     k = scene.mesh.intrinsics
     own = renderer is None
     if own:
-        renderer = Renderer(k.width, k.height, supersample=float(config.supersample))
+        renderer = Renderer(k.width, k.height, supersample=float(config.supersample), simplify=bool(config.render_simplify))
     try:
         with scene.timings.stage("upload mesh"):
             renderer.set_mesh(scene.mesh)
