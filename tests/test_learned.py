@@ -40,7 +40,7 @@ def small_config(**kw) -> Config:
     return Config(**base)
 
 
-def small_networks(seed_shift: int = 0):
+def small_networks():
     return (recipe_network("edge", base_channels=8, res_blocks=1),
             recipe_network("depth", base_channels=8, levels=4),
             recipe_network("color", base_channels=8, levels=4))
@@ -225,13 +225,9 @@ def test_fill_writes_only_synthesis_positions_with_valid_values(step):
     assert np.isfinite(fill.depth[m]).all() and (fill.depth[m] > 0).all()
     np.testing.assert_allclose(fill.disparity[m], canvas.depth_scale / fill.depth[m], rtol=1e-5)
     # kept pixels lie behind the front surface by at least the threshold
-    assert (fill.disparity[m] < canvas.detect_disparity[m] - step_config_threshold()).all()
+    assert (fill.disparity[m] < canvas.detect_disparity[m] - small_config().depth_threshold).all()
     assert step.inpaint_method == "learned" and step.mesh.metadata["inpaint"] == "learned"
     assert step.ldi.num_pixels == h * w + int(m.sum())
-
-
-def step_config_threshold() -> float:
-    return float(small_config().depth_threshold)
 
 
 def test_edge_net_runs_where_a_background_edge_continues_behind_the_foreground(inpainter, step):
