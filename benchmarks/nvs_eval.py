@@ -12,8 +12,9 @@ Methods: photo3d with the non-learned fill (``fill``), photo3d with the networks
 single-layer mesh, stretched across depth edges) and ``warp_inpaint`` (z-buffered forward
 splat + cv2.inpaint).
 
-    python benchmarks/nvs_eval.py                         # all 16 scenes at --max-size 320
-    python benchmarks/nvs_eval.py --scenes Art,Dolls --max-size 480 --methods fill,warp_inpaint
+    python benchmarks/nvs_eval.py                         # all 16 scenes at --max-size 480
+    python benchmarks/nvs_eval.py --scenes Art,Dolls --max-size 320 --methods fill,warp_inpaint
+    python benchmarks/nvs_eval.py --methods fill,fill:sparse_iter=0  # a photo3d Config change
 
 Writes <out>/results.json (every number), <out>/results.md (tables) and
 <out>/sheets/<scene>.png (photos, renders and error maps at one shift).
@@ -32,12 +33,13 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("EGL_PLATFORM", "surfaceless")
 
 from photo3d import evaluation as ev  # noqa: E402
-from photo3d.config import Config  # noqa: E402
+from photo3d.config import Config, config_from_mapping  # noqa: E402
 from photo3d.errors import Photo3DError  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,16 +63,35 @@ def learned_unavailable(checkpoints: str | None) -> str | None:
     return None
 
 
-def run_method(method: str, scene: ev.StereoScene, renderer, checkpoints: str | None) -> ev.MethodRenders:
+def parse_method(spec: str) -> tuple[str, dict]:
+    """``"fill"`` or ``"fill:sparse_iter=0:depth_threshold=0.08"`` -> ("fill", {overrides}).
+    Overrides (photo3d Config keys, YAML values) apply to the photo3d methods only."""
+    base, *pairs = spec.split(":")
+    if base not in ALL_METHODS:
+        raise Photo3DError(f"--methods: unknown method {base!r} (choose from {', '.join(ALL_METHODS)})")
+    overrides = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise Photo3DError(f"--methods: expected key=value after {base!r}, got {pair!r}")
+        overrides[key] = yaml.safe_load(value)
+    if overrides and base not in ("fill", "learned"):
+        raise Photo3DError(f"--methods: {base} takes no Config overrides ({spec!r})")
+    if overrides:
+        config_from_mapping(overrides, f"--methods {spec}")  # validates keys and types now
+    return base, overrides
+
+
+def run_method(spec: str, scene: ev.StereoScene, renderer, checkpoints: str | None) -> ev.MethodRenders:
+    method, overrides = parse_method(spec)
     w, h = scene.size
     if method in ("fill", "learned"):
-        config = Config(longer_side=max(w, h), inpaint=method, checkpoints=checkpoints)
+        base = Config(longer_side=max(w, h), inpaint=method, checkpoints=checkpoints)
+        config, _ = config_from_mapping(overrides, f"--methods {spec}", base) if overrides else (base, [])
         return ev.photo3d_renders(scene, config, renderer)
     if method == "plain_mesh":
         return ev.plain_mesh_renders(scene, renderer)
-    if method == "warp_inpaint":
-        return ev.warp_inpaint_renders(scene)
-    raise Photo3DError(f"--methods: unknown method {method!r} (choose from {', '.join(ALL_METHODS)})")
+    return ev.warp_inpaint_renders(scene)
 
 
 def nanmean(values) -> float:
@@ -86,6 +107,17 @@ def mean_scores(view_scores: list[ev.ViewScore]) -> dict[str, float]:
         out[f"{region}_psnr"] = nanmean(s.regions[region].psnr for s in view_scores)
         out[f"{region}_ssim"] = nanmean(s.regions[region].ssim for s in view_scores)
     out["empty_fraction"] = nanmean(s.empty_fraction for s in view_scores)
+    return out
+
+
+def pooled_psnr(view_scores: list[ev.ViewScore]) -> dict[str, float]:
+    """PSNR of each region with the squared error pooled over every pixel of every view
+    (large regions weigh more; robust to views with a handful of revealed pixels)."""
+    out = {}
+    for region in REGIONS:
+        n = sum(s.regions[region].pixels for s in view_scores)
+        sse = sum(s.regions[region].mse * s.regions[region].pixels for s in view_scores if s.regions[region].pixels)
+        out[f"{region}_psnr_pooled"] = ev.psnr_from_mse(sse / n) if n else float("nan")
     return out
 
 
@@ -187,18 +219,19 @@ def markdown_report(result: dict) -> str:
         f"targets view0, view2..view6 (t = -0.25, 0.25 ... 1.25 baselines). "
         "Means over views, then over scenes; PSNR in dB.",
         "",
-        "| method | PSNR all | SSIM all | PSNR disoccluded | SSIM disoccluded | PSNR outside frame | empty % | s / scene |",
-        "|---|---|---|---|---|---|---|---|",
+        "| method | PSNR all | SSIM all | PSNR seen | PSNR disoccluded | SSIM disoccluded | PSNR disocc. pooled "
+        "| PSNR outside frame | empty % | s / scene |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for m in methods:
         s = summary[m]
         lines.append(
-            f"| {m} | {_f(s['all_psnr'])} | {_f(s['all_ssim'], 3)} | {_f(s['disoccluded_psnr'])} | "
-            f"{_f(s['disoccluded_ssim'], 3)} | {_f(s['outside_psnr'])} | {_f(100 * s['empty_fraction'], 2)} | "
-            f"{_f(s['seconds_per_scene'], 2)} |"
+            f"| {m} | {_f(s['all_psnr'])} | {_f(s['all_ssim'], 3)} | {_f(s['seen_psnr'])} | {_f(s['disoccluded_psnr'])} | "
+            f"{_f(s['disoccluded_ssim'], 3)} | {_f(s['disoccluded_psnr_pooled'])} | {_f(s['outside_psnr'])} | "
+            f"{_f(100 * s['empty_fraction'], 2)} | {_f(s['seconds_per_scene'], 2)} |"
         )
     for m, why in skipped.items():
-        lines.append(f"| {m} | skipped: {why} | | | | | | |")
+        lines.append(f"| {m} | skipped: {why} | | | | | | | | |")
     if "fill" in methods:
         lines += ["", "Margins of photo3d `fill` (mean over scenes of per-scene differences; scenes won):", ""]
         lines += ["| vs | Δ PSNR all | Δ PSNR disoccluded | Δ SSIM all | Δ SSIM disoccluded |", "|---|---|---|---|---|"]
@@ -211,6 +244,18 @@ def markdown_report(result: dict) -> str:
                 diffs = [d for d in diffs if not math.isnan(d)]
                 digits = 3 if "ssim" in key else 2
                 cells.append(f"{np.mean(diffs):+.{digits}f} ({sum(d > 0 for d in diffs)}/{len(diffs)})")
+            lines.append(f"| {m} | " + " | ".join(cells) + " |")
+
+    diagnosed = [m for m in methods if "reveal_breakdown" in summary[m]]
+    if diagnosed:
+        lines += ["", "Where the disoccluded pixels of views 2..6 come from in photo3d's layered depth image "
+                  "(each traced back to the view1 position x + t·d it needs; % of those pixels, and % of them "
+                  "the render leaves empty):", ""]
+        lines += ["| method | " + " | ".join(ev.REVEAL_CAUSES) + " |", "|---|" + "---|" * len(ev.REVEAL_CAUSES)]
+        for m in diagnosed:
+            b = summary[m]["reveal_breakdown"]
+            total = max(sum(b["all"].values()), 1)
+            cells = [f"{100 * b['all'][c] / total:.1f} % ({100 * b['empty'][c] / total:.1f} % empty)" for c in ev.REVEAL_CAUSES]
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
 
     lines += ["", "By camera shift (mean over scenes), PSNR all / disoccluded:", ""]
@@ -242,8 +287,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of Middlebury 2005/2006 scenes")
     p.add_argument("--scenes", default="", help="comma-separated scene names (default: all)")
-    p.add_argument("--max-size", type=int, default=320, help="longer image side in pixels (default 320)")
-    p.add_argument("--methods", default=",".join(ALL_METHODS), help=f"comma-separated, from {', '.join(ALL_METHODS)}")
+    p.add_argument("--max-size", type=int, default=480, help="longer image side in pixels (default 480)")
+    p.add_argument("--methods", default=",".join(ALL_METHODS),
+                   help=f"comma-separated, from {', '.join(ALL_METHODS)}; photo3d methods take Config "
+                        "overrides, e.g. fill:sparse_iter=0:depth_threshold=0.08")
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "nvs")
     p.add_argument("--link-threshold", type=float, default=1.0,
                    help="disparity step (px) separating surfaces in the reference masks")
@@ -259,15 +306,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     names = [s for s in args.scenes.split(",") if s] or sorted(p.name for p in args.data.iterdir() if (p / "disp1.png").is_file())
     methods = [m for m in args.methods.split(",") if m]
-    for m in methods:
-        if m not in ALL_METHODS:
-            print(f"--methods: unknown method {m!r} (choose from {', '.join(ALL_METHODS)})", file=sys.stderr)
-            return 2
+    try:
+        bases = {m: parse_method(m)[0] for m in methods}
+    except Photo3DError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     status = {m: "ok" for m in methods}
-    if "learned" in methods:
-        why = learned_unavailable(args.checkpoints)
-        if why:
-            status["learned"] = why
+    why = learned_unavailable(args.checkpoints) if "learned" in bases.values() else None
+    for m in methods:
+        if bases[m] == "learned" and why:
+            status[m] = why
     (args.out / "sheets").mkdir(parents=True, exist_ok=True)
 
     from photo3d.render import Renderer
@@ -313,10 +361,14 @@ def main(argv: list[str] | None = None) -> int:
                 record["methods"][m] = {
                     "views": {f"view{s.view}": asdict(s) for s in view_scores},
                     "mean": mean_scores(view_scores),
+                    "pooled": pooled_psnr(view_scores),
                     "build_seconds": result.build_seconds,
                     "render_seconds": result.render_seconds,
                     "info": result.info,
                 }
+                if result.scene is not None:
+                    record["methods"][m]["reveal_breakdown"] = ev.reveal_breakdown(
+                        scene, result.scene, result.renders, args.link_threshold)
             if not args.no_sheets and renders:
                 sheet = contact_sheet(scene, geometry[SHEET_VIEW], SHEET_VIEW, renders, sheet_scores)
                 cv2.imwrite(str(args.out / "sheets" / f"{name}.png"), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
@@ -335,6 +387,11 @@ def main(argv: list[str] | None = None) -> int:
         per_scene = [sc["methods"][m] for sc in scenes.values() if m in sc["methods"]]
         summary[m] = {key: nanmean(ps["mean"][key] for ps in per_scene) for key in per_scene[0]["mean"]}
         summary[m]["seconds_per_scene"] = nanmean(ps["build_seconds"] + ps["render_seconds"] for ps in per_scene)
+        summary[m].update(pooled_psnr([s for v in per_method_views[m].values() for s in v]))
+        if "reveal_breakdown" in per_scene[0]:
+            summary[m]["reveal_breakdown"] = {
+                part: {cause: sum(ps["reveal_breakdown"][part][cause] for ps in per_scene) for cause in ev.REVEAL_CAUSES}
+                for part in ("all", "empty")}
         by_shift[m] = {f"{t:g}": mean_scores(v) for t, v in sorted(per_method_views[m].items())}
     result = {
         "settings": {"data": str(args.data), "max_size": args.max_size, "link_threshold": args.link_threshold,

@@ -299,8 +299,7 @@ def masked_psnr(prediction: np.ndarray, target: np.ndarray, mask: np.ndarray) ->
     if not mask.any():
         return float("nan")
     diff = prediction[mask].astype(np.float64) - target[mask].astype(np.float64)
-    mse = float(np.mean(diff * diff))
-    return float("inf") if mse == 0 else 10.0 * math.log10(255.0 ** 2 / mse)
+    return psnr_from_mse(float(np.mean(diff * diff)))
 
 
 def ssim_map(prediction: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -312,6 +311,13 @@ def ssim_map(prediction: np.ndarray, target: np.ndarray) -> np.ndarray:
     return full.mean(axis=2)
 
 
+def psnr_from_mse(mse: float) -> float:
+    """PSNR (dB, peak 255) of a mean squared error; inf for 0, NaN for NaN."""
+    if math.isnan(mse):
+        return float("nan")
+    return float("inf") if mse == 0 else 10.0 * math.log10(255.0 ** 2 / mse)
+
+
 def masked_mean(values: np.ndarray, mask: np.ndarray) -> float:
     """Mean of ``values`` over ``mask``; NaN for an empty mask."""
     return float(values[mask].mean()) if mask.any() else float("nan")
@@ -319,11 +325,13 @@ def masked_mean(values: np.ndarray, mask: np.ndarray) -> float:
 
 @dataclass
 class RegionScore:
-    """PSNR (dB), SSIM and pixel count of one region of one view."""
+    """PSNR (dB), SSIM, mean squared error (per RGB value, for pooling) and pixel count of
+    one region of one view."""
 
     psnr: float
     ssim: float
     pixels: int
+    mse: float
 
 
 @dataclass
@@ -347,7 +355,9 @@ def score_view(render: np.ndarray, render_mask: np.ndarray, target: np.ndarray, 
     regions = {}
     for name, mask in (("all", geometry.valid), ("seen", geometry.seen), ("disoccluded", geometry.disoccluded),
                        ("outside", geometry.outside)):
-        regions[name] = RegionScore(masked_psnr(render, target, mask), masked_mean(ssim, mask), int(mask.sum()))
+        sq = ((render.astype(np.float64) - target.astype(np.float64)) ** 2).mean(axis=2)
+        regions[name] = RegionScore(masked_psnr(render, target, mask), masked_mean(ssim, mask), int(mask.sum()),
+                                    masked_mean(sq, mask))
     return ViewScore(view, geometry.t, regions, float(1.0 - render_mask.mean()))
 
 
@@ -446,6 +456,7 @@ class MethodRenders:
     build_seconds: float
     render_seconds: float
     info: dict = field(default_factory=dict)
+    scene: object | None = None  # photo3d's pipeline Scene, for diagnostics
 
 
 def render_mesh_views(renderer, mesh: Mesh, views: tuple[int, ...]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
@@ -478,7 +489,7 @@ def photo3d_renders(scene: StereoScene, config, renderer, views: tuple[int, ...]
     done = time.perf_counter()
     info = {"inpaint": p3d.scene.inpaint_method, "layers": int(p3d.mesh.metadata.get("layers", 1)),
             "stages": {n: round(s, 3) for n, s in p3d.scene.timings.stages}}
-    return MethodRenders(renders, built - start, done - built, info)
+    return MethodRenders(renders, built - start, done - built, info, p3d.scene)
 
 
 def plain_mesh_renders(scene: StereoScene, renderer, views: tuple[int, ...] = TARGET_VIEWS) -> MethodRenders:
@@ -505,3 +516,79 @@ def warp_inpaint_renders(scene: StereoScene, views: tuple[int, ...] = TARGET_VIE
         rgb = warp_inpaint(image, disparity, view_shift(k))
         renders[k] = (rgb, np.ones(rgb.shape[:2], bool))
     return MethodRenders(renders, 0.0, time.perf_counter() - start, {})
+
+
+# ---------------------------------------------------------------------------------------
+# Diagnostics: why a 3D photo misses revealed pixels
+# ---------------------------------------------------------------------------------------
+
+REVEAL_CAUSES = (
+    "back layer, right depth",
+    "back layer, wrong depth",
+    "front layer is that surface",
+    "synthesis region, no layer kept",
+    "no synthesis region",
+)
+
+
+def reveal_breakdown(scene: StereoScene, p3d_scene, renders: dict[int, tuple[np.ndarray, np.ndarray]],
+                     link_threshold: float = 1.0) -> dict[str, dict[str, int]]:
+    """Trace each disoccluded target pixel of the views right of view1 (t > 0, where view5
+    gives the revealed surface's disparity d) back to the view1 position it needs,
+    x = c + t d, and say what photo3d's layered depth image holds there:
+
+    * "back layer, right depth": an inpainted pixel within max(1, 0.05 d) px of d;
+    * "back layer, wrong depth": an inpainted pixel at another disparity;
+    * "front layer is that surface": no inpainted pixel, but the (filtered) front layer
+      there is at d (photo3d's depth edge lies elsewhere than the ground truth's);
+    * "synthesis region, no layer kept": the position was to be filled but no pixel was kept
+      (e.g. the fill came out not behind the front surface and was dropped);
+    * "no synthesis region": nothing was to be filled there.
+
+    Args:
+        p3d_scene: :class:`photo3d.pipeline.Scene` built from this scene's view1 (one
+            inpainted layer, canvas padded by ``canvas.pad``).
+        renders: {view: (rgb, covered)} of that 3D photo.
+    Returns:
+        {"all": {cause: pixels}, "empty": {cause: pixels left empty in the render}}.
+    """
+    canvas = p3d_scene.canvas
+    pad = canvas.pad
+    h, w = scene.disp1.shape
+    crop = (slice(pad, pad + h), slice(pad, pad + w))
+    to_px = p3d_scene.mesh.intrinsics.fx / canvas.depth_scale  # detection disparity -> px
+    back = p3d_scene.fill.mask[crop]
+    back_d = p3d_scene.fill.disparity[crop] * to_px
+    front_d = canvas.detect_disparity[crop] * to_px
+    synthesis = p3d_scene.regions.synthesis_label[crop] > 0
+    known5 = scene.disp5 > 0
+    filled5 = fill_unknown_disparity(scene.disp5)
+    out = {"all": dict.fromkeys(REVEAL_CAUSES, 0), "empty": dict.fromkeys(REVEAL_CAUSES, 0)}
+    for view, (_, covered) in renders.items():
+        t = view_shift(view)
+        if t <= 0:
+            continue
+        geometry = reference_geometry(scene.disp1, scene.disp5, t, link_threshold)
+        revealed = warp_surface(filled5, known5, t - 1.0, link_threshold).disparity
+        ys, cs = np.nonzero(geometry.disoccluded)
+        d = revealed[ys, cs]
+        xs = np.rint(cs + t * d).astype(np.int64)
+        ok = (xs >= 0) & (xs < w)
+        ys, cs, xs, d = ys[ok], cs[ok], xs[ok], d[ok]
+        tol = np.maximum(1.0, 0.05 * d)
+        has_back = back[ys, xs]
+        right = has_back & (np.abs(back_d[ys, xs] - d) <= tol)
+        front = ~has_back & (np.abs(front_d[ys, xs] - d) <= tol)
+        rest = ~has_back & ~front
+        causes = {
+            REVEAL_CAUSES[0]: right,
+            REVEAL_CAUSES[1]: has_back & ~right,
+            REVEAL_CAUSES[2]: front,
+            REVEAL_CAUSES[3]: rest & synthesis[ys, xs],
+            REVEAL_CAUSES[4]: rest & ~synthesis[ys, xs],
+        }
+        empty = ~covered[ys, cs]
+        for name, sel in causes.items():
+            out["all"][name] += int(sel.sum())
+            out["empty"][name] += int((sel & empty).sum())
+    return out

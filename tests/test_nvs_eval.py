@@ -203,12 +203,57 @@ def test_photo3d_renders_line_up_with_the_photographs(scene, renderer):
     assert ev.masked_psnr(rgb5, scene.views[5], g5.seen) > ev.masked_psnr(scene.views[1], scene.views[5], g5.seen) + 5.0
 
 
-def test_benchmark_command_writes_results(scene, tmp_path):
+def _nvs_eval():
     sys.path.insert(0, str(REPO / "benchmarks"))
     try:
         import nvs_eval
     finally:
         sys.path.pop(0)
+    return nvs_eval
+
+
+def test_method_specs_take_config_overrides():
+    from photo3d.errors import Photo3DError
+
+    nvs_eval = _nvs_eval()
+    assert nvs_eval.parse_method("fill") == ("fill", {})
+    assert nvs_eval.parse_method("fill:sparse_iter=0:depth_threshold=0.08") == ("fill", {"sparse_iter": 0, "depth_threshold": 0.08})
+    for bad in ("blur", "fill:no_such_key=1", "fill:sparse_iter", "warp_inpaint:sparse_iter=0"):
+        with pytest.raises(Photo3DError):
+            nvs_eval.parse_method(bad)
+
+
+def test_pooled_psnr_weights_views_by_pixels():
+    nvs_eval = _nvs_eval()
+
+    def view(mse, pixels):
+        r = ev.RegionScore(ev.psnr_from_mse(mse), 1.0, pixels, mse)
+        return ev.ViewScore(1, 0.0, {k: r for k in nvs_eval.REGIONS}, 0.0)
+
+    pooled = nvs_eval.pooled_psnr([view(10.0, 900), view(100.0, 100)])
+    assert pooled["all_psnr_pooled"] == pytest.approx(10 * math.log10(255**2 / 19.0))
+
+
+def test_reveal_breakdown_accounts_for_every_disoccluded_pixel(scene, renderer):
+    from photo3d.config import Config
+
+    w, h = scene.size
+    result = ev.photo3d_renders(scene, Config(longer_side=max(w, h), inpaint="fill"), renderer, views=(0, 2, 5))
+    b = ev.reveal_breakdown(scene, result.scene, result.renders)
+    expected = 0
+    for view in (2, 5):  # t > 0 only; the positions a pixel needs lie inside view1 here
+        expected += ev.reference_geometry(scene.disp1, scene.disp5, ev.view_shift(view)).disoccluded.sum()
+    total = sum(b["all"].values())
+    assert 0.9 * expected <= total <= expected
+    assert all(b["empty"][c] <= b["all"][c] for c in ev.REVEAL_CAUSES)
+    # pixels left empty in the renders are counted among the empty ones
+    empty = sum(((~result.renders[v][1]) & ev.reference_geometry(scene.disp1, scene.disp5, ev.view_shift(v)).disoccluded).sum()
+                for v in (2, 5))
+    assert 0.9 * empty <= sum(b["empty"].values()) <= empty
+
+
+def test_benchmark_command_writes_results(scene, tmp_path):
+    nvs_eval = _nvs_eval()
     rc = nvs_eval.main(["--data", str(DATA), "--scenes", SCENE, "--max-size", str(SIZE),
                         "--methods", "fill,plain_mesh,warp_inpaint", "--out", str(tmp_path)])
     assert rc == 0
@@ -220,6 +265,7 @@ def test_benchmark_command_writes_results(scene, tmp_path):
             assert isinstance(v["regions"]["all"]["psnr"], float) and 10 < v["regions"]["all"]["psnr"] < 60
             assert 0 <= v["empty_fraction"] <= 1
     assert result["scenes"][SCENE]["methods"]["warp_inpaint"]["mean"]["empty_fraction"] == 0
+    assert "reveal_breakdown" in result["summary"]["fill"]
     assert "| fill |" in (tmp_path / "results.md").read_text()
     sheet = cv2.imread(str(tmp_path / "sheets" / f"{SCENE}.png"))
     w, h = scene.size
