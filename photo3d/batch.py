@@ -68,5 +68,8 @@ def main(argv: list[str]) -> int:
         except Photo3DError as exc:
             print(f"photo3d: error: {exc}", file=sys.stderr)
             failed.append(img.name)
+        except Exception as exc:  # one broken photo must not stop the batch
+            print(f"photo3d: error: {img}: unexpected {exc.__class__.__name__}: {exc}", file=sys.stderr)
+            failed.append(img.name)
     print(f"batch: {len(jobs) - len(failed)} done, {len(failed)} failed" + (f" ({', '.join(failed)})" if failed else ""))
     return 2 if failed else 0

@@ -92,7 +92,14 @@ def load_inputs(image_path, depth_path, config: Config, *, source: str = "auto",
 
     image = read_image(image_path)
     if depth_path is not None:
-        return image, read_depth(depth_path), config.depth_kind, "file", None
+        depth = read_depth(depth_path)
+        warning = None
+        (ih, iw), (dh, dw) = image.shape[:2], depth.shape
+        if abs(np.log((iw / ih) / (dw / dh))) > 0.02:
+            hint = " (transposed? check the photo's EXIF orientation)" if (dh, dw) == (iw, ih) else ""
+            warning = (f"{depth_path}: depth map {dw}x{dh} has another aspect ratio than the image {iw}x{ih}; "
+                       f"it is stretched to fit{hint}")
+        return image, depth, config.depth_kind, "file", warning
     if source == "file":
         raise Photo3DError(f"{image_path}: --depth-source file needs --depth")
     from .depth import resolve_depth
@@ -200,6 +207,10 @@ def main(argv: list[str] | None = None) -> int:
     except Photo3DError as exc:
         print(f"photo3d: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as exc:  # disk full, permissions: the system's problem, not the input's
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"photo3d: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("photo3d: interrupted", file=sys.stderr)
         return 130
