@@ -17,7 +17,7 @@ import numpy as np
 from .errors import Photo3DError
 from .types import Mesh
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".heic", ".heif")
 DEPTH_SUFFIXES = (".npy", ".png", ".pfm", ".tif", ".tiff")
 
 # EXIF orientation -> the operations that make the pixels upright.
@@ -58,10 +58,12 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     """
     path = Path(path)
     _check_file(path, "image")
+    if path.suffix.lower() in (".heic", ".heif"):
+        return _read_heif(path)
     data = np.fromfile(path, dtype=np.uint8)
     raw = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if raw is None:
-        raise Photo3DError(f"{path}: not a readable image (jpg, png, webp, tiff expected)")
+        raise Photo3DError(f"{path}: not a readable image (jpg, png, webp, tiff, heic expected)")
     if raw.ndim == 2:
         raw = raw[..., None]
     channels = raw.shape[2]
@@ -75,6 +77,20 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     fix = _EXIF_FIX.get(_exif_orientation(path))
     if fix is not None:
         rgb = fix(rgb)
+    return np.ascontiguousarray(rgb)
+
+
+def _read_heif(path: Path) -> np.ndarray:
+    """HEIC/HEIF (iPhone photos) through pillow-heif; libheif applies the orientation."""
+    try:
+        import pillow_heif
+    except ImportError:
+        raise Photo3DError(f"{path}: reading HEIC needs pillow-heif (pip install pillow-heif)") from None
+    try:
+        heif = pillow_heif.open_heif(str(path), convert_hdr_to_8bit=True)
+        rgb = np.asarray(heif.to_pillow().convert("RGB"))
+    except Exception as exc:
+        raise Photo3DError(f"{path}: not a readable HEIC/HEIF image ({exc})") from None
     return np.ascontiguousarray(rgb)
 
 

@@ -488,3 +488,22 @@ def test_atomic_write_gives_ordinary_permissions(tmp_path):
     finally:
         os.umask(old)
     assert (path.stat().st_mode & 0o777) == 0o644
+
+
+def test_heic_photo_is_read(tmp_path):
+    pillow_heif = pytest.importorskip("pillow_heif", reason="pillow-heif not installed")
+    from PIL import Image
+
+    from photo3d.io import read_image
+
+    yy, xx = np.mgrid[0:48, 0:64]
+    img = np.stack([xx * 4, yy * 5, 255 - xx * 3], -1).clip(0, 255).astype(np.uint8)
+    pillow_heif.register_heif_opener()
+    path = tmp_path / "photo.heic"
+    Image.fromarray(img).save(path, quality=95)
+    out = read_image(path)
+    assert out.shape == img.shape and out.dtype == np.uint8
+    assert np.abs(out.astype(int) - img).mean() < 4
+    (tmp_path / "bad.heic").write_bytes(b"not a heic")
+    with pytest.raises(Exception, match="bad.heic"):
+        read_image(tmp_path / "bad.heic")
