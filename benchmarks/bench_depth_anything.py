@@ -7,8 +7,9 @@ Usage::
 
 Each variant runs in its own process so that its peak resident memory (``ru_maxrss``) is
 its own. Timings are of :func:`photo3d.depth.depth_anything.estimate` on a photo-sized
-uint8 image (pre-processing, network, resize back), median of ``--repeat`` runs after one
-warm-up. The published weights are used when installed, otherwise the compatibility
+uint8 image (pre-processing, network, resize back): median and minimum wall time of
+``--repeat`` runs after one warm-up, and the median process CPU time (all threads; less
+sensitive to other processes than wall time). The published weights are used when installed, otherwise the compatibility
 recipe's random weights (same arithmetic, same cost). The bf16 variant also reports its
 largest difference from float32 relative to the float32 output's range.
 """
@@ -79,15 +80,17 @@ def run_one(threads: int, size: tuple[int, int], bf16: bool, channels_last: bool
         return estimate(image, model)
 
     result = call()  # warm-up
-    times = []
+    times, cpu_times = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         result = call()
         times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu_start)
     out = {
         "threads": threads, "size": f"{h}x{w}", "net_input": "x".join(map(str, network_input_size(h, w))),
         "bf16": bf16, "channels_last": channels_last, "weights": weights,
         "seconds_median": float(np.median(times)), "seconds_min": float(np.min(times)),
+        "cpu_seconds_median": float(np.median(cpu_times)),
         "rss_after_import_mb": rss_import, "rss_after_model_mb": rss_model, "rss_peak_mb": _rss_mb(),
     }
     if bf16:
@@ -124,7 +127,7 @@ def main() -> None:
     ]
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{'threads':>7} {'image':>10} {'net in':>8} {'bf16':>5} {'ch_last':>7} "
-          f"{'s/img':>6} {'peak MB':>8} {'model MB':>8} {'bf16 err':>8}")
+          f"{'s/img':>6} {'min s':>6} {'cpu s':>6} {'peak MB':>8} {'model MB':>8} {'bf16 err':>8}")
     for threads, size_text, bf16, channels_last in variants:
         cmd = [sys.executable, __file__, *_variant_args(threads, size_text, bf16, channels_last, args.repeat)]
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT,
@@ -135,7 +138,8 @@ def main() -> None:
         r = json.loads(proc.stdout.strip().splitlines()[-1])
         err = f"{r['bf16_max_rel_diff']:.3f}" if "bf16_max_rel_diff" in r else "-"
         print(f"{r['threads']:>7} {r['size']:>10} {r['net_input']:>8} {str(r['bf16']):>5} "
-              f"{str(r['channels_last']):>7} {r['seconds_median']:>6.2f} {r['rss_peak_mb']:>8.0f} "
+              f"{str(r['channels_last']):>7} {r['seconds_median']:>6.2f} {r['seconds_min']:>6.2f} "
+              f"{r['cpu_seconds_median']:>6.2f} {r['rss_peak_mb']:>8.0f} "
               f"{r['rss_after_model_mb']:>8.0f} {err:>8}")
     print(f"weights: {r['weights']}; load average after: {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} cores (other processes inflate the times)")
