@@ -59,12 +59,16 @@ def main(argv: list[str]) -> int:
     jobs = find_jobs(Path(args.images), Path(args.depth_dir) if args.depth_dir else None)
     if not jobs:
         raise Photo3DError(f"{args.images}: no images found ({', '.join(IMAGE_SUFFIXES)})")
+    from .pipeline import select_inpainter
+
+    # one set of networks for the whole batch (loading them per photo costs seconds each)
+    inpainter = select_inpainter(config, warn=lambda msg: print(f"photo3d: warning: {msg}", file=sys.stderr))
     failed = []
     for i, (img, depth) in enumerate(jobs, 1):
         if not args.quiet:
             print(f"[{i}/{len(jobs)}] {img.name}", file=sys.stderr)
         try:
-            process_one(img, depth, Path(args.out), img.stem, config, args, ignored)
+            process_one(img, depth, Path(args.out), img.stem, config, args, ignored, inpainter=inpainter)
         except Photo3DError as exc:
             print(f"photo3d: error: {exc}", file=sys.stderr)
             failed.append(img.name)

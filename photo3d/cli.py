@@ -135,7 +135,7 @@ def check_output_dir(out_dir: Path) -> None:
 
 
 def process_one(image_path: Path, depth_path: Path | None, out_root: Path, name: str, config: Config,
-                args: argparse.Namespace, ignored: list[str]) -> dict:
+                args: argparse.Namespace, ignored: list[str], inpainter=None) -> dict:
     """Build one 3D photo and write its outputs; returns a summary dict."""
     from .pipeline import build_scene, write_outputs
 
@@ -152,7 +152,8 @@ def process_one(image_path: Path, depth_path: Path | None, out_root: Path, name:
     )
     if warning:
         warn(warning)
-    scene = build_scene(image, depth, config, kind=kind, source=str(depth_path or image_path), progress=progress, warn=warn)
+    scene = build_scene(image, depth, config, kind=kind, source=str(depth_path or image_path), progress=progress, warn=warn,
+                        inpainter=inpainter)
     out_dir.mkdir(parents=True, exist_ok=True)
     depth_files: list[str] = []
     # Saved only once the depth proved usable, so that a failed input leaves no output behind.

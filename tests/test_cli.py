@@ -330,7 +330,7 @@ def test_batch_goes_on_after_a_bad_image(tmp_path, capsys):
     assert all_files(out) == ["alpha/alpha.ply", "alpha/alpha_swing.mp4", "alpha/config.yml",
                               "beta/beta.ply", "beta/beta_swing.mp4", "beta/config.yml"]
     errors = [ln for ln in stderr.splitlines() if ln.startswith("photo3d: error:")]
-    assert errors == [f"photo3d: error: {images / 'gamma.jpg'}: not a readable image (jpg, png, webp, tiff expected)"]
+    assert errors == [f"photo3d: error: {images / 'gamma.jpg'}: not a readable image (jpg, png, webp, tiff, heic expected)"]
     assert stdout.splitlines()[-1] == "batch: 2 done, 1 failed (gamma.jpg)"
     for name, depth_file in (("alpha", "alpha.npy"), ("beta", "beta.png")):
         run = yaml.safe_load((out / name / "config.yml").read_text())["_run"]
