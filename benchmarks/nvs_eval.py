@@ -3,9 +3,12 @@
 For every scene a 3D photo is built from view1 + its ground-truth disparity (unknowns
 filled with the farther neighbour), rendered at the camera positions of views 0, 2..6
 (t = -0.25, 0.25 ... 1.25 view1-view5 baselines) and compared with those photographs:
-PSNR/SSIM over every scored pixel ("all") and over the pixels view1 cannot see
-("disoccluded"), plus PSNR over the part outside view1's frame ("outside") and the
+PSNR/SSIM over every scored pixel ("all"), over those view1 sees ("seen") and those it
+cannot see ("disoccluded"), over the part outside view1's frame ("outside"), and the
 fraction of the frame the render leaves empty. Masks and metrics: photo3d/evaluation.py.
+For photo3d methods it also records where the disoccluded pixels come from in the layered
+depth image (``reveal_breakdown``) and every method's PSNR on the revealed pixels that the
+photo3d render covers (``same_pixels``).
 
 Methods: photo3d with the non-learned fill (``fill``), photo3d with the networks
 (``learned``, when their weights are found), and two baselines: ``plain_mesh`` (view1's
@@ -118,6 +121,20 @@ def pooled_psnr(view_scores: list[ev.ViewScore]) -> dict[str, float]:
         n = sum(s.regions[region].pixels for s in view_scores)
         sse = sum(s.regions[region].mse * s.regions[region].pixels for s in view_scores if s.regions[region].pixels)
         out[f"{region}_psnr_pooled"] = ev.psnr_from_mse(sse / n) if n else float("nan")
+    return out
+
+
+def same_pixel_psnr(scene: ev.StereoScene, geometry: dict[int, ev.ViewGeometry],
+                    renders: dict[str, ev.MethodRenders], method: str) -> dict[str, float]:
+    """PSNR of every method over the disoccluded pixels that ``method``'s render covers
+    (mean over views): compares the inpainted colours themselves, holes aside."""
+    out = {}
+    for other, result in renders.items():
+        values = []
+        for k in ev.TARGET_VIEWS:
+            mask = geometry[k].disoccluded & renders[method].renders[k][1]
+            values.append(ev.masked_psnr(result.renders[k][0], scene.views[k], mask))
+        out[other] = nanmean(values)
     return out
 
 
@@ -258,6 +275,14 @@ def markdown_report(result: dict) -> str:
             cells = [f"{100 * b['all'][c] / total:.1f} % ({100 * b['empty'][c] / total:.1f} % empty)" for c in ev.REVEAL_CAUSES]
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
 
+    compared = [m for m in methods if "same_pixels" in summary[m]]
+    if compared:
+        lines += ["", "Inpainted colour, holes aside: PSNR of each method (columns) over the disoccluded "
+                  "pixels that the row's render covers:", ""]
+        lines += ["| covered by | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
+        for m in compared:
+            lines.append(f"| {m} | " + " | ".join(_f(summary[m]["same_pixels"].get(o)) for o in methods) + " |")
+
     lines += ["", "By camera shift (mean over scenes), PSNR all / disoccluded:", ""]
     shifts = sorted(result["by_shift"][methods[0]], key=float) if methods else []
     lines += ["| method | " + " | ".join(f"t = {float(t):+.2f}" for t in shifts) + " |",
@@ -369,6 +394,9 @@ def main(argv: list[str] | None = None) -> int:
                 if result.scene is not None:
                     record["methods"][m]["reveal_breakdown"] = ev.reveal_breakdown(
                         scene, result.scene, result.renders, args.link_threshold)
+            for m, result in renders.items():
+                if result.scene is not None:  # photo3d: every method on the revealed pixels this one covers
+                    record["methods"][m]["same_pixels"] = same_pixel_psnr(scene, geometry, renders, m)
             if not args.no_sheets and renders:
                 sheet = contact_sheet(scene, geometry[SHEET_VIEW], SHEET_VIEW, renders, sheet_scores)
                 cv2.imwrite(str(args.out / "sheets" / f"{name}.png"), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
@@ -388,6 +416,9 @@ def main(argv: list[str] | None = None) -> int:
         summary[m] = {key: nanmean(ps["mean"][key] for ps in per_scene) for key in per_scene[0]["mean"]}
         summary[m]["seconds_per_scene"] = nanmean(ps["build_seconds"] + ps["render_seconds"] for ps in per_scene)
         summary[m].update(pooled_psnr([s for v in per_method_views[m].values() for s in v]))
+        if "same_pixels" in per_scene[0]:
+            summary[m]["same_pixels"] = {o: nanmean(ps["same_pixels"][o] for ps in per_scene)
+                                         for o in per_scene[0]["same_pixels"]}
         if "reveal_breakdown" in per_scene[0]:
             summary[m]["reveal_breakdown"] = {
                 part: {cause: sum(ps["reveal_breakdown"][part][cause] for ps in per_scene) for cause in ev.REVEAL_CAUSES}
