@@ -53,7 +53,6 @@ from .preprocess import fill_invalid, working_size
 from .types import Intrinsics, Mesh
 
 TARGET_VIEWS = (0, 2, 3, 4, 5, 6)
-VIEW_NAMES = tuple(f"view{k}" for k in range(7))
 
 
 def view_shift(view: int) -> float:
