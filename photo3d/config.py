@@ -58,6 +58,7 @@ class Config:
     fps: float = 40.0
     crop_border: Any = field(default_factory=lambda: [0.03, 0.03, 0.05, 0.03])  # [top, left, bottom, right] fractions (or one number)
     supersample: float = 2.0  # render at this scale and downsample (anti-aliasing)
+    hole_guard: bool = True  # draw background-coloured stretched triangles behind holes (render only)
     render_simplify: bool = True  # draw flat patches of the mesh as fans (same image, ~4x faster)
     custom_trajectories: list | None = None  # from argument.yml traj_types/shift ranges
     save_ply: bool = True

@@ -51,7 +51,33 @@ def ldi_triangles(links: np.ndarray) -> np.ndarray:
     return np.concatenate(tris).astype(np.int32)
 
 
-def build_mesh(ldi: LDI, edge_facets: bool = True) -> Mesh:
+def hole_guard(ldi: LDI, vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Render-only triangles across every cut of the front layer (what a plain mesh would
+    stretch over the discontinuity), each coloured flat with the colour of its farthest
+    pixel, i.e. the background. The renderer draws them behind everything, so they show
+    only where the layered mesh leaves a hole (a disocclusion wider than the inpainted band,
+    or a background surface the single inpainted layer does not hold): the picture never
+    shows black holes, and foreground colour is not stretched into them. They are not part
+    of the mesh's faces (nor of the PLY).
+
+    Returns vertices (4Q, 3) float32, colours (4Q, 3) uint8, faces (2Q, 3) int32.
+    """
+    h, w = ldi.shape
+    grid = np.arange(h * w).reshape(h, w)
+    right, down = ldi.links[: h * w, RIGHT].reshape(h, w), ldi.links[: h * w, DOWN].reshape(h, w)
+    cut_r, cut_d = right < 0, down < 0
+    cut_quad = cut_r[:-1, :-1] | cut_r[1:, :-1] | cut_d[:-1, :-1] | cut_d[:-1, 1:]
+    ys, xs = np.nonzero(cut_quad)
+    corners = np.stack([grid[ys, xs], grid[ys, xs + 1], grid[ys + 1, xs + 1], grid[ys + 1, xs]], 1)  # (Q, 4)
+    far = corners[np.arange(len(corners)), np.argmax(ldi.depth[corners], axis=1)]
+    verts = vertices[corners.reshape(-1)]
+    colors = np.repeat(ldi.color[far], 4, axis=0)
+    base = 4 * np.arange(len(corners))[:, None]
+    faces = np.concatenate([base + [0, 1, 2], base + [0, 2, 3]]).astype(np.int32)
+    return verts.astype(np.float32), colors, faces
+
+
+def build_mesh(ldi: LDI, edge_facets: bool = True, guard_holes: bool = True) -> Mesh:
     """Mesh of ``ldi`` in the input camera frame (vertex = pixel centre at its depth).
 
     The canvas band (``ldi.pad``) maps to image coordinates x - pad, y - pad, so the mesh's
@@ -80,4 +106,7 @@ def build_mesh(ldi: LDI, edge_facets: bool = True) -> Mesh:
         colors = np.concatenate([colors, np.repeat(ldi.color[idx], 4, 0)])
         faces = np.concatenate([faces, ffaces])
     image_k = k.shifted(-ldi.pad, -ldi.pad, k.width - 2 * ldi.pad, k.height - 2 * ldi.pad)
-    return Mesh(verts, colors, faces, image_k, {"layers": int(ldi.layer.max()) + 1})
+    meta: dict = {"layers": int(ldi.layer.max()) + 1}
+    if guard_holes:
+        meta["hole_vertices"], meta["hole_colors"], meta["hole_faces"] = hole_guard(ldi, verts)
+    return Mesh(verts, colors, faces, image_k, meta)

@@ -169,7 +169,7 @@ def build_scene(
             ldi = add_layer(ldi, fill, float(config.depth_threshold))
         bar.step("merge")
         with timings.stage("mesh"):
-            mesh = build_mesh(ldi)
+            mesh = build_mesh(ldi, guard_holes=bool(config.hole_guard))
             mesh.metadata.update(inpaint=method, center_depth=round(prepared.center_depth, 6), depth_scale=prepared.depth_scale)
         bar.step("mesh")
     finally:

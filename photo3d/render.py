@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
@@ -59,6 +59,10 @@ varying vec3 v_color;
 #endif
 void main() {
     gl_Position = u_mvp * vec4(a_position, 1.0);
+#ifdef BEHIND
+    // hole guard: drawn at the far plane, so it shows only where nothing else is
+    gl_Position.z = gl_Position.w * 0.99999;
+#endif
 #ifdef TEXTURED
     v_uv = a_uv;
 #else
@@ -78,7 +82,11 @@ void main() {
 #ifdef TEXTURED
     gl_FragColor = vec4(texture2D(u_texture, v_uv).rgb, 1.0);
 #else
+#ifdef BEHIND
+    gl_FragColor = vec4(v_color, 0.25);  // low alpha: not counted in the coverage mask
+#else
     gl_FragColor = vec4(v_color, 1.0);
+#endif
 #endif
 }
 """
@@ -208,6 +216,8 @@ class RenderMesh:
     vertices (V, 3) float32, colors (V, 3) uint8, faces (F, 3) uint32: vertex-coloured part.
     tex_vertices (T, 3) float32, tex_uv (T, 2) float32, tex_faces (G, 3) uint32, texture
     (h, w, 3) uint8 or None: textured part (uv (0, 0) = texture's top-left corner).
+    hole_vertices/hole_colors/hole_faces: the hole guard (Mesh.metadata 'hole_*'), drawn
+    behind everything else and left out of the coverage mask.
     """
 
     vertices: np.ndarray
@@ -217,10 +227,13 @@ class RenderMesh:
     tex_uv: np.ndarray
     tex_faces: np.ndarray
     texture: np.ndarray | None
+    hole_vertices: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.float32))
+    hole_colors: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.uint8))
+    hole_faces: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.uint32))
 
     @property
     def num_triangles(self) -> int:
-        return int(len(self.faces) + len(self.tex_faces))
+        return int(len(self.faces) + len(self.tex_faces) + len(self.hole_faces))
 
 
 def _empty_part() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -522,8 +535,8 @@ def simplify_grid_mesh(mesh: Mesh, blocks: tuple[int, ...] = (8, 4), tolerance: 
 class _Part:
     """GL objects of one drawable part: program, vertex and index buffers, optional texture."""
 
-    def __init__(self, gloo, data: np.ndarray, faces: np.ndarray, texture: np.ndarray | None):
-        defines = "" if texture is None else "#define TEXTURED\n"
+    def __init__(self, gloo, data: np.ndarray, faces: np.ndarray, texture: np.ndarray | None, behind: bool = False):
+        defines = ("" if texture is None else "#define TEXTURED\n") + ("#define BEHIND\n" if behind else "")
         self.program = gloo.Program(defines + _VERTEX_SHADER, defines + _FRAGMENT_SHADER)
         self.vertex_buffer = gloo.VertexBuffer(data)
         self.program.bind(self.vertex_buffer)
@@ -558,7 +571,18 @@ def _uv_vertex_data(vertices: np.ndarray, uv: np.ndarray) -> np.ndarray:
 
 def render_mesh(mesh: Mesh, simplify: bool = True) -> RenderMesh:
     """The RenderMesh of ``mesh``: its texture when ``metadata`` has 'uv' and 'texture',
-    else vertex colours, with planar grid patches simplified when ``simplify``."""
+    else vertex colours, with planar grid patches simplified when ``simplify``; plus the
+    hole guard when ``metadata`` has 'hole_vertices', 'hole_colors' and 'hole_faces'."""
+    out = _render_mesh(mesh, simplify)
+    guard = [mesh.metadata.get(k) for k in ("hole_vertices", "hole_colors", "hole_faces")]
+    if all(g is not None for g in guard) and len(guard[2]):
+        out.hole_vertices = np.asarray(guard[0], np.float32)
+        out.hole_colors = np.asarray(guard[1], np.uint8)
+        out.hole_faces = np.asarray(guard[2], np.uint32)
+    return out
+
+
+def _render_mesh(mesh: Mesh, simplify: bool) -> RenderMesh:
     _check_mesh(mesh)
     textured = _mesh_texture(mesh)
     vertices = np.asarray(mesh.vertices, dtype=np.float32)
@@ -658,6 +682,9 @@ class Renderer:
         if len(prepared.tex_faces):
             data = _uv_vertex_data(prepared.tex_vertices, prepared.tex_uv)
             self._parts.append(_Part(gloo, data, prepared.tex_faces, prepared.texture))
+        if len(prepared.hole_faces):  # drawn last: it fills only what nothing else covers
+            data = _colour_vertex_data(prepared.hole_vertices, prepared.hole_colors)
+            self._parts.append(_Part(gloo, data, prepared.hole_faces, None, behind=True))
         self.num_triangles = prepared.num_triangles
 
         points = np.concatenate([prepared.vertices, prepared.tex_vertices]).astype(np.float64)
