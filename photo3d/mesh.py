@@ -89,10 +89,9 @@ def build_mesh(ldi: LDI, edge_facets: bool = True, guard_holes: bool = True) -> 
     colors = ldi.color
     faces = ldi_triangles(ldi.links)
     if edge_facets:
-        h, w = ldi.shape
-        front = ldi.layer == 0
-        inner = (ldi.x > 0) & (ldi.x < w - 1) & (ldi.y > 0) & (ldi.y < h - 1)
-        cut = front & inner & (ldi.links < 0).any(1)
+        # front pixels with a missing link: beside a cut, or on the canvas's outer ring
+        # (whose outer half-pixel no triangle covers either)
+        cut = (ldi.layer == 0) & (ldi.links < 0).any(1)
         idx = np.nonzero(cut)[0]
         m = idx.size
         corners = np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]], dtype=np.float32)

@@ -112,3 +112,26 @@ def test_api_outputs(tmp_path):
 
     mesh = trimesh.load(ply, process=False)
     assert len(mesh.vertices) == p3d.mesh.num_vertices and len(mesh.faces) == p3d.mesh.num_faces
+
+
+def test_hole_guard_fills_disocclusions_wider_than_the_inpainted_band():
+    image, depth, fg = square_scene(h=120, w=160)
+    f, tx = 160.0, 0.5  # a 20 px disocclusion; the inpainted band is only 3 px deep
+    base = dict(longer_side=160, paths=[], inpaint="fill", sparse_iter=1, background_thickness=3,
+                context_thickness=10, extrapolation_thickness=16)
+    pose = np.eye(4)
+    pose[0, 3] = tx
+    expected, fg_src, disoccluded, inside = _analytic_view(image, depth, fg, f, 80.0, tx, 4.0, 2.0)
+    renders = {}
+    for guard in (False, True):
+        cfg = Config(hole_guard=guard, **base)
+        with Photo3D.from_rgbd(image, depth, intrinsics=(f, f, 80.0, 60.0), config=cfg, normalize=False) as p3d:
+            renders[guard] = p3d.render(pose)
+    (rgb0, mask0), (rgb1, mask1) = renders[False], renders[True]
+    hole = disoccluded & ~mask0
+    assert hole.sum() > 300  # the thin band leaves most of the strip empty...
+    assert rgb0[hole].max() == 0
+    assert np.array_equal(mask0, mask1)  # ...the guard is not counted as coverage...
+    filled = rgb1[hole]
+    assert (filled.sum(1) > 0).mean() > 0.98  # ...but paints those pixels
+    assert np.median(filled[:, 0]) < 110  # with background colour, not the red foreground
