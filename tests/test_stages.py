@@ -223,8 +223,11 @@ def test_full_grid_gives_two_triangles_per_quad():
     assert ldi_triangles(ldi.links).shape[0] == 2 * 4 * 5
     mesh = build_mesh(ldi)
     # vertices back-project to their pixel centres at depth 2
-    u = mesh.vertices[:, 0] / mesh.vertices[:, 2] * k.fx + k.cx
+    n = ldi.num_pixels
+    u = mesh.vertices[:n, 0] / mesh.vertices[:n, 2] * k.fx + k.cx
     assert np.allclose(u, ldi.x)
+    # the outer ring of pixels gets facets (its outer half-pixel has no triangle): 18 pixels
+    assert mesh.num_vertices == n + 4 * 18
 
 
 def test_edge_pixels_get_their_own_facet(scene):
