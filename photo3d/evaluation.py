@@ -462,7 +462,13 @@ def render_mesh_views(renderer, mesh: Mesh, views: tuple[int, ...]) -> dict[int,
     """Render ``mesh`` (input-camera frame, depth in baselines) at every view's shift with a
     :class:`photo3d.render.Renderer`, at the mesh's image size."""
     renderer.set_mesh(mesh)
-    return {k: renderer.render(camera_pose(view_shift(k)), mesh.intrinsics) for k in views}
+    out = {}
+    for k in views:
+        rgb, mask = renderer.render(camera_pose(view_shift(k)), mesh.intrinsics)
+        # "covered" = painted: the mask leaves out photo3d's hole guard, which does paint
+        # the pixels it fills (the renderer's background is black)
+        out[k] = (rgb, mask | (rgb.max(axis=-1) > 0))
+    return out
 
 
 def view1_input(scene: StereoScene) -> tuple[np.ndarray, np.ndarray, Intrinsics]:
