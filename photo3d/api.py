@@ -112,6 +112,12 @@ class Photo3D:
 
         return write_ply(self.mesh, path)
 
+    def save_glb(self, path) -> Path:
+        """The mesh as binary glTF (+y up, camera looking down -z; see :func:`photo3d.io.write_glb`)."""
+        from .io import write_glb
+
+        return write_glb(self.mesh, path)
+
     def _get_renderer(self):
         if self._renderer is None:
             from .render import Renderer

@@ -41,6 +41,7 @@ def _add_common(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--checkpoints", help="folder holding the network weights")
     ap.add_argument("--supersample", type=float, help="render scale for anti-aliasing (default 2)")
     ap.add_argument("--no-ply", action="store_true", help="do not write the mesh")
+    ap.add_argument("--glb", action="store_true", help="also write the mesh as <name>.glb (binary glTF)")
     ap.add_argument("--quiet", action="store_true", help="no progress bars or timing table")
 
 
@@ -80,6 +81,8 @@ def effective_config(args: argparse.Namespace) -> tuple[Config, list[str]]:
         changes["paths"] = paths
     if args.no_ply:
         changes["save_ply"] = False
+    if args.glb:
+        changes["save_glb"] = True
     if changes:
         cfg, _ = config_from_mapping(changes, "command line", base=cfg)
     return cfg, ignored
@@ -175,7 +178,7 @@ def process_one(image_path: Path, depth_path: Path | None, out_root: Path, name:
     result = write_outputs(scene, out_dir, name, config, progress=progress)
     if not quiet:
         print(scene.timings.table(), file=sys.stderr)
-    files = ([str(result["ply"])] if result["ply"] else []) + [str(v.path) for v in result["videos"].values()] + depth_files
+    files = [str(result[k]) for k in ("ply", "glb") if result.get(k)] + [str(v.path) for v in result["videos"].values()] + depth_files
     print(f"{name}: depth from {depth_source}, inpainting {scene.inpaint_method}, "
           f"{scene.mesh.num_faces:,} triangles, {time.perf_counter() - start:.1f} s -> {out_dir}")
     for f in files:

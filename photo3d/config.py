@@ -62,6 +62,7 @@ class Config:
     render_simplify: bool = True  # draw flat patches of the mesh as fans (same image, ~4x faster)
     custom_trajectories: list | None = None  # from argument.yml traj_types/shift ranges
     save_ply: bool = True
+    save_glb: bool = False  # also write <name>.glb (binary glTF, vertex colours)
 
     def validate(self, source: str = "config") -> "Config":
         def bad(msg: str) -> Photo3DError:

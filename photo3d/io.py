@@ -308,3 +308,56 @@ def read_ply(path: str | os.PathLike) -> Mesh:
     verts = np.frombuffer(body, dtype=vdt, count=nv)
     faces = np.frombuffer(body, dtype=fdt, count=nf, offset=nv * vdt.itemsize)
     return Mesh(verts["p"].copy(), verts["c"].copy(), faces["v"].astype(np.int32), intr)
+
+
+def write_glb(mesh: Mesh, path: str | os.PathLike) -> Path:
+    """Write ``mesh`` as binary glTF 2.0 (.glb) with per-vertex colours, for web viewers,
+    Blender and game engines.
+
+    glTF's axes are +y up and +z towards the viewer, so camera-frame points (x right, y down,
+    z forward) are stored as (x, -y, -z): a glTF camera at the origin looking down -z sees
+    the photo as the input camera did. Image size and intrinsics go into ``asset.extras``.
+    """
+    import json
+    import struct
+
+    path = Path(path)
+    positions = np.ascontiguousarray(mesh.vertices * np.array([1, -1, -1], np.float32), dtype="<f4")
+    colors = np.zeros((mesh.num_vertices, 4), np.uint8)  # RGBA: 4-byte aligned as glTF requires
+    colors[:, :3] = mesh.colors
+    colors[:, 3] = 255
+    indices = np.ascontiguousarray(mesh.faces, dtype="<u4")
+    blobs = [positions.tobytes(), colors.tobytes(), indices.tobytes()]
+    offsets = np.cumsum([0] + [len(b) for b in blobs])
+    k = mesh.intrinsics
+    gltf = {
+        "asset": {"version": "2.0", "generator": "photo3d",
+                  "extras": {"image_size": [k.width, k.height], "fx": k.fx, "fy": k.fy, "cx": k.cx, "cy": k.cy}},
+        "scene": 0,
+        "scenes": [{"nodes": [0]}],
+        "nodes": [{"mesh": 0, "name": "photo3d"}],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": 0, "COLOR_0": 1}, "indices": 2, "mode": 4}]}],
+        "buffers": [{"byteLength": int(offsets[-1])}],
+        "bufferViews": [
+            {"buffer": 0, "byteOffset": int(offsets[0]), "byteLength": len(blobs[0]), "target": 34962},
+            {"buffer": 0, "byteOffset": int(offsets[1]), "byteLength": len(blobs[1]), "target": 34962},
+            {"buffer": 0, "byteOffset": int(offsets[2]), "byteLength": len(blobs[2]), "target": 34963},
+        ],
+        "accessors": [
+            {"bufferView": 0, "componentType": 5126, "count": mesh.num_vertices, "type": "VEC3",
+             "min": positions.min(0).tolist() if mesh.num_vertices else [0, 0, 0],
+             "max": positions.max(0).tolist() if mesh.num_vertices else [0, 0, 0]},
+            {"bufferView": 1, "componentType": 5121, "normalized": True, "count": mesh.num_vertices, "type": "VEC4"},
+            {"bufferView": 2, "componentType": 5125, "count": int(indices.size), "type": "SCALAR"},
+        ],
+    }
+    json_chunk = json.dumps(gltf, separators=(",", ":")).encode("utf-8")
+    json_chunk += b" " * (-len(json_chunk) % 4)
+    bin_chunk = b"".join(blobs)
+    bin_chunk += b"\0" * (-len(bin_chunk) % 4)
+    total = 12 + 8 + len(json_chunk) + 8 + len(bin_chunk)
+    with atomic_write(path) as tmp, open(tmp, "wb") as f:
+        f.write(struct.pack("<4sII", b"glTF", 2, total))
+        f.write(struct.pack("<I4s", len(json_chunk), b"JSON") + json_chunk)
+        f.write(struct.pack("<I4s", len(bin_chunk), b"BIN\0") + bin_chunk)
+    return path

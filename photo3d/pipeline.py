@@ -212,20 +212,24 @@ def write_outputs(
     progress: bool = False,
     renderer=None,
 ) -> dict:
-    """Write ``<out_dir>/<name>.ply`` (when ``config.save_ply``) and one video per path in
+    """Write ``<out_dir>/<name>.ply`` (when ``config.save_ply``), ``<name>.glb`` (when
+    ``config.save_glb``) and one video per path in
     ``config.paths``. Every file is written under a temporary name and renamed when complete.
     Returns {"ply": path or None, "videos": {path_name: VideoResult}}.
     """
     from pathlib import Path
 
-    from .io import write_ply
+    from .io import write_glb, write_ply
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    result: dict = {"ply": None, "videos": {}}
+    result: dict = {"ply": None, "glb": None, "videos": {}}
     if config.save_ply:
         with scene.timings.stage("write ply"):
             result["ply"] = write_ply(scene.mesh, out_dir / f"{name}.ply")
+    if config.save_glb:
+        with scene.timings.stage("write glb"):
+            result["glb"] = write_glb(scene.mesh, out_dir / f"{name}.glb")
     if not config.paths:
         return result
     from .render import Renderer

@@ -130,6 +130,20 @@ def test_name_and_no_ply(tmp_path, rgbd, capsys):
     assert size == (96, 72) and len(frames) == 2
 
 
+def test_glb_output(tmp_path, rgbd, capsys):
+    image, depth = rgbd
+    code, out, _ = run_main(capsys, "--image", image, "--depth", depth, "--out", tmp_path / "o", "--longer-side", "96",
+                            "--paths", "none", "--glb", *FAST)
+    assert code == 0
+    assert all_files(tmp_path / "o") == ["photo/config.yml", "photo/photo.glb", "photo/photo.ply"]
+    assert "photo.glb" in out
+    import trimesh
+
+    glb = trimesh.load(tmp_path / "o" / "photo" / "photo.glb", force="mesh", process=False)
+    ply = trimesh.load(tmp_path / "o" / "photo" / "photo.ply", process=False)
+    assert len(glb.vertices) == len(ply.vertices) and len(glb.faces) == len(ply.faces)
+
+
 REFERENCE_KEYS = {
     "longer_side_len": 960, "num_frames": 240, "fps": 40, "gpu_ids": 0, "crop_border": 0.03,
     "inference_video": True, "save_ply": True, "depth_threshold": 0.04, "sparse_iter": 5,

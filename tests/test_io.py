@@ -13,7 +13,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from photo3d.errors import Photo3DError
-from photo3d.io import atomic_write, read_depth, read_image, read_pfm, read_ply, write_pfm, write_ply
+from photo3d.io import atomic_write, read_depth, read_image, read_pfm, read_ply, write_glb, write_pfm, write_ply
 from photo3d.types import Intrinsics, Mesh
 
 
@@ -507,3 +507,19 @@ def test_heic_photo_is_read(tmp_path):
     (tmp_path / "bad.heic").write_bytes(b"not a heic")
     with pytest.raises(Exception, match="bad.heic"):
         read_image(tmp_path / "bad.heic")
+
+
+def test_glb_opens_in_trimesh_with_glTF_axes_and_colours(tmp_path):
+    trimesh = pytest.importorskip("trimesh", reason="trimesh not installed")
+    rng = np.random.default_rng(3)
+    vertices = rng.random((50, 3)).astype(np.float32) + [0, 0, 2]
+    colors = rng.integers(0, 256, (50, 3)).astype(np.uint8)
+    faces = rng.integers(0, 50, (30, 3)).astype(np.int32)
+    mesh = Mesh(vertices, colors, faces, Intrinsics(100.0, 100.0, 32.0, 24.0, 64, 48))
+    path = write_glb(mesh, tmp_path / "m.glb")
+    data = path.read_bytes()
+    assert data[:4] == b"glTF" and int.from_bytes(data[8:12], "little") == len(data) and len(data) % 4 == 0
+    loaded = trimesh.load(path, force="mesh", process=False)
+    np.testing.assert_allclose(loaded.vertices, vertices * [1, -1, -1], atol=1e-6)  # +y up, +z to the viewer
+    assert np.array_equal(loaded.faces, faces)
+    assert np.array_equal(loaded.visual.vertex_colors[:, :3], colors)
