@@ -48,9 +48,15 @@ def test_render_size_and_mask_outside_the_mesh(sample3d):
     pose[2, 3] = -200.0  # far behind the camera's start: the photo covers a small part of the view
     rgb, mask = sample3d.render(pose)
     assert 0 < mask.mean() < 0.2
-    # background is black (pixels partly covered at the silhouette may be blended)
-    near = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3))) > 0
-    assert rgb[~near].max() == 0
+    # around the photo: the hole guard's border skirt (stretched border colours, reaching one
+    # canvas size out, not counted in the mask), and black beyond it
+    painted = rgb.max(axis=-1) > 0
+    assert (painted & ~mask).sum() > mask.sum()
+    assert not painted[0, 0] and not painted[-1, -1]
+    ys, xs = np.nonzero(mask)
+    cy, cx = ys.mean(), xs.mean()
+    py, px = np.nonzero(painted)
+    assert np.abs(px - cx).max() < 4 * (xs.max() - xs.min())  # the skirt is bounded
 
 
 def _analytic_view(image, depth, fg, f, cx, tx, z_bg, z_fg):
@@ -135,3 +141,20 @@ def test_hole_guard_fills_disocclusions_wider_than_the_inpainted_band():
     filled = rgb1[hole]
     assert (filled.sum(1) > 0).mean() > 0.98  # ...but paints those pixels
     assert np.median(filled[:, 0]) < 110  # with background colour, not the red foreground
+
+
+def test_border_skirt_paints_beyond_the_extrapolated_border():
+    image, depth, _ = square_scene(h=60, w=80)
+    base = dict(longer_side=80, paths=[], inpaint="fill", extrapolation_thickness=4, background_thickness=8,
+                context_thickness=12)
+    pose = np.eye(4)
+    pose[2, 3] = -2.0  # step back: the view is ~1.5x wider than the photo and its 4-px border
+    frames = {}
+    for guard in (False, True):
+        with Photo3D.from_rgbd(image, depth, config=Config(hole_guard=guard, **base), normalize=False) as p3d:
+            frames[guard] = p3d.render(pose)
+    (rgb0, mask0), (rgb1, mask1) = frames[False], frames[True]
+    assert np.array_equal(mask0, mask1) and not mask0[0, 0]
+    assert rgb0[0, 0].max() == 0  # without the guard: black outside the photo
+    assert (rgb1.max(axis=-1) > 0).all()  # with it: every pixel painted, with the border's colours
+    np.testing.assert_allclose(rgb1[0, 0].astype(float), image[0, 0].astype(float), atol=40)
