@@ -39,6 +39,7 @@ def _add_common(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--inpaint", choices=["auto", "learned", "fill"], help="inpainting method (default auto)")
     ap.add_argument("--device", help="auto, cpu, cuda or cuda:N (default auto)")
     ap.add_argument("--checkpoints", help="folder holding the network weights")
+    ap.add_argument("--fp16", action="store_true", help="float16 inference for the inpainting networks on CUDA")
     ap.add_argument("--supersample", type=float, help="render scale for anti-aliasing (default 2)")
     ap.add_argument("--no-ply", action="store_true", help="do not write the mesh")
     ap.add_argument("--glb", action="store_true", help="also write the mesh as <name>.glb (binary glTF)")
@@ -83,6 +84,8 @@ def effective_config(args: argparse.Namespace) -> tuple[Config, list[str]]:
         changes["save_ply"] = False
     if args.glb:
         changes["save_glb"] = True
+    if args.fp16:
+        changes["fp16"] = True
     if changes:
         cfg, _ = config_from_mapping(changes, "command line", base=cfg)
     return cfg, ignored

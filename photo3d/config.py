@@ -52,6 +52,8 @@ class Config:
     repeat_inpaint_edge: bool = True
     log_depth: bool = True
     device: str = "auto"
+    fp16: bool = False  # float16 autocast for the networks on CUDA (ignored on the CPU)
+    max_batch_pixels: int | None = None  # padded pixels per network batch (bounds memory); None = by device
     # --- rendering and video ---
     paths: list = field(default_factory=lambda: list(DEFAULT_PATHS))
     num_frames: int = 240
@@ -86,6 +88,8 @@ class Config:
             raise bad("depth_threshold must be > 0")
         if float(self.fps) <= 0:
             raise bad("fps must be > 0")
+        if self.max_batch_pixels is not None and int(self.max_batch_pixels) < 1:
+            raise bad(f"max_batch_pixels must be a positive number of pixels, got {self.max_batch_pixels}")
         if not 1.0 <= float(self.supersample) <= 8.0:  # the renderer's range
             raise bad(f"supersample must be in [1, 8], got {self.supersample}")
         if not all(_is_int(v) and int(v) > 0 for v in self.filter_size):

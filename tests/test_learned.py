@@ -336,8 +336,9 @@ def test_weights_in_the_checkpoints_folder_are_found_and_run(no_default_weights)
     for kind in ("edge", "depth", "color"):
         state = {k: v.contiguous() for k, v in build_network(kind).state_dict().items()}
         save_file(state, str(folder / f"{kind}-model.safetensors"))
-    inpainter = make_learned_inpainter(small_config(checkpoints=str(folder)), required=True)
+    inpainter = make_learned_inpainter(small_config(checkpoints=str(folder), max_batch_pixels=123456), required=True)
     assert isinstance(inpainter, LearnedInpainter) and inpainter.device.type == "cpu"
+    assert inpainter.max_batch_pixels == 123456  # the config's memory bound reaches the batching
     image, depth, _ = square_scene(48, 64)
     scene = scene_of(image, depth, inpainter, longer_side=64)
     assert not (scene.fill.mask & (scene.regions.synthesis_label == 0)).any()

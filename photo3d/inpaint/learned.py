@@ -489,4 +489,6 @@ def make_learned_inpainter(config: Config, required: bool) -> LearnedInpainter |
 
     device = pick_device(config.device)
     networks = {kind: load_network(kind, found[kind], device) for kind in NETWORK_KINDS}
-    return LearnedInpainter(networks["edge"], networks["depth"], networks["color"], device)
+    return LearnedInpainter(networks["edge"], networks["depth"], networks["color"], device,
+                            max_batch_pixels=getattr(config, "max_batch_pixels", None),
+                            fp16=bool(getattr(config, "fp16", False)))
