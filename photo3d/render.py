@@ -49,6 +49,9 @@ _GL_UNSIGNED_BYTE = 0x1401
 
 _VERTEX_SHADER = """
 uniform mat4 u_mvp;
+#ifdef BEHIND
+uniform float u_behind_ndc;
+#endif
 attribute vec3 a_position;
 #ifdef TEXTURED
 attribute vec2 a_uv;
@@ -60,8 +63,9 @@ varying vec3 v_color;
 void main() {
     gl_Position = u_mvp * vec4(a_position, 1.0);
 #ifdef BEHIND
-    // hole guard: drawn at the far plane, so it shows only where nothing else is
-    gl_Position.z = gl_Position.w * 0.99999;
+    // hole guard: drawn between the mesh's farthest point and the far plane, so it
+    // shows only where nothing else is
+    gl_Position.z = gl_Position.w * u_behind_ndc;
 #endif
 #ifdef TEXTURED
     v_uv = a_uv;
@@ -83,7 +87,7 @@ void main() {
     gl_FragColor = vec4(texture2D(u_texture, v_uv).rgb, 1.0);
 #else
 #ifdef BEHIND
-    gl_FragColor = vec4(v_color, 0.25);  // low alpha: not counted in the coverage mask
+    gl_FragColor = vec4(v_color, 0.0);  // alpha 0: not counted in the coverage mask
 #else
     gl_FragColor = vec4(v_color, 1.0);
 #endif
@@ -537,6 +541,7 @@ class _Part:
 
     def __init__(self, gloo, data: np.ndarray, faces: np.ndarray, texture: np.ndarray | None, behind: bool = False):
         defines = ("" if texture is None else "#define TEXTURED\n") + ("#define BEHIND\n" if behind else "")
+        self.behind = behind
         self.program = gloo.Program(defines + _VERTEX_SHADER, defines + _FRAGMENT_SHADER)
         self.vertex_buffer = gloo.VertexBuffer(data)
         self.program.bind(self.vertex_buffer)
@@ -695,14 +700,20 @@ class Renderer:
         self._bbox = np.concatenate([corners, np.ones((8, 1))], axis=1)
         self._ctx.flush()
 
-    def _clip_range(self, world_to_camera: np.ndarray) -> tuple[float, float]:
-        """Near/far planes enclosing the mesh's bounding box seen from this camera."""
+    def _clip_range(self, world_to_camera: np.ndarray) -> tuple[float, float, float]:
+        """Near/far planes enclosing the mesh's bounding box seen from this camera, and the
+        NDC depth of the hole guard: halfway between the box's farthest point and the far
+        plane (a fixed NDC depth would land in front of far surfaces when the near plane
+        is tiny, e.g. when the camera turns and box corners pass behind it)."""
         depths = (self._bbox @ world_to_camera[2]).astype(np.float64)
-        far = float(depths.max())
-        if far <= 0:  # the whole mesh is behind the camera: any valid range draws nothing
-            return 1.0, 2.0
-        near = max(0.5 * float(depths.min()), 1e-4 * far)
-        return near, far * 1.01 + 1e-6
+        mesh_far = float(depths.max())
+        if mesh_far <= 0:  # the whole mesh is behind the camera: any valid range draws nothing
+            return 1.0, 2.0, 0.5
+        near = max(0.5 * float(depths.min()), 1e-4 * mesh_far)
+        far = mesh_far * 1.1 + 1e-6
+        # NDC depth of z: (far + near - 2 far near / z) / (far - near), see projection_matrix
+        mesh_far_ndc = (far + near - 2.0 * far * near / mesh_far) / (far - near)
+        return near, far, 0.5 * (mesh_far_ndc + 1.0)
 
     # -- rendering -------------------------------------------------------------------
     def render(self, pose_c2w: np.ndarray, intrinsics: Intrinsics) -> tuple[np.ndarray, np.ndarray]:
@@ -729,12 +740,14 @@ class Renderer:
         self._ensure_target(render_w, render_h)
 
         world_to_camera = np.linalg.inv(pose)
-        near, far = self._clip_range(world_to_camera)
+        near, far, behind_ndc = self._clip_range(world_to_camera)
         mvp = projection_matrix(render_intrinsics, near, far) @ world_to_camera
         # gloo uploads row-major arrays that GL reads column-major: pass the transpose.
         mvp_gl = mvp.T.astype(np.float32)
         for part in self._parts:
             part.program["u_mvp"] = mvp_gl
+            if part.behind:
+                part.program["u_behind_ndc"] = np.float32(behind_ndc)
 
         framebuffer = self._target[2]
         with framebuffer:

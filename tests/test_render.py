@@ -294,3 +294,63 @@ def test_simplified_render_matches_full_render_without_cracks():
             a, _ = full.render(pose, intr)
             b, _ = simple.render(pose, intr)
             assert ((a == 255) == (b == 255)).all()
+
+
+# ------------------------------------------------------------------ hole guard (render-only part)
+
+
+def with_red_guard(mesh: Mesh, depth: float) -> Mesh:
+    """``mesh`` plus a hole guard: one pure red quad at ``depth`` covering far beyond the image."""
+    corners = np.array([[-300, -300], [420, -300], [420, 390], [-300, 390]], float)
+    verts = np.concatenate([(corners - [INTR.cx, INTR.cy]) / [INTR.fx, INTR.fy] * depth, np.full((4, 1), depth)], 1)
+    mesh.metadata.update(
+        hole_vertices=verts.astype(np.float32),
+        hole_colors=np.tile(np.array([[255, 0, 0]], np.uint8), (4, 1)),
+        hole_faces=np.array([[0, 1, 2], [0, 2, 3]], np.int32),
+    )
+    return mesh
+
+
+def is_guard_red(rgb: np.ndarray) -> np.ndarray:
+    return (rgb[..., 0] > 250) & (rgb[..., 1] < 5) & (rgb[..., 2] < 5)  # the texture never gets here
+
+
+@pytest.mark.parametrize("angle_deg", [0.0, 3.0])
+def test_hole_guard_stays_behind_far_surfaces_when_the_camera_turns(angle_deg):
+    # A far plane (depth 20, margin 20 px) behind a near square (depth 0.5). Turning the
+    # camera puts bounding-box corners behind it, so the near plane collapses to 1e-4 far;
+    # the guard (nearer than the plane but drawn "behind") must still not cover the plane.
+    # Regression: the guard sat at a fixed NDC depth 0.99999, in front of the far plane.
+    front = plane_patch(INTR, 40, 80, 30, 60, 0.5, 1.0)
+    back = plane_patch(INTR, -20, INTR.width + 20, -20, INTR.height + 20, 20.0, 0.0)
+    mesh = with_red_guard(make_mesh(INTR, [front, back]), depth=10.0)
+    a = np.deg2rad(angle_deg)
+    pose = np.eye(4)
+    pose[[0, 0, 2, 2], [0, 2, 0, 2]] = [np.cos(a), np.sin(a), -np.sin(a), np.cos(a)]  # about y
+    with Renderer(INTR.width, INTR.height, supersample=1.0) as renderer:
+        renderer.set_mesh(mesh)
+        rgb, mask = renderer.render(pose, INTR)
+    assert mask.all()
+    assert not is_guard_red(rgb).any()
+
+
+def test_hole_guard_fills_the_background_and_is_not_coverage():
+    # Regression: the guard wrote alpha 0.25, so at supersample 3 a pixel 4/9 covered by the
+    # mesh counted as covered (0.44 + 0.25 * 0.56 >= 0.5).
+    # A patch covering 2/3 of its outline's pixels, so 4/9 of its four corner pixels (3x
+    # supersampling resolves thirds).
+    z = 2.0
+    x0, x1, y0, y1 = 30 + 1 / 3, 90 - 1 / 3, 20 + 1 / 3, 70 - 1 / 3
+    corners = np.array([[x0, y0], [x1, y0], [x0, y1], [x1, y1]]) - 0.5  # pixel edges
+    verts = np.concatenate([(corners - [INTR.cx, INTR.cy]) / [INTR.fx, INTR.fy] * z, np.full((4, 1), z)], 1)
+    plain = Mesh(verts.astype(np.float32), np.full((4, 3), 200, np.uint8), np.array([[0, 1, 2], [1, 3, 2]], np.int32), INTR)
+    guarded = with_red_guard(Mesh(plain.vertices, plain.colors, plain.faces, INTR), depth=5.0)
+    with Renderer(INTR.width, INTR.height, supersample=3.0) as renderer:
+        renderer.set_mesh(plain)
+        _, mask_plain = renderer.render(np.eye(4), INTR)
+        renderer.set_mesh(guarded)
+        rgb, mask = renderer.render(np.eye(4), INTR)
+    assert mask_plain.sum() == 60 * 50 - 4  # 2/3-covered pixels count, the 4/9-covered corners do not
+    assert np.array_equal(mask, mask_plain)
+    assert is_guard_red(rgb[:19]).all() and is_guard_red(rgb[:, :29]).all()  # the guard shows around it...
+    assert (rgb[21:69, 31:89] == 200).all()  # ...and never over the mesh
