@@ -103,8 +103,10 @@ class Config:
         if not all(0.0 <= v < 0.5 for v in crop) or crop[0] + crop[2] >= 1.0 or crop[1] + crop[3] >= 1.0:
             raise bad(f"crop_border fractions must be in [0, 0.5), got {self.crop_border!r}")
         for t in self.custom_trajectories or []:
-            if not isinstance(t, dict) or "name" not in t or t.get("traj_type") not in TRAJECTORY_TYPES:
-                raise bad(f"custom_trajectories entries need a name and traj_type in {', '.join(TRAJECTORY_TYPES)}, got {t!r}")
+            if (not isinstance(t, dict) or "name" not in t or t.get("traj_type") not in TRAJECTORY_TYPES
+                    or not all(_is_number(t.get(axis)) for axis in "xyz")):
+                raise bad(f"custom_trajectories entries need a name, traj_type in {', '.join(TRAJECTORY_TYPES)} "
+                          f"and numbers x, y, z, got {t!r}")
         known = set(DEFAULT_PATHS) | {str(t["name"]) for t in self.custom_trajectories or []}
         unknown = [p for p in self.paths if p not in known]
         if unknown:
@@ -161,7 +163,9 @@ def _coerce(key: str, value: Any, source: str) -> Any:
     if kind == "bool":
         if not isinstance(value, bool):
             raise bad("true or false")
-    elif kind == "int":
+    elif kind in ("int", "int | None"):
+        if value is None and kind == "int | None":
+            return None
         if not _is_int(value):
             raise bad("an integer")
         return int(value)

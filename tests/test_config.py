@@ -134,6 +134,9 @@ def test_unknown_keys_are_named():
     ({"filter_size": 7}, "filter_size must be a list"),
     ({"gpu_ids": "0,1"}, "gpu_ids must be an integer"),
     ({"inference_video": "no"}, "inference_video must be true or false"),
+    ({"max_batch_pixels": "many"}, "max_batch_pixels must be an integer"),
+    ({"max_batch_pixels": 1.5}, "max_batch_pixels must be an integer"),
+    ({"max_batch_pixels": True}, "max_batch_pixels must be an integer"),
 ])
 def test_wrong_types_raise(data, problem):
     with pytest.raises(Photo3DError) as exc:
@@ -159,12 +162,21 @@ def test_wrong_types_raise(data, problem):
     ({"crop_border": [0.0, -0.1, 0.0, 0.0]}, "crop_border fractions must be in [0, 0.5)"),
     ({"paths": ["swing", "spiral"]}, "unknown path(s) spiral"),
     ({"num_frames": 0}, "num_frames must be >= 1"),
+    ({"custom_trajectories": [{"name": "a", "traj_type": "circle"}]}, "numbers x, y, z"),
+    ({"custom_trajectories": [{"name": "a", "traj_type": "circle", "x": 0.1, "y": "up", "z": 0}]}, "numbers x, y, z"),
 ])
 def test_validation_errors(data, problem):
     with pytest.raises(Photo3DError) as exc:
         config_from_mapping(data, source="cfg.yml")
     message = str(exc.value)
     assert message.startswith("cfg.yml: ") and problem in message, message
+
+
+def test_max_batch_pixels_integral_or_none():
+    cfg, _ = config_from_mapping({"max_batch_pixels": 2e6})
+    assert cfg.max_batch_pixels == 2_000_000 and type(cfg.max_batch_pixels) is int
+    cfg, _ = config_from_mapping({"max_batch_pixels": None}, base=cfg)
+    assert cfg.max_batch_pixels is None
 
 
 def test_no_frames_is_fine_without_videos():
