@@ -351,12 +351,12 @@ def score_view(render: np.ndarray, render_mask: np.ndarray, target: np.ndarray, 
     if render.shape != target.shape:
         raise Photo3DError(f"render {render.shape} and target {target.shape} differ in size")
     ssim = ssim_map(render, target)
+    squared_error = ((render.astype(np.float64) - target.astype(np.float64)) ** 2).mean(axis=2)  # (H, W)
     regions = {}
     for name, mask in (("all", geometry.valid), ("seen", geometry.seen), ("disoccluded", geometry.disoccluded),
                        ("outside", geometry.outside)):
-        sq = ((render.astype(np.float64) - target.astype(np.float64)) ** 2).mean(axis=2)
-        regions[name] = RegionScore(masked_psnr(render, target, mask), masked_mean(ssim, mask), int(mask.sum()),
-                                    masked_mean(sq, mask))
+        mse = masked_mean(squared_error, mask)  # every pixel has 3 values: the mean over the mask's RGB values
+        regions[name] = RegionScore(psnr_from_mse(mse), masked_mean(ssim, mask), int(mask.sum()), mse)
     return ViewScore(view, geometry.t, regions, float(1.0 - render_mask.mean()))
 
 
