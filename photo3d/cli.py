@@ -52,8 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Turn a photo (and its depth) into a layered 3D photo: a mesh and parallax videos. "
         "Subcommands: 'photo3d batch FOLDER' and 'photo3d weights list|download'.",
     )
-    ap.add_argument("--image", required=True, help="the photo (jpg, png, webp, tiff)")
-    ap.add_argument("--depth", help="its depth or disparity map (.npy, .png 8/16-bit, .pfm)")
+    ap.add_argument("--image", required=True, help="the photo (jpg, png, webp, tiff, heic)")
+    ap.add_argument("--depth", help="its depth or disparity map (.npy, .png 8/16-bit, .pfm, .tiff)")
     ap.add_argument("--name", help="output name (default: the image's file name without suffix)")
     _add_common(ap)
     return ap
