@@ -100,7 +100,7 @@ def normalize_disparity(disparity: np.ndarray, size: tuple[int, int], disp_resca
     """
     disp = disparity.astype(np.float32) - float(disparity.min())
     top = float(disp.max())
-    disp = cv2.blur(disp / top, (3, 3), borderType=cv2.BORDER_REFLECT) * top
+    disp = cv2.blur(disp / top, (3, 3)) * top  # OpenCV's default border (reflect-101), as the reference
     disp = disp / float(disp.max()) * disp_rescale
     disp = cv2.resize(disp, size, interpolation=cv2.INTER_LINEAR)
     return np.maximum(disp, min_disparity).astype(np.float32)
@@ -124,6 +124,11 @@ def discontinuity_map(depth: np.ndarray, threshold: float) -> np.ndarray:
     return out
 
 
+def _copy_inner_ring(values: np.ndarray) -> np.ndarray:
+    """(H, W) -> (H, W): the outermost ring replaced by the edge-replicated inner part."""
+    return np.pad(values[1:-1, 1:-1], 1, mode="edge")
+
+
 def sparse_median_filter(depth: np.ndarray, threshold: float, window_sizes: list[int]) -> np.ndarray:
     """The reference's sparse bilateral (weighted-median) clean-up, vectorised.
 
@@ -132,10 +137,14 @@ def sparse_median_filter(depth: np.ndarray, threshold: float, window_sizes: list
     keep their depth. This sharpens depth edges into clean steps. (H, W) -> (H, W).
     """
     depth = depth.astype(np.float32).copy()
+    if min(depth.shape) < 3:
+        return depth  # no interior: nothing can be flagged
     for size in window_sizes:
         r = size // 2
-        depth = np.pad(depth[1:-1, 1:-1], 1, mode="edge")  # the reference resets the outer ring
-        flagged = discontinuity_map(depth, threshold)
+        # As the reference: flag on the depth as it is, then replace the outer ring of both
+        # the depth and the flags by their inner neighbours (the border pixels copy ring 1).
+        flagged = _copy_inner_ring(discontinuity_map(depth, threshold))
+        depth = _copy_inner_ring(depth)
         if not flagged.any():
             continue
         pad_depth = np.pad(depth, r, mode="edge")

@@ -88,6 +88,57 @@ def test_sparse_median_turns_a_blurred_step_into_a_clean_step():
     assert np.array_equal(out[5:-5, 2:6], depth[5:-5, 2:6])
 
 
+def _reference_median_pass(depth: np.ndarray, threshold: float, size: int) -> np.ndarray:
+    """One pass of the reference's sparse weighted median, written out per pixel (a slow
+    oracle from REFERENCE_PIPELINE.md §0 and bilateral_filtering.py's behaviour): flags
+    are computed on the depth as given; then the outer ring of depth and flags copies
+    ring 1; a pixel whose window holds a flag takes the median of the unflagged depths."""
+    flags = discontinuity_map(depth, threshold)
+    ring = lambda a: np.pad(a[1:-1, 1:-1], 1, mode="edge")  # noqa: E731
+    depth, flags = ring(depth), ring(flags)
+    r = size // 2
+    pd, pf = np.pad(depth, r, mode="edge"), np.pad(flags, r, mode="edge")
+    out = depth.copy()
+    for y in range(depth.shape[0]):
+        for x in range(depth.shape[1]):
+            wd, wf = pd[y : y + size, x : x + size].ravel(), pf[y : y + size, x : x + size].ravel()
+            if not wf.any() or wf.all():
+                continue
+            order = np.argsort(wd, kind="stable")
+            count = np.cumsum(~wf[order])
+            out[y, x] = wd[order][int((2 * count <= count[-1]).sum())]
+    return out
+
+
+def test_sparse_median_matches_a_per_pixel_reference_including_the_border():
+    # Regression: flagging after the ring reset (and leaving the ring unflagged) changed
+    # 145 of these 323 pixels.
+    rng = np.random.default_rng(3)
+    depth = np.where(rng.random((17, 19)) < 0.5, 1.0, 3.0).astype(np.float32)
+    depth[:, :9] = 2.0
+    depth += rng.random(depth.shape).astype(np.float32) * 0.01
+    expected = depth.copy()
+    for size in (7, 5, 5):
+        expected = _reference_median_pass(expected, 0.04, size)
+    out = sparse_median_filter(depth, 0.04, [7, 5, 5])
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_sparse_median_leaves_maps_without_an_interior_alone():
+    depth = np.array([[1.0, 5.0, 1.0, 5.0]], np.float32)
+    np.testing.assert_array_equal(sparse_median_filter(depth, 0.04, [7]), depth)
+
+
+def test_normalize_disparity_blurs_with_opencvs_default_border():
+    from scipy import ndimage
+
+    raw = np.zeros((6, 7), np.float32)
+    raw[0, 0], raw[5, 3] = 1.0, 0.5
+    out = normalize_disparity(raw, (7, 6), 3.0, 0.0)
+    expected = ndimage.uniform_filter(raw, 3, mode="mirror")  # mirror = reflect-101
+    np.testing.assert_allclose(out, expected / expected.max() * 3.0, rtol=1e-5, atol=1e-6)
+
+
 def test_discontinuity_map_flags_both_sides_of_a_jump_but_not_the_outer_ring():
     depth = np.full((12, 12), 4.0, np.float32)
     depth[:, 6:] = 1.0
