@@ -114,6 +114,24 @@ def test_partial_conv_matches_full_mask_convolution(bias):
     assert 0 < float(new_mask.mean()) < 1  # both holes and valid outputs were exercised
 
 
+def test_partial_conv_renormalisation_does_not_overflow_in_fp16():
+    """Regression: under fp16 autocast a bias-free layer multiplied its half-precision output
+    by k²·C_in (576 here) before dividing by sum(m), overflowing to inf at the mask's edge."""
+    layer = PartialConv2d(64, 2, 3, bias=False).eval()
+    with torch.no_grad():
+        layer.input_conv.weight.fill_(300.0 / 576)  # output 300 where the window is all valid
+    x = torch.ones(1, 64, 8, 8)
+    mask = torch.zeros(1, 1, 8, 8)
+    mask[..., :4] = 1
+    with torch.inference_mode():
+        expected, _ = layer(x, [(mask, 64)])
+        with torch.autocast("cpu", dtype=torch.float16):
+            half, _ = layer(x, [(mask, 64)])
+    assert torch.isfinite(half).all()
+    torch.testing.assert_close(half.float(), expected, rtol=2e-3, atol=0.0)
+    assert float(expected[..., :3].min()) == pytest.approx(300.0, rel=1e-5)  # renormalised, valid side
+
+
 def test_smaller_variants_and_size_check():
     depth = depth_inpaint_net(base_channels=8, levels=3)
     color = color_inpaint_net(base_channels=8, levels=3)

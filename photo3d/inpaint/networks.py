@@ -257,8 +257,10 @@ class PartialConv2d(nn.Module):
         bias = self.input_conv.bias
         bias = (bias.view(1, -1, 1, 1) if bias is not None
                 else torch.zeros((), dtype=output.dtype, device=output.device))
-        # Same order of operations as the reference (keeps agreement within float rounding).
-        renormalised = (output - bias) * self.window_size / mask_sum.masked_fill(holes, 1.0) + bias
+        # The ratio k²·C_in / sum(m) (up to ~1e4) is formed in float32 first: under fp16
+        # autocast, multiplying the half-precision output by it first would overflow to inf.
+        ratio = self.window_size / mask_sum.masked_fill(holes, 1.0)
+        renormalised = (output - bias) * ratio + bias
         return renormalised.masked_fill(holes, 0.0), (~holes).to(mask_sum.dtype)
 
 
