@@ -393,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
                 }
                 if result.scene is not None:
                     record["methods"][m]["reveal_breakdown"] = ev.reveal_breakdown(
-                        scene, result.scene, result.renders, args.link_threshold)
+                        scene, result.scene, result.renders, args.link_threshold, geometry)
             for m, result in renders.items():
                 if result.scene is not None:  # photo3d: every method on the revealed pixels this one covers
                     record["methods"][m]["same_pixels"] = same_pixel_psnr(scene, geometry, renders, m)

@@ -537,7 +537,8 @@ REVEAL_CAUSES = (
 
 
 def reveal_breakdown(scene: StereoScene, p3d_scene, renders: dict[int, tuple[np.ndarray, np.ndarray]],
-                     link_threshold: float = 1.0) -> dict[str, dict[str, int]]:
+                     link_threshold: float = 1.0,
+                     geometry: dict[int, ViewGeometry] | None = None) -> dict[str, dict[str, int]]:
     """Trace each disoccluded target pixel of the views right of view1 (t > 0, where view5
     gives the revealed surface's disparity d) back to the view1 position it needs,
     x = c + t d, and say what photo3d's layered depth image holds there:
@@ -554,6 +555,8 @@ def reveal_breakdown(scene: StereoScene, p3d_scene, renders: dict[int, tuple[np.
         p3d_scene: :class:`photo3d.pipeline.Scene` built from this scene's view1 (one
             inpainted layer, canvas padded by ``canvas.pad``).
         renders: {view: (rgb, covered)} of that 3D photo.
+        geometry: {view: :func:`reference_geometry` of that view with ``link_threshold``},
+            when the caller has it already; computed here otherwise.
     Returns:
         {"all": {cause: pixels}, "empty": {cause: pixels left empty in the render}}.
     """
@@ -573,9 +576,9 @@ def reveal_breakdown(scene: StereoScene, p3d_scene, renders: dict[int, tuple[np.
         t = view_shift(view)
         if t <= 0:
             continue
-        geometry = reference_geometry(scene.disp1, scene.disp5, t, link_threshold)
+        g = geometry[view] if geometry is not None else reference_geometry(scene.disp1, scene.disp5, t, link_threshold)
         revealed = warp_surface(filled5, known5, t - 1.0, link_threshold).disparity
-        ys, cs = np.nonzero(geometry.disoccluded)
+        ys, cs = np.nonzero(g.disoccluded)
         d = revealed[ys, cs]
         xs = np.rint(cs + t * d).astype(np.int64)
         ok = (xs >= 0) & (xs < w)

@@ -120,6 +120,16 @@ def test_target_scored_against_itself_is_perfect(scene):
         assert s.empty_fraction == 0.0
 
 
+def test_region_scores_agree_with_masked_psnr(scene):
+    g = ev.reference_geometry(scene.disp1, scene.disp5, ev.view_shift(5))
+    render = scene.views[1]  # the unmoved photo: a poor but real prediction of view5
+    s = ev.score_view(render, np.ones(render.shape[:2], bool), scene.views[5], g, view=5)
+    for region, mask in (("all", g.valid), ("seen", g.seen), ("disoccluded", g.disoccluded)):
+        assert s.regions[region].psnr == pytest.approx(ev.masked_psnr(render, scene.views[5], mask), rel=1e-9)
+        assert s.regions[region].psnr == pytest.approx(ev.psnr_from_mse(s.regions[region].mse), rel=1e-12)
+    assert s.regions["seen"].psnr < 30.0
+
+
 def test_no_disocclusion_at_the_input_camera(scene):
     g = ev.reference_geometry(scene.disp1, scene.disp5, 0.0)
     assert not g.disoccluded.any() and not g.gap.any() and not g.outside.any()
@@ -250,6 +260,9 @@ def test_reveal_breakdown_accounts_for_every_disoccluded_pixel(scene, renderer):
     empty = sum(((~result.renders[v][1]) & ev.reference_geometry(scene.disp1, scene.disp5, ev.view_shift(v)).disoccluded).sum()
                 for v in (2, 5))
     assert 0.9 * empty <= sum(b["empty"].values()) <= empty
+    # the caller's geometry (as the benchmark passes it) gives the same counts
+    geometry = {v: ev.reference_geometry(scene.disp1, scene.disp5, ev.view_shift(v)) for v in (0, 2, 5)}
+    assert ev.reveal_breakdown(scene, result.scene, result.renders, geometry=geometry) == b
 
 
 def test_benchmark_command_writes_results(scene, tmp_path):
