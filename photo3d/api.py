@@ -86,13 +86,17 @@ class Photo3D:
                    **depth_options) -> "Photo3D":
         """What the CLI does: read the image (and depth, or find/estimate it) and build.
 
-        ``depth_options`` are passed to :func:`photo3d.depth.resolve_depth` (``source``,
-        ``onnx_model``, ``device``, ...). ``config.depth_kind`` says what a depth file holds.
+        ``depth_options`` (``source``, ``onnx_model``, ``onnx_options``, ``device``) choose
+        where depth comes from without ``depth_path`` (see :func:`photo3d.depth.resolve_depth`).
+        ``config.depth_kind`` says what a depth file holds. Warnings (a stretched depth map,
+        a weak depth prior) go to the ``photo3d`` logger.
         """
         from .cli import load_inputs
 
         config = config or Config()
-        image, depth, kind, _, _ = load_inputs(image_path, depth_path, config, **depth_options)
+        image, depth, kind, _, warning = load_inputs(image_path, depth_path, config, **depth_options)
+        if warning:
+            log.warning(warning)
         scene = build_scene(image, depth, config, kind=kind, source=str(depth_path or image_path),
                             progress=progress, warn=log.warning)
         return cls(scene, config)

@@ -416,3 +416,20 @@ def test_find_jobs_pairs_and_clashes(tmp_path):
     with pytest.raises(Photo3DError) as exc:
         find_jobs(photos, depths)
     assert str(exc.value) == f"{photos}: b.jpg and b.png would write the same outputs; rename one"
+
+
+def test_api_from_files_reports_a_stretched_depth_map(tmp_path, caplog):
+    """The Python API passes on what the CLI prints as a warning (it used to drop it)."""
+    import logging
+
+    from photo3d import Photo3D
+    from photo3d.config import Config
+
+    image, disparity = synthetic_rgbd(48, 64)
+    cv2.imwrite(str(tmp_path / "photo.png"), image[..., ::-1])
+    np.save(tmp_path / "square.npy", cv2.resize(disparity, (48, 48), interpolation=cv2.INTER_NEAREST))
+    with caplog.at_level(logging.WARNING, logger="photo3d"):
+        p3d = Photo3D.from_files(tmp_path / "photo.png", tmp_path / "square.npy",
+                                 config=Config(longer_side=64, paths=[], inpaint="fill"))
+    assert p3d.intrinsics.width == 64 and p3d.intrinsics.height == 48
+    assert any("square.npy" in r.getMessage() and "stretched" in r.getMessage() for r in caplog.records)
