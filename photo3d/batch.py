@@ -1,6 +1,6 @@
 """Batch video generation over a folder: ``photo3d batch IMAGES [--depth-dir DIR] [options]``.
 
-Each image ``foo.jpg`` takes its depth from ``DEPTH_DIR/foo.{npy,png,pfm,tif}`` when present
+Each image ``foo.jpg`` takes its depth from ``DEPTH_DIR/foo.{npy,png,pfm,tif,tiff}`` when present
 (else it is estimated as on the single-image path). One bad file is reported and skipped;
 the batch goes on. Exit code: 0 when all succeed, 2 when any failed.
 """

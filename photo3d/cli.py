@@ -169,15 +169,9 @@ def process_one(image_path: Path, depth_path: Path | None, out_root: Path, name:
         depth_files = [str(p) for p in save_depth(out_dir / f"{name}_depth", depth, kind)]
     elif args.save_depth:  # a depth file with holes: it is its own record, and saved maps must be finite
         warn(f"--save-depth: not saving {name}'s depth, it has NaN/inf holes (use {depth_path or 'the input'} as it is)")
-    saved = config.to_dict()
-    saved["_run"] = {"image": str(image_path), "depth": str(depth_path) if depth_path else None,
-                     "depth_source": depth_source, "inpaint_used": scene.inpaint_method, "ignored_keys": ignored}
-    import yaml
-
-    from .io import atomic_write
-
-    with atomic_write(out_dir / "config.yml") as tmp:
-        tmp.write_text(yaml.safe_dump(saved, sort_keys=False))
+    config.save(out_dir / "config.yml", run_record={
+        "image": str(image_path), "depth": str(depth_path) if depth_path else None,
+        "depth_source": depth_source, "inpaint_used": scene.inpaint_method, "ignored_keys": ignored})
     result = write_outputs(scene, out_dir, name, config, progress=progress)
     if not quiet:
         print(scene.timings.table(), file=sys.stderr)

@@ -127,11 +127,16 @@ class Config:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
-    def save(self, path: str | Path) -> None:
+    def save(self, path: str | Path, run_record: dict | None = None) -> None:
+        """Write the settings as YAML (atomically). ``run_record`` (what a run used: files,
+        depth source, ...) is stored under ``_run``, which :func:`load_config` skips."""
         from .io import atomic_write
 
+        data = self.to_dict()
+        if run_record is not None:
+            data[_RUN_RECORD_KEY] = run_record
         with atomic_write(path) as tmp:
-            Path(tmp).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+            Path(tmp).write_text(yaml.safe_dump(data, sort_keys=False))
 
     def replace(self, **changes) -> "Config":
         return dataclasses.replace(self, **changes)

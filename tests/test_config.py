@@ -248,6 +248,10 @@ def test_saved_run_record_is_skipped_on_load(tmp_path):
     path = tmp_path / "config.yml"
     path.write_text(yaml.safe_dump(data))
     assert load_config(path) == (cfg, [])
+    saved = tmp_path / "saved.yml"
+    cfg.save(saved, run_record=data["_run"])
+    assert yaml.safe_load(saved.read_text()) == data
+    assert load_config(saved) == (cfg, [])
 
 
 def test_load_config_errors_name_the_file(tmp_path):
