@@ -310,22 +310,59 @@ def read_ply(path: str | os.PathLike) -> Mesh:
     return Mesh(verts["p"].copy(), verts["c"].copy(), faces["v"].astype(np.int32), intr)
 
 
+def srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
+    """sRGB uint8 (or [0, 1] floats) -> linear [0, 1] float64, the standard transfer curve."""
+    c = np.asarray(rgb, dtype=np.float64)
+    c = c / 255.0 if np.asarray(rgb).dtype == np.uint8 else c
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def read_glb(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+    """Read a GLB written by :func:`write_glb`: positions (V, 3) in glTF axes, linear RGBA
+    colours (V, 4) in [0, 1], faces (F, 3) and the glTF JSON (a round trip, not a general reader)."""
+    import json
+    import struct
+
+    path = Path(path)
+    data = path.read_bytes()
+    if data[:4] != b"glTF" or len(data) < 20:
+        raise Photo3DError(f"{path}: not a GLB file")
+    json_len = struct.unpack("<I", data[12:16])[0]
+    gltf = json.loads(data[20 : 20 + json_len])
+    body = data[20 + json_len + 8 :]
+    dtypes = {5126: "<f4", 5123: "<u2", 5125: "<u4", 5121: "u1"}
+    sizes = {"VEC3": 3, "VEC4": 4, "SCALAR": 1}
+
+    def accessor(i: int) -> np.ndarray:
+        acc = gltf["accessors"][i]
+        view = gltf["bufferViews"][acc["bufferView"]]
+        arr = np.frombuffer(body, dtype=dtypes[acc["componentType"]], count=acc["count"] * sizes[acc["type"]],
+                            offset=view.get("byteOffset", 0)).reshape(acc["count"], -1)
+        if acc.get("normalized"):
+            arr = arr / float(np.iinfo(arr.dtype).max)
+        return arr
+
+    prim = gltf["meshes"][0]["primitives"][0]
+    return (accessor(prim["attributes"]["POSITION"]), accessor(prim["attributes"]["COLOR_0"]),
+            accessor(prim["indices"]).reshape(-1, 3), gltf)
+
+
 def write_glb(mesh: Mesh, path: str | os.PathLike) -> Path:
     """Write ``mesh`` as binary glTF 2.0 (.glb) with per-vertex colours, for web viewers,
     Blender and game engines.
 
     glTF's axes are +y up and +z towards the viewer, so camera-frame points (x right, y down,
     z forward) are stored as (x, -y, -z): a glTF camera at the origin looking down -z sees
-    the photo as the input camera did. Image size and intrinsics go into ``asset.extras``.
+    the photo as the input camera did. Colours are stored linear (as glTF specifies, 16-bit)
+    with an unlit material. Image size and intrinsics go into ``asset.extras``.
     """
     import json
     import struct
 
     path = Path(path)
     positions = np.ascontiguousarray(mesh.vertices * np.array([1, -1, -1], np.float32), dtype="<f4")
-    colors = np.zeros((mesh.num_vertices, 4), np.uint8)  # RGBA: 4-byte aligned as glTF requires
-    colors[:, :3] = mesh.colors
-    colors[:, 3] = 255
+    colors = np.full((mesh.num_vertices, 4), 65535, "<u2")  # RGBA, linear (glTF's COLOR_0 is linear)
+    colors[:, :3] = np.round(srgb_to_linear(mesh.colors) * 65535)
     indices = np.ascontiguousarray(mesh.faces, dtype="<u4")
     blobs = [positions.tobytes(), colors.tobytes(), indices.tobytes()]
     offsets = np.cumsum([0] + [len(b) for b in blobs])
@@ -336,7 +373,14 @@ def write_glb(mesh: Mesh, path: str | os.PathLike) -> Path:
         "scene": 0,
         "scenes": [{"nodes": [0]}],
         "nodes": [{"mesh": 0, "name": "photo3d"}],
-        "meshes": [{"primitives": [{"attributes": {"POSITION": 0, "COLOR_0": 1}, "indices": 2, "mode": 4}]}],
+        # Unlit, so viewers show the photo's colours as they are (glTF's default material is
+        # lit and fully metallic: dark in most viewers).
+        "extensionsUsed": ["KHR_materials_unlit"],
+        "materials": [{"name": "photo", "pbrMetallicRoughness": {"baseColorFactor": [1, 1, 1, 1],
+                       "metallicFactor": 0.0, "roughnessFactor": 1.0},
+                       "extensions": {"KHR_materials_unlit": {}}}],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": 0, "COLOR_0": 1}, "indices": 2, "mode": 4,
+                                    "material": 0}]}],
         "buffers": [{"byteLength": int(offsets[-1])}],
         "bufferViews": [
             {"buffer": 0, "byteOffset": int(offsets[0]), "byteLength": len(blobs[0]), "target": 34962},
@@ -347,7 +391,7 @@ def write_glb(mesh: Mesh, path: str | os.PathLike) -> Path:
             {"bufferView": 0, "componentType": 5126, "count": mesh.num_vertices, "type": "VEC3",
              "min": positions.min(0).tolist() if mesh.num_vertices else [0, 0, 0],
              "max": positions.max(0).tolist() if mesh.num_vertices else [0, 0, 0]},
-            {"bufferView": 1, "componentType": 5121, "normalized": True, "count": mesh.num_vertices, "type": "VEC4"},
+            {"bufferView": 1, "componentType": 5123, "normalized": True, "count": mesh.num_vertices, "type": "VEC4"},
             {"bufferView": 2, "componentType": 5125, "count": int(indices.size), "type": "SCALAR"},
         ],
     }

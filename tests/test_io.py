@@ -509,8 +509,10 @@ def test_heic_photo_is_read(tmp_path):
         read_image(tmp_path / "bad.heic")
 
 
-def test_glb_opens_in_trimesh_with_glTF_axes_and_colours(tmp_path):
+def test_glb_opens_in_trimesh_with_glTF_axes_and_linear_colours(tmp_path):
     trimesh = pytest.importorskip("trimesh", reason="trimesh not installed")
+    from photo3d.io import read_glb, srgb_to_linear
+
     rng = np.random.default_rng(3)
     vertices = rng.random((50, 3)).astype(np.float32) + [0, 0, 2]
     colors = rng.integers(0, 256, (50, 3)).astype(np.uint8)
@@ -522,4 +524,17 @@ def test_glb_opens_in_trimesh_with_glTF_axes_and_colours(tmp_path):
     loaded = trimesh.load(path, force="mesh", process=False)
     np.testing.assert_allclose(loaded.vertices, vertices * [1, -1, -1], atol=1e-6)  # +y up, +z to the viewer
     assert np.array_equal(loaded.faces, faces)
-    assert np.array_equal(loaded.visual.vertex_colors[:, :3], colors)
+    positions, rgba, tri, gltf = read_glb(path)
+    assert np.array_equal(tri, faces)
+    np.testing.assert_allclose(rgba[:, :3], srgb_to_linear(colors), atol=1e-4)  # linear, as glTF wants
+    assert (rgba[:, 3] == 1).all()
+    material = gltf["materials"][gltf["meshes"][0]["primitives"][0]["material"]]
+    assert "KHR_materials_unlit" in material["extensions"]
+    assert material["pbrMetallicRoughness"]["metallicFactor"] == 0
+    assert gltf["asset"]["extras"]["image_size"] == [64, 48]
+
+
+def test_srgb_to_linear_known_values():
+    from photo3d.io import srgb_to_linear
+
+    np.testing.assert_allclose(srgb_to_linear(np.array([0, 255, 188], np.uint8)), [0.0, 1.0, 0.5029], atol=1e-4)
