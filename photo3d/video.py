@@ -285,7 +285,8 @@ def write_path_video(
     if not frames:
         raise Photo3DError(f"{path}: no camera frames to render")
     path = Path(path)
-    size = (even_size(intrinsics).width, even_size(intrinsics).height)
+    output = even_size(intrinsics)
+    size = (output.width, output.height)
     render_seconds = 0.0
     start = time.perf_counter()
     with VideoWriter(path, fps, size) as writer, tqdm(
