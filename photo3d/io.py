@@ -183,8 +183,16 @@ def read_depth(path: str | os.PathLike) -> np.ndarray:
     return values.astype(np.float32)
 
 
-def _current_umask() -> int:
-    """The process umask (reading it requires setting it; it is restored at once)."""
+def current_umask() -> int:
+    """The process umask. Read from /proc where it can be (setting it to read it, the only
+    portable way, briefly changes it for every thread of an app that embeds photo3d)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
@@ -212,7 +220,7 @@ def atomic_write(path: str | os.PathLike) -> Iterator[Path]:
         yield tmp_path
         # mkstemp creates the file private (0600); give the result the permissions of an
         # ordinary new file (0666 less the umask), as a plain open() would.
-        os.chmod(tmp_path, 0o666 & ~_current_umask())
+        os.chmod(tmp_path, 0o666 & ~current_umask())
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
