@@ -119,7 +119,7 @@ def border_skirt(ldi: LDI, reach: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
         quads_c.append(np.repeat(color[cv, cu][None, None], 4, 1))
     uv = np.concatenate(quads_uv).reshape(-1, 2)
     z = np.concatenate(quads_z).reshape(-1)
-    verts = np.stack([(uv[:, 0] - k.cx) / k.fx * z, (uv[:, 1] - k.cy) / k.fy * z, z], 1)
+    verts = k.unproject(uv[:, 0], uv[:, 1], z)
     return verts.astype(np.float32), np.concatenate(quads_c).reshape(-1, 3).astype(np.uint8)
 
 
@@ -131,7 +131,7 @@ def build_mesh(ldi: LDI, edge_facets: bool = True, guard_holes: bool = True) -> 
     """
     k = ldi.intrinsics
     z = ldi.depth.astype(np.float32)
-    verts = np.stack([(ldi.x - k.cx) / k.fx * z, (ldi.y - k.cy) / k.fy * z, z], 1).astype(np.float32)
+    verts = k.unproject(ldi.x, ldi.y, z).astype(np.float32)
     colors = ldi.color
     faces = ldi_triangles(ldi.links)
     if edge_facets:
@@ -144,7 +144,7 @@ def build_mesh(ldi: LDI, edge_facets: bool = True, guard_holes: bool = True) -> 
         cx = (ldi.x[idx, None] + corners[None, :, 0])
         cy = (ldi.y[idx, None] + corners[None, :, 1])
         cz = np.repeat(z[idx, None], 4, 1)
-        fverts = np.stack([(cx - k.cx) / k.fx * cz, (cy - k.cy) / k.fy * cz, cz], -1).reshape(-1, 3)
+        fverts = k.unproject(cx, cy, cz).reshape(-1, 3)
         base = verts.shape[0] + 4 * np.arange(m)[:, None]
         ffaces = np.concatenate([base + [0, 1, 2], base + [0, 2, 3]]).astype(np.int32)
         verts = np.concatenate([verts, fverts.astype(np.float32)])

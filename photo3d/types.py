@@ -52,6 +52,10 @@ class Intrinsics:
         """Intrinsics of a canvas whose origin moved by (-dx, -dy) (e.g. a padded canvas)."""
         return Intrinsics(self.fx, self.fy, self.cx + dx, self.cy + dy, int(width), int(height))
 
+    def unproject(self, u: np.ndarray, v: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """Camera-frame points (..., 3) of pixel positions (u, v) at depth z (broadcast)."""
+        return np.stack(np.broadcast_arrays((u - self.cx) / self.fx * z, (v - self.cy) / self.fy * z, z), -1)
+
     def matrix(self) -> np.ndarray:
         """3x3 camera matrix K."""
         return np.array([[self.fx, 0, self.cx], [0, self.fy, self.cy], [0, 0, 1]], dtype=np.float64)

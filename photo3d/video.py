@@ -22,15 +22,10 @@ import numpy as np
 
 from .camera import CameraFrame, crop_intrinsics, even_size, frame_intrinsics
 from .errors import Photo3DError
+from .io import current_umask
 from .types import Intrinsics
 
 _STOP = None  # queue sentinel
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _ffmpeg_exe() -> str:
@@ -96,7 +91,7 @@ class VideoWriter:
             raise Photo3DError(f"{self.path}: VideoWriter can be opened once")
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".partial.mp4", dir=self.path.parent)
         os.close(fd)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the final video gets normal permissions
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; the final video gets normal permissions
         self._tmp_path = Path(tmp)
         width, height = self.size
         fps = Fraction(self.fps).limit_denominator(1001)
