@@ -270,6 +270,51 @@ def test_gdepth_in_png_itxt(tmp_path):
     np.testing.assert_allclose(found.values, depth, rtol=1e-3)
 
 
+def test_gdepth_in_png_follows_exif_orientation(tmp_path):
+    """Regression: read_image turns a PNG by its eXIf orientation; the PNG's depth must turn too."""
+    from PIL import Image, PngImagePlugin
+
+    from photo3d.io import read_image
+
+    depth = known_depth(30, 40)
+    grey = np.rint((depth - NEAR) / (FAR - NEAR) * 255).astype(np.uint8)
+    data_b64 = base64.b64encode(png_bytes(encode_range(depth, "RangeLinear", 16))).decode()
+    packet = xmp_packet(f'GDepth:Format="RangeLinear" GDepth:Near="{NEAR}" GDepth:Far="{FAR}" '
+                        f'GDepth:Mime="image/png" GDepth:Data="{data_b64}"',
+                        namespaces='xmlns:GDepth="http://ns.google.com/photos/1.0/depthmap/"')
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", packet.decode())
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = tmp_path / "rotated.png"
+    Image.fromarray(np.repeat(grey[..., None], 3, axis=2)).save(path, pnginfo=info, exif=exif.tobytes())
+    photo = read_image(path)
+    found = read_embedded_depth(path)
+    assert photo.shape[:2] == found.values.shape == (40, 30)
+    np.testing.assert_allclose(found.values, np.rot90(depth, -1), rtol=1e-3)  # 6: 90 degrees clockwise
+    assert np.corrcoef(photo[..., 0].ravel().astype(float), found.values.ravel())[0, 1] > 0.99
+
+
+def test_png_with_unrelated_broken_xmp_is_silent(tmp_path):
+    from PIL import Image, PngImagePlugin
+
+    for body, warns in ((b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><unclosed></x:xmpmeta>', False),
+                        (b'<x:xmpmeta xmlns:x="adobe:ns:meta/" xmlns:GDepth="http://ns.google.com/photos/'
+                         b'1.0/depthmap/"><unclosed></x:xmpmeta>', True)):
+        info = PngImagePlugin.PngInfo()
+        info.add_itxt("XML:com.adobe.xmp", body.decode())
+        path = tmp_path / "x.png"
+        Image.fromarray(scene_image(8, 8)).save(path, pnginfo=info)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert read_embedded_depth(path) is None
+        messages = [str(w.message) for w in caught]
+        if warns:
+            assert any("not well-formed" in m for m in messages), messages
+        else:
+            assert messages == []
+
+
 def test_plain_photo_has_no_embedded_depth(tmp_path):
     (tmp_path / "plain.jpg").write_bytes(jpeg_bytes(scene_image(20, 30)))
     cv2.imwrite(str(tmp_path / "plain.png"), scene_image(20, 30))

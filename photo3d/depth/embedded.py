@@ -30,9 +30,10 @@ Range formats (v = stored value / 255, or / 65535 for 16-bit images):
 ``RangeLinear``: d = v * (far - near) + near;
 ``RangeInverse``: d = far * near / (far - v * (far - near)), so v = 0 is near and v = 1 far.
 
-Orientation: depth read from a JPEG follows the JPEG's EXIF orientation exactly as
-:func:`photo3d.io.read_image` does, so it lines up with the upright photo. The map keeps
-its own resolution; the caller stretches it to the photo's size (as the GDepth spec says).
+Orientation: depth read from a JPEG or PNG follows the file's EXIF orientation exactly as
+:func:`photo3d.io.read_image` does (same table), so it lines up with the upright photo.
+The map keeps its own resolution; the caller stretches it to the photo's size (as the
+GDepth spec says).
 """
 from __future__ import annotations
 
@@ -253,10 +254,12 @@ def jpeg_xmp(segments: list[JpegSegment]) -> list[ET.Element]:
     return roots
 
 
-def _mentions_depth(packet: bytes | None) -> bool:
+def _mentions_depth(packet: bytes | str | None) -> bool:
     """Whether an (unparsable) XMP packet declares one of the depth namespaces."""
     if not packet:
         return False
+    if isinstance(packet, str):
+        packet = packet.encode("utf-8", errors="replace")
     return any(ns.encode() in packet for ns in (*GDEPTH_NS, *DEPTHMAP_NS, *ITEM_NS))
 
 
@@ -572,41 +575,34 @@ def _heif_depth(path: Path) -> EmbeddedDepth | None:
 # PNG
 # ---------------------------------------------------------------------------------------
 
-def _png_xmp(path: Path) -> list[ET.Element]:
+def _find_in_png(path: Path) -> tuple[EmbeddedDepth | None, list[str]]:
+    """GDepth in the PNG's iTXt XMP; like JPEG, broken XMP matters only when it is about depth."""
     from PIL import Image
 
-    with Image.open(path) as im:
-        packet = im.info.get("XML:com.adobe.xmp")
-    return [parse_xmp(packet)] if packet else []
+    try:
+        with Image.open(path) as im:
+            packet = im.info.get("XML:com.adobe.xmp")
+    except (OSError, SyntaxError, ValueError) as exc:  # what PIL raises for damaged PNGs
+        raise MalformedDepth(f"PNG unreadable ({exc.__class__.__name__}: {exc})") from None
+    if not packet:
+        return None, []
+    try:
+        roots = [parse_xmp(packet)]
+    except MalformedDepth as exc:
+        return None, ([str(exc)] if _mentions_depth(packet) else [])
+    return _gdepth(roots), []
 
 
 # ---------------------------------------------------------------------------------------
 # Orientation and the entry point
 # ---------------------------------------------------------------------------------------
 
-_ORIENTATION_FIX = {  # EXIF orientation -> the operation that makes the pixels upright
-    2: lambda a: a[:, ::-1],
-    3: lambda a: a[::-1, ::-1],
-    4: lambda a: a[::-1, :],
-    5: lambda a: a.T,
-    6: lambda a: a.T[:, ::-1],
-    7: lambda a: a.T[::-1, ::-1],
-    8: lambda a: a.T[::-1, :],
-}
+def _upright(depth: EmbeddedDepth, path: Path) -> EmbeddedDepth:
+    """Turn the map as :func:`photo3d.io.read_image` turns the photo (same EXIF table)."""
+    from ..io import _EXIF_FIX, _exif_orientation
 
-
-def _exif_orientation(path: Path) -> int:
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            return int(im.getexif().get(0x0112, 1) or 1)
-    except Exception:  # no EXIF, or EXIF PIL cannot read: treat as upright
-        return 1
-
-
-def _upright(depth: EmbeddedDepth, orientation: int) -> EmbeddedDepth:
-    fix = _ORIENTATION_FIX.get(orientation)
+    orientation = _exif_orientation(path)
+    fix = _EXIF_FIX.get(orientation)
     if fix is not None:
         depth.values = np.ascontiguousarray(fix(depth.values))
         depth.metadata["exif_orientation"] = orientation
@@ -631,7 +627,7 @@ def _find_in_jpeg(path: Path, data: bytes) -> tuple[EmbeddedDepth | None, list[s
             problems.append(str(exc))
             continue
         if found is not None:
-            return _upright(found, _exif_orientation(path)), problems
+            return found, problems
     return None, problems
 
 
@@ -661,9 +657,11 @@ def read_embedded_depth(path: str | Path, *, strict: bool = False) -> EmbeddedDe
         if data.startswith(b"\xff\xd8"):
             found, problems = _find_in_jpeg(path, data)
         elif data.startswith(PNG_SIGNATURE):
-            found = _gdepth(_png_xmp(path))
+            found, problems = _find_in_png(path)
         elif _is_heif(data):
             found = _heif_depth(path)
+        if found is not None and data.startswith((b"\xff\xd8", PNG_SIGNATURE)):
+            found = _upright(found, path)
     except MalformedDepth as exc:
         problems.append(str(exc))
     if found is not None:
