@@ -128,6 +128,16 @@ def test_load_depth_anything_from_file_strictly(tmp_path, model, recipe_weights,
         load_depth_anything(bad_path)
 
 
+def test_load_depth_anything_device_names(tmp_path, recipe_weights):
+    """Regression: "auto" (the config's default device) reached torch.device and crashed."""
+    path = tmp_path / f"{WEIGHTS_NAME}.pth"
+    torch.save(recipe_weights, path)
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert next(load_depth_anything(path, "auto").parameters()).device.type == expected
+    with pytest.raises(Photo3DError, match="device 'tpu'"):
+        load_depth_anything(path, "tpu")
+
+
 # --- pre- and post-processing -----------------------------------------------------------
 
 @pytest.mark.parametrize(

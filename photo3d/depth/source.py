@@ -140,7 +140,7 @@ def resolve_depth(image_path: str | Path | None, image: np.ndarray, *, source: s
         onnx_model: path of an ONNX depth model (or an ``OnnxDepthModel``).
         onnx_options: keyword arguments of :class:`~photo3d.depth.onnx_model.OnnxDepthModel`.
         checkpoints_dir: searched first for the Depth Anything weights.
-        device: where Depth Anything runs ("cpu", "cuda", ...).
+        device: where Depth Anything runs ("auto", "cpu", "cuda[:N]").
         model_input_size: shorter side of Depth Anything's input (None: its default, 518;
             smaller is faster and coarser). ONNX models take theirs from ``onnx_options``.
 
