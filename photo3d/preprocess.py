@@ -95,15 +95,26 @@ def check_and_fill(values: np.ndarray, kind: str, source: str) -> np.ndarray:
 
 def normalize_disparity(disparity: np.ndarray, size: tuple[int, int], disp_rescale: float, min_disparity: float) -> np.ndarray:
     """The reference's ``read_MiDaS_depth``: shift to min 0, 3x3 box blur, scale to max
-    ``disp_rescale``, bilinear resize to ``size`` (w, h), clamp at ``min_disparity``.
+    ``disp_rescale``, bilinear resize to ``size`` (w, h; anti-aliased when shrinking, as
+    skimage's resize), clamp at ``min_disparity``.
     Returns (h, w) float32 disparity.
     """
     disp = disparity.astype(np.float32) - float(disparity.min())
     top = float(disp.max())
     disp = cv2.blur(disp / top, (3, 3)) * top  # OpenCV's default border (reflect-101), as the reference
     disp = disp / float(disp.max()) * disp_rescale
-    disp = cv2.resize(disp, size, interpolation=cv2.INTER_LINEAR)
+    disp = _resize_bilinear(disp, size)
     return np.maximum(disp, min_disparity).astype(np.float32)
+
+
+def _resize_bilinear(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(H, W) -> (h, w) for ``size`` = (w, h): skimage's ``resize(order=1)``, the reference's
+    call (a Gaussian anti-aliasing prefilter when shrinking, mirrored borders)."""
+    from skimage.transform import resize
+
+    if values.shape == (size[1], size[0]):
+        return values
+    return resize(values, (size[1], size[0]), order=1, mode="reflect", anti_aliasing=None).astype(np.float32)
 
 
 def discontinuity_map(depth: np.ndarray, threshold: float) -> np.ndarray:
