@@ -202,6 +202,8 @@ def prepare(
         raise Photo3DError(f"image: expected HxWx3 uint8, got {image.dtype} {image.shape}")
     h0, w0 = image.shape[:2]
     values = check_and_fill(depth_values, kind, source)
+    # Deliberate difference: the working size follows the image (the reference takes it from
+    # the depth map's shape); they agree when both have the same aspect ratio.
     size = working_size(w0, h0, int(config.longer_side))
     work_image = resize_image(image, size)
     if intrinsics is None:
