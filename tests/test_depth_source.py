@@ -229,6 +229,8 @@ def test_prior_degenerate_images():
     assert guess[-1].mean() > guess[0].mean()  # bottom is nearer
     with pytest.raises(Photo3DError):
         prior_disparity(np.zeros((4, 4), np.uint8))
+    with pytest.raises(Photo3DError, match="prior depth: image size 5x0 is empty"):  # was a cv2.error
+        prior_disparity(np.zeros((0, 5, 3), np.uint8))
 
 
 def test_save_depth_round_trips(tmp_path):

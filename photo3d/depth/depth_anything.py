@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import Photo3DError
+from .source import check_rgb_image
 
 WEIGHTS_NAME = "depth_anything_v2_vits"
 
@@ -353,16 +354,6 @@ def network_input_size(height: int, width: int, input_size: int = DEFAULT_INPUT_
     return constrain(scale * height), constrain(scale * width)
 
 
-def _check_image(image: np.ndarray) -> None:
-    if (not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3
-            or image.dtype != np.uint8):
-        desc = (f"{image.dtype} array of shape {image.shape}" if isinstance(image, np.ndarray)
-                else type(image).__name__)
-        raise Photo3DError(f"image array: expected an H x W x 3 uint8 RGB image, got {desc}")
-    if image.shape[0] == 0 or image.shape[1] == 0:
-        raise Photo3DError(f"image array: size {image.shape[0]}x{image.shape[1]} is empty")
-
-
 def preprocess(image: np.ndarray, input_size: int = DEFAULT_INPUT_SIZE) -> torch.Tensor:
     """RGB uint8 image ``(H, W, 3)`` to the network input ``(1, 3, h, w)`` float32.
 
@@ -372,7 +363,7 @@ def preprocess(image: np.ndarray, input_size: int = DEFAULT_INPUT_SIZE) -> torch
     """
     import cv2
 
-    _check_image(image)
+    check_rgb_image(image, "Depth Anything")
     net_h, net_w = network_input_size(image.shape[0], image.shape[1], input_size)
     rgb = image.astype(np.float32) / 255.0
     rgb = cv2.resize(rgb, (net_w, net_h), interpolation=cv2.INTER_CUBIC)
@@ -403,7 +394,7 @@ def estimate(image: np.ndarray, model: nn.Module | None = None, *,
     Raises:
         Photo3DError: bad image, or no weights to be found.
     """
-    _check_image(image)
+    check_rgb_image(image, "Depth Anything")
     if model is None:
         path = Path(weights) if weights is not None else None
         if path is None:

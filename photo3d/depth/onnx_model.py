@@ -22,14 +22,9 @@ import cv2
 import numpy as np
 
 from ..errors import Photo3DError
+from .source import check_rgb_image
 
 OUTPUT_KINDS = ("disparity", "depth")
-
-
-def _check_image(image: np.ndarray) -> None:
-    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise Photo3DError(f"depth model input must be an (H, W, 3) uint8 RGB image, got "
-                           f"{getattr(image, 'shape', None)} {getattr(image, 'dtype', type(image))}")
 
 
 def network_size(height: int, width: int, input_size: int, multiple: int, keep_aspect: bool) -> tuple[int, int]:
@@ -112,7 +107,7 @@ class OnnxDepthModel:
 
     def preprocess(self, image: np.ndarray) -> np.ndarray:
         """(H, W, 3) uint8 RGB -> (1, 3, h, w) float32 normalised network input."""
-        _check_image(image)
+        check_rgb_image(image, self.name)
         height, width = image.shape[:2]
         if self.fixed_size is not None:
             h, w = self.fixed_size

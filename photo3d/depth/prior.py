@@ -25,7 +25,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..errors import Photo3DError
+from .source import check_rgb_image
 
 HORIZON = 0.3            # assumed horizon, as a fraction of the height from the top
 WEIGHT_LAYOUT = 0.85     # the cues' weights in the combined guess (layout includes contact)
@@ -120,10 +120,7 @@ def prior_disparity(image: np.ndarray) -> np.ndarray:
         (H, W) float32 disparity in [0.1, 1.0], larger = nearer; finite and, for any
         image taller than one row, not constant.
     """
-    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise Photo3DError(f"prior depth needs an (H, W, 3) uint8 RGB image, got "
-                           f"{getattr(image, 'shape', None)} {getattr(image, 'dtype', type(image))}")
-    height, width = image.shape[:2]
+    height, width = check_rgb_image(image, "prior depth")
     scale = min(1.0, WORK_SIDE / max(height, width))
     small = image if scale == 1.0 else cv2.resize(
         image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)

@@ -49,9 +49,20 @@ class DepthResult:
     warning: str | None = None
 
 
-def _check_image(image: np.ndarray) -> tuple[int, int]:
-    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
-        raise Photo3DError(f"image must be (H, W, 3) RGB, got shape {getattr(image, 'shape', None)}")
+def check_rgb_image(image: np.ndarray, what: str, *, uint8: bool = True) -> tuple[int, int]:
+    """(H, W) of a non-empty (H, W, 3) RGB array (uint8 unless ``uint8=False``).
+
+    Raises:
+        Photo3DError: naming ``what`` (the step that needs the image) otherwise.
+    """
+    ok = (isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3
+          and (image.dtype == np.uint8 or not uint8))
+    if not ok:
+        desc = (f"{image.dtype} array of shape {image.shape}" if isinstance(image, np.ndarray)
+                else type(image).__name__)
+        raise Photo3DError(f"{what}: expected an H x W x 3 {'uint8 ' if uint8 else ''}RGB image, got {desc}")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise Photo3DError(f"{what}: image size {image.shape[1]}x{image.shape[0]} is empty")
     return int(image.shape[0]), int(image.shape[1])
 
 
@@ -150,7 +161,7 @@ def resolve_depth(image_path: str | Path | None, image: np.ndarray, *, source: s
     Raises:
         Photo3DError: an explicitly requested source is missing or broken, bad arguments.
     """
-    height, width = _check_image(image)
+    height, width = check_rgb_image(image, "depth", uint8=False)
     if source not in SOURCES:
         raise Photo3DError(f"depth source must be one of {SOURCES}, got {source!r}")
     if depth_kind not in KINDS:
