@@ -91,6 +91,10 @@ def reference_shifts(trajectory: str, num_frames: int, x: float, y: float, z: fl
         t = np.linspace(0.0, 1.0, num_frames)[:, None]
         r = np.array([x, y, z], dtype=np.float64)[None, :]
         return -r + 2.0 * r * t
+    if trajectory == "straight-line":
+        # The reference's single straight line: from no shift to the full range.
+        t = np.linspace(0.0, 1.0, num_frames)[:, None]
+        return t * np.array([x, y, z], dtype=np.float64)[None, :]
     if trajectory == "circle":
         # Two turns in x/y while z goes -z -> +z -> -z (phase in [-2, 2), step 4/N).
         phase = -2.0 + 4.0 * np.arange(num_frames, dtype=np.float64) / num_frames
@@ -98,7 +102,7 @@ def reference_shifts(trajectory: str, num_frames: int, x: float, y: float, z: fl
             [np.cos(np.pi * phase) * x, np.sin(np.pi * phase) * y, np.cos(np.pi * phase / 2.0) * z],
             axis=1,
         )
-    raise Photo3DError(f"unknown trajectory type {trajectory!r}; valid: circle, double-straight-line")
+    raise Photo3DError(f"unknown trajectory type {trajectory!r}; valid: circle, double-straight-line, straight-line")
 
 
 def camera_path(
@@ -108,6 +112,7 @@ def camera_path(
     center_depth: float | None = None,
     shift_scale: float = 1.0,
     ranges: dict | None = None,
+    spec: PathSpec | None = None,
 ) -> list[CameraFrame]:
     """Camera frames of one of the reference's video paths.
 
@@ -120,11 +125,13 @@ def camera_path(
             from the reference's normalised depth (1 = reference units).
         ranges: optional overrides ``{"x": .., "y": .., "z": ..}`` of the path's shift
             ranges, in the reference's sign convention (negative z = forward).
+        spec: a path of one's own (e.g. from the reference's ``traj_types`` keys) instead
+            of the named default; ``name`` then only names it.
 
     Returns:
         ``num_frames`` CameraFrames; the camera centre is ``-shift * shift_scale``.
     """
-    spec = _check_path_name(name)
+    spec = _check_path_name(name) if spec is None else spec
     if int(num_frames) != num_frames or num_frames < 1:
         raise Photo3DError(f"camera path {name!r}: num_frames must be a positive integer, got {num_frames}")
     if not np.isfinite(shift_scale) or shift_scale < 0:

@@ -184,23 +184,11 @@ def path_frames(name: str, config: Config, center_depth: float, depth_scale: flo
 
     n = int(config.num_frames if num_frames is None else num_frames)
     custom = {t["name"]: t for t in (config.custom_trajectories or [])}
-    if name in custom:
+    spec = None
+    if name in custom:  # validated by Config
         t = custom[name]
-        if t["traj_type"] not in ("circle", "double-straight-line", "straight-line"):
-            raise Photo3DError(f"config: unknown traj_type {t['traj_type']!r} for video {name!r}")
-        shifts = camera.reference_shifts(
-            "double-straight-line" if t["traj_type"] != "circle" else "circle", n, t["x"], t["y"], t["z"]
-        )
-        if t["traj_type"] == "straight-line":  # reference: from 0 to the range, not from -range
-            shifts = (shifts + np.array([t["x"], t["y"], t["z"]])) / 2.0
-        frames = []
-        for s in shifts:
-            pose = np.eye(4)
-            pose[:3, 3] = -s * depth_scale + 0.0
-            scale = (center_depth - pose[2, 3]) / center_depth if "dolly" in name else 1.0
-            frames.append(camera.CameraFrame(pose=pose, focal_scale=float(scale)))
-        return frames
-    return camera.camera_path(name, n, center_depth=center_depth, shift_scale=depth_scale)
+        spec = camera.PathSpec(t["traj_type"], t["x"], t["y"], t["z"], dolly="dolly" in name)
+    return camera.camera_path(name, n, center_depth=center_depth, shift_scale=depth_scale, spec=spec)
 
 
 def write_outputs(
