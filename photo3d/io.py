@@ -32,6 +32,15 @@ _EXIF_FIX = {
 }
 
 
+def apply_exif_orientation(array: np.ndarray, path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """Turn an (H, W, ...) array read from ``path`` upright by the file's EXIF orientation,
+    as photos are turned (depth maps embedded in a photo use the same table).
+    Returns (array, orientation tag 1..8)."""
+    orientation = _exif_orientation(Path(path))
+    fix = _EXIF_FIX.get(orientation)
+    return (np.ascontiguousarray(fix(array)) if fix is not None else array), orientation
+
+
 def _exif_orientation(path: Path) -> int:
     try:
         from PIL import Image
@@ -73,10 +82,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         rgb = np.repeat(raw[..., :1], 3, axis=2)
     else:
         rgb = raw[..., 2::-1] if channels >= 3 else raw  # BGR(A) -> RGB
-    rgb = _to_uint8(rgb)
-    fix = _EXIF_FIX.get(_exif_orientation(path))
-    if fix is not None:
-        rgb = fix(rgb)
+    rgb, _ = apply_exif_orientation(_to_uint8(rgb), path)
     return np.ascontiguousarray(rgb)
 
 

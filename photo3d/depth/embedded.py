@@ -599,12 +599,10 @@ def _find_in_png(path: Path) -> tuple[EmbeddedDepth | None, list[str]]:
 
 def _upright(depth: EmbeddedDepth, path: Path) -> EmbeddedDepth:
     """Turn the map as :func:`photo3d.io.read_image` turns the photo (same EXIF table)."""
-    from ..io import _EXIF_FIX, _exif_orientation
+    from ..io import apply_exif_orientation
 
-    orientation = _exif_orientation(path)
-    fix = _EXIF_FIX.get(orientation)
-    if fix is not None:
-        depth.values = np.ascontiguousarray(fix(depth.values))
+    depth.values, orientation = apply_exif_orientation(depth.values, path)
+    if orientation != 1:
         depth.metadata["exif_orientation"] = orientation
     return depth
 
