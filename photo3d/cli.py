@@ -112,20 +112,9 @@ def load_inputs(image_path, depth_path, config: Config, *, source: str = "auto",
 
     res = resolve_depth(
         image_path, image, source=source, depth_path=None, depth_kind=config.depth_kind, onnx_model=onnx_model,
-        onnx_options=onnx_options, checkpoints_dir=config.checkpoints, device=device or _torch_device(config.device),
+        onnx_options=onnx_options, checkpoints_dir=config.checkpoints, device=device or config.device,
     )
     return image, res.values, res.kind, res.source, res.warning
-
-
-def _torch_device(name: str) -> str:
-    if name != "auto":
-        return name
-    try:
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    except ImportError:
-        return "cpu"
 
 
 def check_output_dir(out_dir: Path) -> None:
