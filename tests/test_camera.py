@@ -131,3 +131,14 @@ def test_crop_intrinsics_maps_the_kept_window_onto_the_frame():
         assert k.fy * y + k.cy == pytest.approx(v2)
     odd = even_size(Intrinsics.default(81, 61))
     assert (odd.width, odd.height) == (80, 60) and odd.cx == 40
+
+
+def test_custom_straight_line_and_dolly_specs():
+    from photo3d.camera import PathSpec, camera_path
+
+    frames = camera_path("push", 5, spec=PathSpec("straight-line", 0.0, 0.0, -0.05))
+    z = [f.center[2] for f in frames]
+    np.testing.assert_allclose(z, np.linspace(0, 0.05, 5))  # from no shift to the range, forward
+    dolly = camera_path("my-dolly", 5, center_depth=1.0, spec=PathSpec("straight-line", 0.0, 0.0, -0.05, dolly=True))
+    for f in dolly:
+        assert f.focal_scale == pytest.approx((1.0 - f.center[2]) / 1.0)
