@@ -74,7 +74,6 @@ def check_depth_anything(device) -> None:
 
 
 def check_learned_stage() -> None:
-    import torch
 
     from compat_weights import recipe_network
     from photo3d.config import Config

@@ -19,7 +19,7 @@ import networkx as nx
 import numpy as np
 
 from .config import Config
-from .ldi import LDI, OPPOSITE, STEP_X, STEP_Y
+from .ldi import LDI, STEP_X, STEP_Y
 from .preprocess import Discontinuities
 
 

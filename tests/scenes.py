@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from photo3d.config import Config
+
 
 def textured(h: int, w: int, seed: int, base: tuple[int, int, int]) -> np.ndarray:
     """A smooth random texture around ``base`` (H, W, 3) uint8."""
@@ -26,3 +28,11 @@ def square_scene(h: int = 96, w: int = 128, z_bg: float = 4.0, z_fg: float = 2.0
     image[fg] = textured(h, w, 2, (220, 30, 30))[fg]
     depth[fg] = z_fg
     return image, depth, fg
+
+
+def small_config(**changes) -> Config:
+    """Thicknesses and islands scaled down for the ~100 px scenes of the tests."""
+    base = dict(longer_side=128, background_thickness=12, context_thickness=20, extrapolation_thickness=8,
+                min_island_size=20, inpaint="fill")
+    base.update(changes)
+    return Config(**base)

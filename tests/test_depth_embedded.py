@@ -255,16 +255,24 @@ def test_gdepth_follows_exif_orientation(tmp_path):
     assert found.metadata["exif_orientation"] == 6
 
 
-def test_gdepth_in_png_itxt(tmp_path):
-    from PIL import Image, PngImagePlugin
+def gdepth_png_info(depth: np.ndarray):
+    """PNG text chunks carrying ``depth`` as GDepth XMP (RangeLinear, 16-bit)."""
+    from PIL import PngImagePlugin
 
-    depth = known_depth(30, 40)
     data_b64 = base64.b64encode(png_bytes(encode_range(depth, "RangeLinear", 16))).decode()
     packet = xmp_packet(f'GDepth:Format="RangeLinear" GDepth:Near="{NEAR}" GDepth:Far="{FAR}" '
                         f'GDepth:Mime="image/png" GDepth:Data="{data_b64}"',
                         namespaces='xmlns:GDepth="http://ns.google.com/photos/1.0/depthmap/"')
     info = PngImagePlugin.PngInfo()
     info.add_itxt("XML:com.adobe.xmp", packet.decode())
+    return info
+
+
+def test_gdepth_in_png_itxt(tmp_path):
+    from PIL import Image
+
+    depth = known_depth(30, 40)
+    info = gdepth_png_info(depth)
     Image.fromarray(scene_image(30, 40)).save(tmp_path / "p.png", pnginfo=info)
     found = read_embedded_depth(tmp_path / "p.png")
     np.testing.assert_allclose(found.values, depth, rtol=1e-3)
@@ -272,18 +280,13 @@ def test_gdepth_in_png_itxt(tmp_path):
 
 def test_gdepth_in_png_follows_exif_orientation(tmp_path):
     """Regression: read_image turns a PNG by its eXIf orientation; the PNG's depth must turn too."""
-    from PIL import Image, PngImagePlugin
+    from PIL import Image
 
     from photo3d.io import read_image
 
     depth = known_depth(30, 40)
     grey = np.rint((depth - NEAR) / (FAR - NEAR) * 255).astype(np.uint8)
-    data_b64 = base64.b64encode(png_bytes(encode_range(depth, "RangeLinear", 16))).decode()
-    packet = xmp_packet(f'GDepth:Format="RangeLinear" GDepth:Near="{NEAR}" GDepth:Far="{FAR}" '
-                        f'GDepth:Mime="image/png" GDepth:Data="{data_b64}"',
-                        namespaces='xmlns:GDepth="http://ns.google.com/photos/1.0/depthmap/"')
-    info = PngImagePlugin.PngInfo()
-    info.add_itxt("XML:com.adobe.xmp", packet.decode())
+    info = gdepth_png_info(depth)
     exif = Image.Exif()
     exif[0x0112] = 6
     path = tmp_path / "rotated.png"

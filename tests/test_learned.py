@@ -10,6 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from compat_weights import recipe_network  # noqa: E402
+import scenes  # noqa: E402
 from scenes import square_scene, textured  # noqa: E402
 
 from photo3d import weights  # noqa: E402
@@ -34,10 +35,7 @@ from photo3d.pipeline import build_scene, select_inpainter  # noqa: E402
 
 
 def small_config(**kw) -> Config:
-    base = dict(longer_side=128, background_thickness=12, context_thickness=20, extrapolation_thickness=8,
-                min_island_size=20, sparse_iter=1, inpaint="learned", device="cpu")
-    base.update(kw)
-    return Config(**base)
+    return scenes.small_config(**{"sparse_iter": 1, "inpaint": "learned", "device": "cpu", **kw})
 
 
 def small_networks():

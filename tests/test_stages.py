@@ -4,9 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from photo3d.config import Config
 from photo3d.errors import Photo3DError
-from photo3d.ldi import DOWN, LEFT, RIGHT, UP, front_layer
+from photo3d.ldi import front_layer
 from photo3d.mesh import build_mesh, ldi_triangles
 from photo3d.pipeline import build_scene
 from photo3d.preprocess import (
@@ -18,14 +17,7 @@ from photo3d.preprocess import (
 )
 from photo3d.regions import grow_labels
 
-from scenes import square_scene
-
-
-def small_config(**kw) -> Config:
-    base = dict(longer_side=128, background_thickness=12, context_thickness=20, extrapolation_thickness=8,
-                min_island_size=20, inpaint="fill")
-    base.update(kw)
-    return Config(**base)
+from scenes import small_config, square_scene
 
 
 @pytest.fixture(scope="module")
