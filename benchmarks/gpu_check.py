@@ -74,7 +74,6 @@ def check_depth_anything(device) -> None:
 
 
 def check_learned_stage() -> None:
-
     from compat_weights import recipe_network
     from photo3d.config import Config
     from photo3d.inpaint.learned import LearnedInpainter
