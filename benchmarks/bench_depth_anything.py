@@ -2,8 +2,8 @@
 
 Usage::
 
-    python benchmarks/bench_depth_anything.py            # the table of variants below
-    python benchmarks/bench_depth_anything.py --one --threads 2 --size 480x640 [--bf16] [--channels-last]
+    python -m benchmarks.bench_depth_anything            # the table of variants below
+    python -m benchmarks.bench_depth_anything --one --threads 2 --size 480x640 [--bf16] [--channels-last]
 
 Each variant runs in its own process so that its peak resident memory (``ru_maxrss``) is
 its own. Timings are of :func:`photo3d.depth.depth_anything.estimate` on a photo-sized
@@ -26,7 +26,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run from a checkout without installing photo3d
 
 
 def _rss_mb() -> float:
@@ -43,8 +42,7 @@ def _load_model(tmp_dir: Path):
     path = find_weights(WEIGHTS_NAME)
     if path is not None:
         return load_depth_anything(path), "published"
-    sys.path.insert(0, str(ROOT / "tests"))
-    from compat_da_weights import recipe_state_dict
+    from photo3d.depth.recipe_weights import recipe_state_dict
 
     shapes = ((k, tuple(v.shape)) for k, v in DepthAnythingV2Small().state_dict().items())
     path = tmp_dir / f"{WEIGHTS_NAME}.pth"

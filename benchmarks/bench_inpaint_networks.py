@@ -1,11 +1,11 @@
 """Per-crop latency and peak memory of the full-size inpainting networks.
 
 The networks have the published architecture with the deterministic recipe weights of
-tests/compat_weights.py (random, so the numbers say nothing about quality). Each network
+photo3d/inpaint/recipe_weights.py (random, so the numbers say nothing about quality). Each network
 runs in its own subprocess so that ``ru_maxrss`` (peak resident memory of the process) is
 its own; crop sizes run in increasing order, so the peak after each size is that size's.
 
-    python benchmarks/bench_inpaint_networks.py [--kinds edge depth color]
+    python -m benchmarks.bench_inpaint_networks [--kinds edge depth color]
         [--sizes 256x256 384x512 512x512 200x960] [--repeats 3] [--device cpu] [--json FILE]
 
 Crops are zero-padded to multiples of 128 (as the reference does) by ``run_batched``.
@@ -44,12 +44,11 @@ def _crop(channels: int, height: int, width: int):
 
 def run_child(kind: str, sizes: list[tuple[int, int]], repeats: int, device: str) -> dict:
     """Measure one network in this process; returns a JSON-able dict."""
-    sys.path.insert(0, str(ROOT))
-    sys.path.insert(0, str(ROOT / "tests"))
     import torch
-    from compat_weights import recipe_network
+    from photo3d.inpaint.recipe_weights import recipe_network
 
-    from photo3d.inpaint.batching import padded_size, pick_device, run_batched
+    from photo3d.inpaint.batching import padded_size, run_batched
+    from photo3d.device import pick_device
 
     dev = pick_device(device)
     rss_start = _max_rss_mib()

@@ -1,12 +1,12 @@
 """Time and peak memory of the learned inpainting stage on the 960 px sample.
 
 The three networks have the published architecture (same cost as the real weights) with the
-deterministic random recipe weights of tests/compat_weights.py, so the numbers say nothing
+deterministic random recipe weights of photo3d/inpaint/recipe_weights.py, so the numbers say nothing
 about quality. With random weights every mask pixel passes the edge threshold (see
 shared/compat/REFERENCE_PIPELINE.md §2), which changes nothing here: the edge net's cost
 depends only on the crop sizes.
 
-    python benchmarks/bench_learned_inpaint.py [--image inputs/sample.png]
+    python -m benchmarks.bench_learned_inpaint [--image inputs/sample.png]
         [--depth inputs/sample_disparity.png] [--device cpu] [--threads N]
         [--max-batch-pixels N] [--repeats 1] [--json FILE]
 
@@ -24,8 +24,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
 
 def max_rss_mib() -> float:
@@ -41,12 +39,14 @@ def prepare_scene(image_path: Path, depth_path: Path):
     """The pipeline stages before inpainting: (canvas, discontinuities, regions, config)."""
     from photo3d import io
     from photo3d.config import Config
-    from photo3d.inpaint.fill import fill_border
-    from photo3d.ldi import front_layer
-    from photo3d.preprocess import detect_discontinuities, make_canvas, prepare
-    from photo3d.regions import find_regions
+    from photo3d.core.canvas import fill_border
+    from photo3d.core.ldi import front_layer
+    from photo3d.core.discontinuities import detect_discontinuities
+    from photo3d.core.canvas import make_canvas
+    from photo3d.core.prepare import prepare
+    from photo3d.core.regions import find_regions
 
-    config = Config(inpaint="learned")
+    config = Config.from_keys(inpaint="learned")
     prepared = prepare(io.read_image(image_path), io.read_depth(depth_path), config, source=str(depth_path))
     canvas = fill_border(make_canvas(prepared, int(config.extrapolation_thickness)), config)
     disc = detect_discontinuities(canvas.detect_disparity, config)
@@ -66,7 +66,7 @@ def main(argv: list[str]) -> int:
     args = ap.parse_args(argv)
 
     import torch
-    from compat_weights import recipe_network
+    from photo3d.inpaint.recipe_weights import recipe_network
 
     from photo3d.inpaint.batching import padded_size
     from photo3d.inpaint.learned import PAD_MULTIPLE, LearnedInpainter, color_scale, segment_crops

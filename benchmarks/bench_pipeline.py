@@ -1,7 +1,7 @@
 """Stage timings and peak memory of the whole pipeline on the bundled sample scene.
 
-    python benchmarks/bench_pipeline.py                       # 960, 1920, 3840 px, 24 frames/video
-    python benchmarks/bench_pipeline.py --sizes 960 --frames 240   # the full default videos at 960
+    python -m benchmarks.bench_pipeline                       # 960, 1920, 3840 px, 24 frames/video
+    python -m benchmarks.bench_pipeline --sizes 960 --frames 240   # the full default videos at 960
 
 Each size runs in its own process (peak memory = that process's max RSS). The scene is
 ray-cast at the requested size by inputs/make_sample.py (so no upsampling blur), with the
@@ -21,22 +21,22 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "inputs"))
 
 
 def run_one(size: int, frames: int, paths: list[str]) -> dict:
     os.environ.setdefault("EGL_PLATFORM", "surfaceless")
     import numpy as np
 
-    from make_sample import render_scene
+    import runpy
+
+    render_scene = runpy.run_path(str(REPO / "inputs" / "make_sample.py"))["render_scene"]
     from photo3d.config import Config
     from photo3d.pipeline import build_scene, write_outputs
 
     width, height = size, size * 2 // 3
     image, depth = render_scene(width, height)
     disparity = 1.0 / depth
-    config = Config(longer_side=size, inpaint="fill", num_frames=frames, paths=paths)
+    config = Config.from_keys(longer_side=size, inpaint="fill", num_frames=frames, paths=paths)
     t0 = time.perf_counter()
     scene = build_scene(image, disparity.astype(np.float32), config)
     build_s = time.perf_counter() - t0

@@ -5,8 +5,8 @@ image plus the 60-px extrapolated border, with depth steps (torn links: no trian
 across them) and a hidden background layer behind the nearer regions, about 2 M
 triangles with vertex colours.
 
-    python benchmarks/bench_render.py                  # render fps at 1x/1.5x/2x, encode ms/frame, pipeline
-    python benchmarks/bench_render.py --full           # also all 4 default videos (960 frames)
+    python -m benchmarks.bench_render                  # render fps at 1x/1.5x/2x, encode ms/frame, pipeline
+    python -m benchmarks.bench_render --full           # also all 4 default videos (960 frames)
 
 The product target is the 4 default videos (960 frames) in <= 120 s on a 2-core CPU.
 CPU times are reported next to wall times because the machine may be shared: CPU time
@@ -16,18 +16,16 @@ have to absorb.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from photo3d.camera import DEFAULT_CROP_BORDER, DEFAULT_FPS, PATH_NAMES, camera_path  # noqa: E402
 from photo3d.render import Renderer, gl_context  # noqa: E402
-from photo3d.types import Intrinsics, Mesh  # noqa: E402
+from photo3d.core.data import Intrinsics, Mesh  # noqa: E402
 from photo3d.video import VideoWriter, video_intrinsics, write_path_video  # noqa: E402
 
 

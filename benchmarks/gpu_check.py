@@ -1,6 +1,6 @@
 """One prepared check of the GPU path, for a machine with an NVIDIA GPU (run it there as is).
 
-    python benchmarks/gpu_check.py            # about 1-3 minutes; prints a summary, exits 1 on a failure
+    python -m benchmarks.gpu_check            # about 1-3 minutes; prints a summary, exits 1 on a failure
 
 Checks, each printed as PASS/FAIL with numbers:
 1. torch sees CUDA; the three inpainting networks (recipe weights) give the same outputs on
@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
 os.environ.setdefault("EGL_PLATFORM", "surfaceless")
 
 results: list[tuple[str, bool, str]] = []
@@ -36,7 +35,7 @@ def report(name: str, ok: bool, detail: str) -> None:
 def check_networks(device) -> None:
     import torch
 
-    from compat_weights import recipe_network
+    from photo3d.inpaint.recipe_weights import recipe_network
 
     for kind in ("edge", "depth", "color"):
         vectors = np.load(REPO / "tests" / "data" / f"{kind}_vectors.npz")
@@ -56,7 +55,7 @@ def check_networks(device) -> None:
 def check_depth_anything(device) -> None:
     import torch
 
-    from compat_da_weights import recipe_state_dict
+    from photo3d.depth.recipe_weights import recipe_state_dict
     from photo3d.depth.depth_anything import DepthAnythingV2Small
 
     vectors = np.load(REPO / "tests" / "data" / "depth_anything_v2_vits_vectors.npz")
@@ -74,7 +73,7 @@ def check_depth_anything(device) -> None:
 
 
 def check_learned_stage() -> None:
-    from compat_weights import recipe_network
+    from photo3d.inpaint.recipe_weights import recipe_network
     from photo3d.config import Config
     from photo3d.inpaint.learned import LearnedInpainter
     from photo3d.io import read_depth, read_image
@@ -87,7 +86,7 @@ def check_learned_stage() -> None:
     for device in ("cuda", "cpu"):
         inp = LearnedInpainter(*(nets[k].to(device) for k in ("edge", "depth", "color")), device)
         t0 = time.perf_counter()
-        scene = build_scene(image, disparity, Config(paths=[]), inpainter=("learned", inp))
+        scene = build_scene(image, disparity, Config.from_keys(paths=[]), inpainter=inp)
         seconds = time.perf_counter() - t0
         fills[device] = scene.fill
         report(f"learned inpainting stage, {device}", True, f"{dict(scene.timings.stages)['inpaint (learned)']:.2f} s "
@@ -107,7 +106,7 @@ def check_rendering() -> None:
     report("EGL renderer", "llvmpipe" not in name.lower(), name)
     image = read_image(REPO / "inputs" / "sample.png")
     disparity = read_depth(REPO / "inputs" / "sample_disparity.png")
-    config = Config(inpaint="fill")
+    config = Config.from_keys(inpaint="fill")
     scene = build_scene(image, disparity, config)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()

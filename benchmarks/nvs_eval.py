@@ -15,9 +15,9 @@ Methods: photo3d with the non-learned fill (``fill``), photo3d with the networks
 single-layer mesh, stretched across depth edges) and ``warp_inpaint`` (z-buffered forward
 splat + cv2.inpaint).
 
-    python benchmarks/nvs_eval.py                         # all 16 scenes at --max-size 480
-    python benchmarks/nvs_eval.py --scenes Art,Dolls --max-size 320 --methods fill,warp_inpaint
-    python benchmarks/nvs_eval.py --methods fill,fill:sparse_iter=0  # a photo3d Config change
+    python -m benchmarks.nvs_eval                         # all 16 scenes at --max-size 480
+    python -m benchmarks.nvs_eval --scenes Art,Dolls --max-size 320 --methods fill,warp_inpaint
+    python -m benchmarks.nvs_eval --methods fill,fill:sparse_iter=0  # a photo3d Config change
 
 Writes <out>/results.json (every number), <out>/results.md (tables) and
 <out>/sheets/<scene>.png (photos, renders and error maps at one shift).
@@ -38,10 +38,9 @@ import cv2
 import numpy as np
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("EGL_PLATFORM", "surfaceless")
 
-from photo3d import evaluation as ev  # noqa: E402
+from benchmarks import middlebury as ev  # noqa: E402
 from photo3d.config import Config, config_from_mapping  # noqa: E402
 from photo3d.errors import Photo3DError  # noqa: E402
 
@@ -89,7 +88,7 @@ def run_method(spec: str, scene: ev.StereoScene, renderer, checkpoints: str | No
     method, overrides = parse_method(spec)
     w, h = scene.size
     if method in ("fill", "learned"):
-        base = Config(longer_side=max(w, h), inpaint=method, checkpoints=checkpoints)
+        base = Config.from_keys(longer_side=max(w, h), inpaint=method, checkpoints=checkpoints)
         config, _ = config_from_mapping(overrides, f"--methods {spec}", base) if overrides else (base, [])
         return ev.photo3d_renders(scene, config, renderer)
     if method == "plain_mesh":
@@ -346,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     from photo3d.render import Renderer
 
     start_all = time.perf_counter()
-    renderer = Renderer(16, 16, supersample=float(Config().supersample))  # one GL target, resized per scene
+    renderer = Renderer(16, 16, supersample=float(Config().render.supersample))  # one GL target, resized per scene
     scenes: dict[str, dict] = {}
     per_method_views: dict[str, dict[float, list[ev.ViewScore]]] = {m: {} for m in methods}
     try:

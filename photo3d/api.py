@@ -12,25 +12,33 @@ Intrinsics are (fx, fy, cx, cy) in pixels with pixel centres at integer coordina
 """
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from .checks import as_rgb_image, crop_fractions, check_intrinsics_values, check_pose, check_size
 from .config import Config
+from .core.data import Intrinsics, Mesh
 from .errors import Photo3DError
-from .pipeline import Scene, build_scene, path_frames, write_outputs
-from .types import Intrinsics, Mesh
-
-log = logging.getLogger("photo3d")
+from .pipeline import Scene, build_scene, make_renderer, path_frames, write_outputs
 
 
 def _as_intrinsics(intrinsics, width: int, height: int) -> Intrinsics | None:
-    if intrinsics is None or isinstance(intrinsics, Intrinsics):
-        return intrinsics
-    fx, fy, cx, cy = (float(v) for v in intrinsics)
-    return Intrinsics(fx, fy, cx, cy, width, height)
+    """(fx, fy, cx, cy) or an Intrinsics for an image of (width, height), checked."""
+    if intrinsics is None:
+        return None
+    if isinstance(intrinsics, Intrinsics):
+        values = (intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy)
+    else:
+        try:
+            values = tuple(intrinsics)
+        except TypeError:
+            raise Photo3DError(f"intrinsics: expected (fx, fy, cx, cy), got {intrinsics!r}") from None
+        if len(values) != 4:
+            raise Photo3DError(f"intrinsics: expected (fx, fy, cx, cy), got {len(values)} values")
+    fx, fy, cx, cy = check_intrinsics_values(*values)
+    return Intrinsics(fx, fy, cx, cy, int(width), int(height))
 
 
 class Photo3D:
@@ -40,6 +48,7 @@ class Photo3D:
         self.scene = scene
         self.config = config
         self._renderer = None
+        self.depth_source = "array"  # where the depth came from ("file", "embedded (...)", a model, ...)
 
     # -- construction -------------------------------------------------------------------
     @classmethod
@@ -65,41 +74,34 @@ class Photo3D:
                 [1/3, 20], so its camera ranges apply); False keeps the caller's units,
                 so renders line up with real cameras.
         """
-        image = np.asarray(image)
-        if image.ndim == 2:
-            image = np.repeat(image[..., None], 3, axis=2)
-        if image.ndim != 3 or image.shape[2] not in (3, 4) or image.dtype != np.uint8:
-            raise Photo3DError(f"image: expected HxWx3 uint8, got {image.dtype} {image.shape}")
-        image = np.ascontiguousarray(image[..., :3])
+        image = as_rgb_image(image, "image")
         h, w = image.shape[:2]
         if config is None:
-            config = Config(longer_side=max(h, w))
+            config = Config()
+            config.prepare.longer_side = max(h, w)
         scene = build_scene(
             image, np.asarray(depth, dtype=np.float32), config, kind="depth",
             intrinsics=_as_intrinsics(intrinsics, w, h), normalize=normalize, source="depth", progress=progress,
-            warn=log.warning,
         )
         return cls(scene, config)
 
     @classmethod
-    def from_files(cls, image_path, depth_path=None, *, config: Config | None = None, progress: bool = False,
-                   **depth_options) -> "Photo3D":
+    def from_files(cls, image_path, depth_path=None, *, config: Config | None = None,
+                   progress: bool = False) -> "Photo3D":
         """What the CLI does: read the image (and depth, or find/estimate it) and build.
 
-        ``depth_options`` (``source``, ``onnx_model``, ``onnx_options``, ``device``) choose
-        where depth comes from without ``depth_path`` (see :func:`photo3d.depth.resolve_depth`).
-        ``config.depth_kind`` says what a depth file holds. Warnings (a stretched depth map,
-        a weak depth prior) go to the ``photo3d`` logger.
+        ``config.depth`` says what a depth file holds and, without ``depth_path``, where depth
+        comes from (embedded, a model, the prior; see :func:`photo3d.depth.resolve_depth`).
+        Warnings (a stretched depth map, a weak depth prior) go to the ``photo3d`` logger.
         """
-        from .cli import load_inputs
+        from .inputs import load_inputs
 
         config = config or Config()
-        image, depth, kind, _, warning = load_inputs(image_path, depth_path, config, **depth_options)
-        if warning:
-            log.warning(warning)
-        scene = build_scene(image, depth, config, kind=kind, source=str(depth_path or image_path),
-                            progress=progress, warn=log.warning)
-        return cls(scene, config)
+        rgbd = load_inputs(image_path, depth_path, config.depth, config.inpaint.checkpoints)
+        scene = build_scene(rgbd.image, rgbd.depth, config, kind=rgbd.kind, source=rgbd.source, progress=progress)
+        p3d = cls(scene, config)
+        p3d.depth_source = rgbd.depth_source
+        return p3d
 
     # -- results --------------------------------------------------------------------------
     @property
@@ -124,11 +126,7 @@ class Photo3D:
 
     def _get_renderer(self):
         if self._renderer is None:
-            from .render import Renderer
-
-            k = self.intrinsics
-            self._renderer = Renderer(k.width, k.height, supersample=float(self.config.supersample),
-                                      simplify=bool(self.config.render_simplify))
+            self._renderer = make_renderer(self.intrinsics, self.config.render)
             self._renderer.set_mesh(self.mesh)
         return self._renderer
 
@@ -142,12 +140,10 @@ class Photo3D:
         Returns:
             (H, W, 3) uint8 image and (H, W) bool mask of the pixels the mesh covers.
         """
-        pose = np.asarray(pose, dtype=np.float64)
-        if pose.shape != (4, 4) or not np.isfinite(pose).all():
-            raise Photo3DError(f"pose: expected a finite 4x4 camera-to-world matrix, got shape {pose.shape}")
+        pose = check_pose(pose)
         k = self.intrinsics
         if size is not None:
-            w, h = int(size[0]), int(size[1])
+            w, h = check_size(*size, "render: size")
         else:
             w, h = k.width, k.height
         cam = _as_intrinsics(intrinsics, w, h)
@@ -165,13 +161,13 @@ class Photo3D:
         from .video import write_path_video
 
         if isinstance(path_name, str):
-            frames = path_frames(path_name, self.config, self.scene.prepared.center_depth,
+            frames = path_frames(path_name, self.config.video, self.scene.prepared.center_depth,
                                  self.scene.prepared.depth_scale, num_frames)
         else:
-            frames = [CameraFrame(pose=np.asarray(p, dtype=np.float64)) for p in path_name]
-        crop = self.config.crop_fractions() if crop is None else tuple(crop)
+            frames = [CameraFrame(pose=check_pose(p, f"poses[{i}]")) for i, p in enumerate(path_name)]
+        crop = self.config.video.crop_fractions() if crop is None else crop_fractions(list(crop))
         return write_path_video(self._get_renderer(), frames, self.intrinsics, path,
-                                float(fps or self.config.fps), crop=crop, progress=progress)
+                                float(fps or self.config.video.fps), crop=crop, progress=progress)
 
     def write_outputs(self, out_dir, name: str, progress: bool = False) -> dict:
         """The CLI's outputs: PLY and the configured videos under ``out_dir``."""

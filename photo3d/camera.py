@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from .errors import Photo3DError
-from .types import Intrinsics
+from .core.data import Intrinsics
 
 PATH_NAMES = ("circle", "swing", "zoom-in", "dolly-zoom-in")
 

@@ -1,209 +1,403 @@
-"""One configuration dataclass for the whole pipeline, YAML load/save, and the mapping of
-the reference implementation's ``argument.yml`` keys onto it.
+"""photo3d's settings: one tree of dataclasses, a section per stage, YAML load/save.
 
-Units: thicknesses are pixels of the working image; ``depth_threshold`` is a disparity
-difference in the reference's normalised units (max disparity ``disp_rescale`` = 3).
+    Config
+      prepare   resizing, disparity normalisation, median clean-up
+      edges     depth discontinuities (the link-cutting threshold and clean-up)
+      regions   context and synthesis bands, the border extension
+      inpaint   which inpainter, the networks' weights and compute options
+      depth     where depth comes from when a photo has no depth file
+      render    the offscreen renderer (anti-aliasing, hole guard, simplification)
+      video     camera paths, frames, frame rate, border crop
+      output    which files a run writes, and where
+
+Each stage receives its own section (or plain values), never the whole tree. Every field
+carries a docstring (meaning, units, and the reference ``argument.yml`` key it maps to);
+:func:`field_docs` reads them. Three spellings load: the nested photo3d form (what
+:meth:`Config.save` writes), photo3d's earlier flat keys, and the reference's
+``argument.yml`` keys. A saved ``config.yml`` passed back with ``--config`` reproduces the run.
+
+Units: thicknesses are pixels of the working image; ``edges.depth_threshold`` is a disparity
+difference in the reference's normalised units (maximum disparity ``prepare.disp_rescale`` = 3).
 """
 from __future__ import annotations
 
+import ast
 import dataclasses
+import functools
+import inspect
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 
+from . import checks
 from .errors import Photo3DError
 
+# The reference's four videos (argument.yml video_postfix), in its order.
 DEFAULT_PATHS = ("circle", "swing", "zoom-in", "dolly-zoom-in")
+TRAJECTORY_TYPES = ("circle", "double-straight-line", "straight-line")
+INPAINT_METHODS = ("auto", "learned", "fill")
+DEPTH_KINDS = ("disparity", "depth")
+DEPTH_SOURCES = ("auto", "embedded", "model", "file")
+# Written by the CLI into outputs/<name>/config.yml to record the run (files, depth source,
+# inpainter used); skipped on loading so that a saved config.yml can be passed back.
+RUN_RECORD_KEY = "_run"
+
+
+@dataclass
+class PrepareConfig:
+    """Input preparation (reference: ``read_MiDaS_depth``, ``sparse_bilateral_filtering``)."""
+
+    longer_side: int = 960
+    """Working resolution: the longer image side in pixels (reference ``longer_side_len``)."""
+    disp_rescale: float = 3.0
+    """Maximum of the normalised disparity, so depth >= 1/disp_rescale (reference: fixed 3)."""
+    min_disparity: float = 0.05
+    """Normalised disparity clamp, so depth <= 1/min_disparity = 20 (reference: fixed 0.05)."""
+    sparse_iter: int = 5
+    """Weighted-median passes; as in the reference the last one is discarded (reference ``sparse_iter``)."""
+    filter_size: list[int] = field(default_factory=lambda: [7, 7, 5, 5, 5])
+    """Median window side in pixels per pass (reference ``filter_size``)."""
+
+    def validate(self, source: str) -> None:
+        checks.check_int_range(self.longer_side, "prepare.longer_side", source, low=16)
+        checks.check_float_range(self.disp_rescale, "prepare.disp_rescale", source, low=0, low_open=True)
+        checks.check_float_range(self.min_disparity, "prepare.min_disparity", source, low=0, low_open=True)
+        checks.check_int_range(self.sparse_iter, "prepare.sparse_iter", source, low=0)
+        if not all(checks.is_int(v) and int(v) > 0 for v in self.filter_size):
+            raise Photo3DError(f"{source}: prepare.filter_size must be a list of positive integers, got {self.filter_size!r}")
+        if len(self.filter_size) < int(self.sparse_iter):
+            raise Photo3DError(f"{source}: prepare.filter_size needs sparse_iter={self.sparse_iter} entries, "
+                               f"got {len(self.filter_size)}")
+
+
+@dataclass
+class EdgesConfig:
+    """Depth discontinuities: where links of the layered depth image are cut."""
+
+    depth_threshold: float = 0.04
+    """Normalised disparity jump between 4-neighbours that cuts their link (reference ``depth_threshold``)."""
+    min_edge_length: int = 10
+    """Discontinuity fragments of fewer cut links are healed (reference: ``clean_far_edge``'s small-edge removal)."""
+    min_island_size: int = 200
+    """Pixel islands (after cutting) of fewer pixels are re-attached to their surroundings."""
+
+    def validate(self, source: str) -> None:
+        checks.check_float_range(self.depth_threshold, "edges.depth_threshold", source, low=0, low_open=True)
+        checks.check_int_range(self.min_edge_length, "edges.min_edge_length", source, low=0)
+        checks.check_int_range(self.min_island_size, "edges.min_island_size", source, low=0)
+
+
+@dataclass
+class RegionsConfig:
+    """Context and synthesis regions, and the border extension."""
+
+    background_thickness: int = 70
+    """Depth of the synthesis band behind a foreground edge, in pixels (reference ``background_thickness``)."""
+    context_thickness: int = 140
+    """Depth of the context band on the background side, in pixels (reference ``context_thickness``)."""
+    extrapolate_border: bool = True
+    """Extend the photo outwards so that moving cameras see no edge (reference ``extrapolate_border``)."""
+    extrapolation_thickness: int = 60
+    """Width of the band added around the image, in pixels (reference ``extrapolation_thickness``)."""
+
+    def validate(self, source: str) -> None:
+        for name in ("background_thickness", "context_thickness", "extrapolation_thickness"):
+            checks.check_int_range(getattr(self, name), f"regions.{name}", source, low=0)
+
+    @property
+    def border_pad(self) -> int:
+        """Pixels added on every side of the image (0 when the border is not extended)."""
+        return int(self.extrapolation_thickness) if self.extrapolate_border else 0
+
+
+@dataclass
+class InpaintConfig:
+    """How synthesis regions are filled."""
+
+    method: str = "auto"
+    """"auto" (the networks when their weights are found, else the fill), "learned" or "fill"."""
+    checkpoints: str | None = None
+    """Folder searched first for the networks' weight files (edge-model.pth, ...)."""
+    edge_weights: str | None = None
+    """Explicit edge-network weight file (reference ``depth_edge_model_ckpt``)."""
+    depth_weights: str | None = None
+    """Explicit depth-network weight file (reference ``depth_feat_model_ckpt``)."""
+    color_weights: str | None = None
+    """Explicit colour-network weight file (reference ``rgb_feat_model_ckpt``)."""
+    ext_edge_threshold: float = 0.002
+    """Edge-network probability above which a hole pixel is an edge (reference ``ext_edge_threshold``)."""
+    largest_size: int = 512
+    """Colour-network crops are shrunk to about this many pixels squared (reference ``largest_size``)."""
+    log_depth: bool = True
+    """The depth network works on log depth (reference ``log_depth``)."""
+    device: str = "auto"
+    """Torch device of the networks: "auto", "cpu", "cuda" or "cuda:N" (reference ``gpu_ids``)."""
+    fp16: bool = False
+    """float16 autocast for the networks on CUDA (ignored on the CPU)."""
+    max_batch_pixels: int | None = None
+    """Padded pixels per network batch (bounds memory); null = chosen by device."""
+
+    def validate(self, source: str) -> None:
+        checks.check_choice(self.method, "inpaint.method", source, INPAINT_METHODS)
+        checks.check_float_range(self.ext_edge_threshold, "inpaint.ext_edge_threshold", source, low=0, high=1)
+        checks.check_int_range(self.largest_size, "inpaint.largest_size", source, low=16)
+        checks.check_device(self.device, "inpaint.device", source)
+        if self.max_batch_pixels is not None:
+            checks.check_int_range(self.max_batch_pixels, "inpaint.max_batch_pixels", source, low=1)
+
+
+@dataclass
+class DepthConfig:
+    """Where depth comes from, and what a depth file holds."""
+
+    kind: str = "disparity"
+    """What a depth file holds: "disparity" (larger = nearer, any scale) or "depth" (camera z)."""
+    source: str = "auto"
+    """Without a depth file: "auto" (embedded, then a model, then the prior), "embedded", "model" or "file"."""
+    model: str | None = None
+    """An ONNX depth model to use instead of Depth Anything V2 Small."""
+    model_output: str = "disparity"
+    """What the ONNX model outputs: "disparity" or "depth"."""
+    model_size: int = 518
+    """The ONNX model's input size in pixels (its shorter side)."""
+    device: str = "auto"
+    """Torch device for Depth Anything V2: "auto", "cpu", "cuda" or "cuda:N"."""
+
+    def validate(self, source: str) -> None:
+        checks.check_choice(self.kind, "depth.kind", source, DEPTH_KINDS)
+        checks.check_choice(self.source, "depth.source", source, DEPTH_SOURCES)
+        checks.check_choice(self.model_output, "depth.model_output", source, DEPTH_KINDS)
+        checks.check_int_range(self.model_size, "depth.model_size", source, low=14)
+        checks.check_device(self.device, "depth.device", source)
+
+
+@dataclass
+class RenderConfig:
+    """The offscreen renderer."""
+
+    supersample: float = 2.0
+    """Render at this scale and downsample (anti-aliasing), in [1, 8]."""
+    hole_guard: bool = True
+    """Draw background-coloured stretched triangles behind holes (render only)."""
+    simplify: bool = True
+    """Draw flat patches of the mesh as fans (the same image, about 4x fewer triangles)."""
+
+    def validate(self, source: str) -> None:
+        checks.check_float_range(self.supersample, "render.supersample", source, low=1, high=8)
+
+
+@dataclass
+class VideoConfig:
+    """The videos: camera paths, frames and frame rate (reference: the trajectory keys)."""
+
+    paths: list[str] = field(default_factory=lambda: list(DEFAULT_PATHS))
+    """Camera paths to render, one video each; [] for none (reference ``video_postfix``)."""
+    num_frames: int = 240
+    """Frames per video (reference ``num_frames``)."""
+    fps: float = 40.0
+    """Frame rate (reference ``fps``)."""
+    crop_border: list[float] = field(default_factory=lambda: [0.03, 0.03, 0.05, 0.03])
+    """Fractions of each frame cut away, [top, left, bottom, right] or one number (reference ``crop_border``)."""
+    custom_trajectories: list[dict] | None = None
+    """Paths defined by the reference keys: entries {name, traj_type, x, y, z} (reference
+    ``traj_types``, ``x/y/z_shift_range``, ``video_postfix``)."""
+
+    def validate(self, source: str) -> None:
+        checks.check_int_range(self.num_frames, "video.num_frames", source, low=0)
+        checks.check_float_range(self.fps, "video.fps", source, low=0, low_open=True)
+        try:
+            checks.check_crop(self.crop_fractions())
+        except Photo3DError as exc:
+            raise Photo3DError(f"{source}: video.crop_border: {exc}") from None
+        for t in self.custom_trajectories or []:
+            if (not isinstance(t, dict) or "name" not in t or t.get("traj_type") not in TRAJECTORY_TYPES
+                    or not all(checks.is_number(t.get(axis)) for axis in "xyz")):
+                raise Photo3DError(f"{source}: video.custom_trajectories entries need a name, traj_type in "
+                                   f"{', '.join(TRAJECTORY_TYPES)} and numbers x, y, z, got {t!r}")
+        known = self.known_paths()
+        unknown = [p for p in self.paths if p not in known]
+        if unknown:
+            raise Photo3DError(f"{source}: unknown path(s) {', '.join(map(str, unknown))}; valid: {', '.join(sorted(known))}")
+        if self.paths and int(self.num_frames) < 1:
+            raise Photo3DError(f"{source}: video.num_frames must be >= 1 when videos are made")
+
+    def known_paths(self) -> set[str]:
+        return set(DEFAULT_PATHS) | {str(t["name"]) for t in self.custom_trajectories or [] if isinstance(t, dict)}
+
+    def crop_fractions(self) -> tuple[float, float, float, float]:
+        """``crop_border`` as (top, left, bottom, right) fractions."""
+        return checks.crop_fractions(self.crop_border)
+
+
+@dataclass
+class OutputConfig:
+    """What a run writes, and where."""
+
+    out_dir: str = "outputs"
+    """Output folder; each photo's files go to <out_dir>/<name>/."""
+    name: str | None = None
+    """Output name (null: the image's file name without suffix; batch always uses that)."""
+    save_ply: bool = True
+    """Write <name>.ply (binary, per-vertex colour, intrinsics in the header)."""
+    save_glb: bool = False
+    """Also write <name>.glb (binary glTF, vertex colours)."""
+    save_depth: bool = False
+    """Also write the depth used (<name>_depth.png 16-bit with its scale, and .npy)."""
+    quiet: bool = False
+    """No progress bars or timing table."""
+
+    def validate(self, source: str) -> None:
+        if self.name is not None:
+            checks.check_output_name(self.name, f"{source}: output.name")
 
 
 @dataclass
 class Config:
-    # --- input preparation (reference: read_MiDaS_depth, sparse_bilateral_filtering) ---
-    longer_side: int = 960  # working resolution: longer image side in pixels
-    depth_kind: str = "disparity"  # what a depth file holds: "disparity" or "depth"
-    disp_rescale: float = 3.0  # normalised disparity maximum (depth >= 1/3)
-    min_disparity: float = 0.05  # disparity clamp (depth <= 20)
-    sparse_iter: int = 5  # weighted-median passes; as in the reference the last is discarded
-    filter_size: list = field(default_factory=lambda: [7, 7, 5, 5, 5])
-    # As in the reference, sigma_s/sigma_r only weight the dense bilateral filter; the sparse
-    # discontinuity-guided median used by the pipeline weights by discontinuity alone.
-    sigma_s: float = 4.0
-    sigma_r: float = 0.5
-    # --- discontinuities and the LDI ---
-    depth_threshold: float = 0.04  # disparity jump that cuts a link
-    min_edge_length: int = 10  # discontinuity fragments shorter than this are healed
-    min_island_size: int = 200  # pixel islands (after cutting) smaller than this are re-attached
-    # --- regions ---
-    background_thickness: int = 70  # synthesis band depth behind a foreground edge
-    context_thickness: int = 140  # context band on the background side
-    extrapolate_border: bool = True
-    extrapolation_thickness: int = 60  # band added around the image
-    # --- inpainting ---
-    inpaint: str = "auto"  # "auto" (learned when weights are found), "learned", "fill"
-    checkpoints: str | None = None  # folder with edge-model.pth etc.
-    edge_weights: str | None = None  # explicit weight files (reference *_ckpt keys)
-    depth_weights: str | None = None
-    color_weights: str | None = None
-    ext_edge_threshold: float = 0.002
-    largest_size: int = 512
-    repeat_inpaint_edge: bool = True
-    log_depth: bool = True
-    device: str = "auto"
-    fp16: bool = False  # float16 autocast for the networks on CUDA (ignored on the CPU)
-    max_batch_pixels: int | None = None  # padded pixels per network batch (bounds memory); None = by device
-    # --- rendering and video ---
-    paths: list = field(default_factory=lambda: list(DEFAULT_PATHS))
-    num_frames: int = 240
-    fps: float = 40.0
-    crop_border: Any = field(default_factory=lambda: [0.03, 0.03, 0.05, 0.03])  # [top, left, bottom, right] fractions (or one number)
-    supersample: float = 2.0  # render at this scale and downsample (anti-aliasing)
-    hole_guard: bool = True  # draw background-coloured stretched triangles behind holes (render only)
-    render_simplify: bool = True  # draw flat patches of the mesh as fans (same image, ~4x faster)
-    custom_trajectories: list | None = None  # from argument.yml traj_types/shift ranges
-    save_ply: bool = True
-    save_glb: bool = False  # also write <name>.glb (binary glTF, vertex colours)
+    """Every setting of a run, a section per stage (see the module docs)."""
+
+    prepare: PrepareConfig = field(default_factory=PrepareConfig)
+    edges: EdgesConfig = field(default_factory=EdgesConfig)
+    regions: RegionsConfig = field(default_factory=RegionsConfig)
+    inpaint: InpaintConfig = field(default_factory=InpaintConfig)
+    depth: DepthConfig = field(default_factory=DepthConfig)
+    render: RenderConfig = field(default_factory=RenderConfig)
+    video: VideoConfig = field(default_factory=VideoConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+
+    @classmethod
+    def from_keys(cls, **keys: Any) -> "Config":
+        """The defaults with some keys changed, by their flat or reference names
+        (``Config.from_keys(longer_side=320, inpaint="fill")``); checked like a config file."""
+        return config_from_mapping(keys, "config")[0]
 
     def validate(self, source: str = "config") -> "Config":
-        def bad(msg: str) -> Photo3DError:
-            return Photo3DError(f"{source}: {msg}")
-
-        if self.depth_kind not in ("disparity", "depth"):
-            raise bad(f"depth_kind must be 'disparity' or 'depth', got {self.depth_kind!r}")
-        if self.inpaint not in ("auto", "learned", "fill"):
-            raise bad(f"inpaint must be 'auto', 'learned' or 'fill', got {self.inpaint!r}")
-        if int(self.longer_side) < 16:
-            raise bad(f"longer_side must be >= 16, got {self.longer_side}")
-        for name in ("background_thickness", "context_thickness", "extrapolation_thickness", "num_frames",
-                     "sparse_iter", "min_edge_length", "min_island_size"):
-            if int(getattr(self, name)) < 0:
-                raise bad(f"{name} must be >= 0")
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if f.type == "float" and not np.isfinite(float(value)):
-                raise bad(f"{f.name} must be a finite number, got {value}")
-        if float(self.depth_threshold) <= 0:
-            raise bad("depth_threshold must be > 0")
-        if float(self.fps) <= 0:
-            raise bad("fps must be > 0")
-        if self.max_batch_pixels is not None and int(self.max_batch_pixels) < 1:
-            raise bad(f"max_batch_pixels must be a positive number of pixels, got {self.max_batch_pixels}")
-        if not 1.0 <= float(self.supersample) <= 8.0:  # the renderer's range
-            raise bad(f"supersample must be in [1, 8], got {self.supersample}")
-        if not all(_is_int(v) and int(v) > 0 for v in self.filter_size):
-            raise bad(f"filter_size must be a list of positive integers, got {self.filter_size!r}")
-        if len(self.filter_size) < int(self.sparse_iter):
-            raise bad(f"filter_size needs sparse_iter={self.sparse_iter} entries, got {len(self.filter_size)}")
-        try:
-            crop = self.crop_fractions()
-        except Photo3DError as exc:
-            raise bad(str(exc)) from None
-        if not all(0.0 <= v < 0.5 for v in crop) or crop[0] + crop[2] >= 1.0 or crop[1] + crop[3] >= 1.0:
-            raise bad(f"crop_border fractions must be in [0, 0.5), got {self.crop_border!r}")
-        for t in self.custom_trajectories or []:
-            if (not isinstance(t, dict) or "name" not in t or t.get("traj_type") not in TRAJECTORY_TYPES
-                    or not all(_is_number(t.get(axis)) for axis in "xyz")):
-                raise bad(f"custom_trajectories entries need a name, traj_type in {', '.join(TRAJECTORY_TYPES)} "
-                          f"and numbers x, y, z, got {t!r}")
-        known = set(DEFAULT_PATHS) | {str(t["name"]) for t in self.custom_trajectories or []}
-        unknown = [p for p in self.paths if p not in known]
-        if unknown:
-            raise bad(f"unknown path(s) {', '.join(map(str, unknown))}; valid: {', '.join(sorted(known))}")
-        if self.paths and int(self.num_frames) < 1:
-            raise bad("num_frames must be >= 1 when videos are made")
+        for section in SECTIONS:
+            getattr(self, section).validate(source)
         return self
-
-    def crop_fractions(self) -> tuple[float, float, float, float]:
-        """``crop_border`` as (top, left, bottom, right) fractions."""
-        c = self.crop_border
-        if _is_number(c):
-            return (float(c),) * 4
-        if not isinstance(c, (list, tuple)) or len(c) != 4 or not all(_is_number(v) for v in c):
-            raise Photo3DError(f"crop_border must be one number or four [top, left, bottom, right], got {c!r}")
-        return tuple(float(v) for v in c)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     def save(self, path: str | Path, run_record: dict | None = None) -> None:
-        """Write the settings as YAML (atomically). ``run_record`` (what a run used: files,
-        depth source, ...) is stored under ``_run``, which :func:`load_config` skips."""
+        """Write the settings as nested YAML (atomically). ``run_record`` (what a run used:
+        files, depth source, ...) is stored under ``_run``, which loading skips."""
         from .io import atomic_write
 
         data = self.to_dict()
         if run_record is not None:
-            data[_RUN_RECORD_KEY] = run_record
+            data[RUN_RECORD_KEY] = run_record
         with atomic_write(path) as tmp:
             Path(tmp).write_text(yaml.safe_dump(data, sort_keys=False))
 
-    def replace(self, **changes) -> "Config":
-        return dataclasses.replace(self, **changes)
+    def copy(self) -> "Config":
+        """A deep copy (sections are mutable)."""
+        return config_from_mapping(self.to_dict(), "config")[0]
+
+    def with_changes(self, changes: dict[str, Any], source: str = "config") -> "Config":
+        """A copy with ``{"section.field": value}`` (or flat/reference keys) changed, checked."""
+        return config_from_mapping(changes, source, base=self)[0]
 
 
-_OWN_KEYS = {f.name for f in dataclasses.fields(Config)}
-_FIELD_TYPES = {f.name: f.type for f in dataclasses.fields(Config)}  # annotation strings
-TRAJECTORY_TYPES = ("circle", "double-straight-line", "straight-line")
-# Written by the CLI into outputs/<name>/config.yml to record the run; skipped on loading so
-# that a saved config.yml can be passed back with --config.
-_RUN_RECORD_KEY = "_run"
+SECTIONS = tuple(f.name for f in dataclasses.fields(Config))
+_SECTION_TYPES = {f.name: f.default_factory for f in dataclasses.fields(Config)}
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+@functools.lru_cache(maxsize=None)
+def _field_types(section_cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(section_cls)
 
 
-def _is_int(value: Any) -> bool:
-    return _is_number(value) and float(value).is_integer()
+@functools.lru_cache(maxsize=None)
+def field_docs(section_cls: type) -> dict[str, str]:
+    """{field name: docstring} of a section dataclass, read from its source."""
+    tree = ast.parse(inspect.getsource(section_cls))
+    body = tree.body[0].body
+    docs = {}
+    for a, b in zip(body, body[1:]):
+        if (isinstance(a, ast.AnnAssign) and isinstance(a.target, ast.Name) and isinstance(b, ast.Expr)
+                and isinstance(b.value, ast.Constant) and isinstance(b.value.value, str)):
+            docs[a.target.id] = " ".join(b.value.value.split())
+    return docs
 
 
-def _coerce(key: str, value: Any, source: str) -> Any:
-    """``value`` checked against the type of field ``key`` (ints may be written 3.0)."""
-    kind = _FIELD_TYPES[key]
-
+def _coerce(key: str, kind: Any, value: Any, source: str) -> Any:
+    """``value`` checked against the annotation ``kind`` of field ``key`` (ints may be written 3.0)."""
     def bad(what: str) -> Photo3DError:
         return Photo3DError(f"{source}: {key} must be {what}, got {value!r}")
 
-    if kind == "bool":
+    args = typing.get_args(kind)
+    optional = type(None) in args
+    if optional:
+        if value is None:
+            return None
+        kind = next(a for a in args if a is not type(None))
+    origin = typing.get_origin(kind)
+    if kind is bool:
         if not isinstance(value, bool):
             raise bad("true or false")
-    elif kind in ("int", "int | None"):
-        if value is None and kind == "int | None":
-            return None
-        if not _is_int(value):
+        return value
+    if kind is int:
+        if not checks.is_int(value):
             raise bad("an integer")
         return int(value)
-    elif kind == "float":
-        if not _is_number(value):
+    if kind is float:
+        if not checks.is_number(value):
             raise bad("a number")
         return float(value)
-    elif kind == "str":
+    if kind is str:
         if not isinstance(value, str):
             raise bad("a string")
-    elif kind == "str | None":
-        if value is not None and not isinstance(value, str):
-            raise bad("a string")
-    elif kind in ("list", "list | None"):
-        if value is None and kind == "list | None":
-            return None
+        return value
+    if origin is list:
         if not isinstance(value, (list, tuple)):
+            if key == "video.crop_border" and checks.is_number(value):
+                return [float(value)] * 4
             raise bad("a list")
-        if key == "paths" and not all(isinstance(v, str) for v in value):
-            raise bad("a list of path names")
+        (item,) = typing.get_args(kind) or (Any,)
+        if item is str and not all(isinstance(v, str) for v in value):
+            raise bad("a list of names")
         return list(value)
     return value
 
 
-# Reference argument.yml keys that map onto ours (same meaning).
-_REFERENCE_RENAMES = {
-    "longer_side_len": "longer_side",
-    "depth_edge_model_ckpt": "edge_weights",
-    "depth_feat_model_ckpt": "depth_weights",
-    "rgb_feat_model_ckpt": "color_weights",
+# photo3d's earlier flat keys (before the sections), and where they live now.
+FLAT_KEYS = {
+    "longer_side": "prepare.longer_side", "disp_rescale": "prepare.disp_rescale",
+    "min_disparity": "prepare.min_disparity", "sparse_iter": "prepare.sparse_iter",
+    "filter_size": "prepare.filter_size",
+    "depth_threshold": "edges.depth_threshold", "min_edge_length": "edges.min_edge_length",
+    "min_island_size": "edges.min_island_size",
+    "background_thickness": "regions.background_thickness", "context_thickness": "regions.context_thickness",
+    "extrapolate_border": "regions.extrapolate_border", "extrapolation_thickness": "regions.extrapolation_thickness",
+    "inpaint": "inpaint.method", "checkpoints": "inpaint.checkpoints", "edge_weights": "inpaint.edge_weights",
+    "depth_weights": "inpaint.depth_weights", "color_weights": "inpaint.color_weights",
+    "ext_edge_threshold": "inpaint.ext_edge_threshold", "largest_size": "inpaint.largest_size",
+    "log_depth": "inpaint.log_depth", "device": ("inpaint.device", "depth.device"), "fp16": "inpaint.fp16",
+    "max_batch_pixels": "inpaint.max_batch_pixels",
+    "depth_kind": "depth.kind",
+    "supersample": "render.supersample", "hole_guard": "render.hole_guard", "render_simplify": "render.simplify",
+    "paths": "video.paths", "num_frames": "video.num_frames", "fps": "video.fps", "crop_border": "video.crop_border",
+    "custom_trajectories": "video.custom_trajectories",
+    "save_ply": "output.save_ply", "save_glb": "output.save_glb",
 }
-# Reference keys we accept but that do not apply to photo3d (reported as ignored).
-_REFERENCE_IGNORED = {
+# Flat keys that never changed anything; accepted and reported as ignored.
+FLAT_IGNORED = {
+    "sigma_s": "weights only the reference's dense bilateral filter, which neither it nor photo3d runs",
+    "sigma_r": "weights only the reference's dense bilateral filter, which neither it nor photo3d runs",
+    "repeat_inpaint_edge": "photo3d's edge clean-up has no repeated edge-inpainting pass",
+}
+# Reference argument.yml keys with another name here (same meaning).
+REFERENCE_RENAMES = {
+    "longer_side_len": "prepare.longer_side",
+    "depth_edge_model_ckpt": "inpaint.edge_weights",
+    "depth_feat_model_ckpt": "inpaint.depth_weights",
+    "rgb_feat_model_ckpt": "inpaint.color_weights",
+}
+# Reference keys accepted but not applicable (reported as ignored, with the reason).
+REFERENCE_IGNORED = {
     "MiDaS_model_ckpt": "depth comes from --depth or photo3d's own estimators",
     "specific": "photo3d takes files on the command line",
     "src_folder": "use --image / photo3d batch",
@@ -222,57 +416,91 @@ _REFERENCE_IGNORED = {
     "depth_edge_dilate_2": "not used by photo3d's region construction",
     "discount_factor": "not used by the reference either",
     "anti_flickering": "not applicable",
+    **FLAT_IGNORED,
 }
-_REFERENCE_TRAJECTORY_KEYS = ("traj_types", "x_shift_range", "y_shift_range", "z_shift_range", "video_postfix")
+REFERENCE_TRAJECTORY_KEYS = ("traj_types", "x_shift_range", "y_shift_range", "z_shift_range", "video_postfix")
+_REFERENCE_SPECIAL = ("gpu_ids", "inference_video")
+
+
+def _dotted_keys(data: dict, source: str) -> dict[str, Any]:
+    """Nested sections flattened to ``section.field`` keys; other keys unchanged."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in SECTIONS and isinstance(value, dict):
+            fields = _field_types(type(_SECTION_TYPES[key]()))
+            unknown = [k for k in value if k not in fields]
+            if unknown:
+                raise Photo3DError(f"{source}: unknown key(s) in section {key}: {', '.join(sorted(map(str, unknown)))}")
+            out.update({f"{key}.{k}": v for k, v in value.items()})
+        elif key in SECTIONS and key not in FLAT_KEYS:
+            raise Photo3DError(f"{source}: section {key} must be a mapping of keys to values, got {value!r}")
+        else:
+            out[key] = value
+    return out
 
 
 def config_from_mapping(data: dict, source: str = "config", base: Config | None = None) -> tuple[Config, list[str]]:
-    """Build a :class:`Config` from photo3d keys and/or reference ``argument.yml`` keys.
+    """Build a :class:`Config` from nested sections, ``section.field`` keys, photo3d's earlier
+    flat keys and/or the reference's ``argument.yml`` keys, on top of ``base``.
 
-    Returns the config and a list of ignored reference keys (with the reason).
-    Unknown keys raise :class:`Photo3DError` naming them.
+    Returns the config and the ignored keys (with the reason). Unknown keys raise
+    :class:`Photo3DError` naming them.
     """
     if not isinstance(data, dict):
         raise Photo3DError(f"{source}: expected a mapping of keys to values")
-    cfg = dataclasses.replace(base) if base is not None else Config()
-    data = {k: v for k, v in data.items() if k != _RUN_RECORD_KEY}
-    unknown = [k for k in data if k not in _OWN_KEYS and k not in _REFERENCE_RENAMES
-               and k not in _REFERENCE_IGNORED and k not in _REFERENCE_TRAJECTORY_KEYS
-               and k not in ("gpu_ids", "inference_video")]
-    if unknown:
-        raise Photo3DError(f"{source}: unknown config key(s): {', '.join(sorted(map(str, unknown)))}")
-    ignored = [f"{k} ({_REFERENCE_IGNORED[k]})" for k in data if k in _REFERENCE_IGNORED]
+    data = _dotted_keys({k: v for k, v in data.items() if k != RUN_RECORD_KEY}, source)
     changes: dict[str, Any] = {}
+    ignored: list[str] = []
+    unknown: list[str] = []
     for key, value in data.items():
-        if key in _OWN_KEYS:
+        if "." in str(key):
             changes[key] = value
-        elif key in _REFERENCE_RENAMES:
-            changes[_REFERENCE_RENAMES[key]] = value
+        elif key in FLAT_KEYS:
+            targets = FLAT_KEYS[key]
+            for target in (targets if isinstance(targets, tuple) else (targets,)):
+                changes.setdefault(target, value)
+        elif key in REFERENCE_RENAMES:
+            changes[REFERENCE_RENAMES[key]] = value
+        elif key in REFERENCE_IGNORED:
+            ignored.append(f"{key} ({REFERENCE_IGNORED[key]})")
+        elif key not in REFERENCE_TRAJECTORY_KEYS and key not in _REFERENCE_SPECIAL:
+            unknown.append(str(key))
+    if unknown:
+        raise Photo3DError(f"{source}: unknown config key(s): {', '.join(sorted(unknown))}")
     if "gpu_ids" in data:
         gid = data["gpu_ids"]
-        if gid is not None and not _is_int(gid):
+        if gid is not None and not checks.is_int(gid):
             raise Photo3DError(f"{source}: gpu_ids must be an integer (-1 for CPU), got {gid!r}")
         # The reference's default gpu_ids is 0 even on CPU-only machines: treat >= 0 as "auto".
-        changes.setdefault("device", "cpu" if gid is None or int(gid) < 0 else "auto")
-    if any(k in data for k in _REFERENCE_TRAJECTORY_KEYS):
-        changes["custom_trajectories"] = _reference_trajectories(data, source)
-        changes["paths"] = [t["name"] for t in changes["custom_trajectories"]]
+        device = "cpu" if gid is None or int(gid) < 0 else "auto"
+        changes.setdefault("inpaint.device", device)
+        changes.setdefault("depth.device", device)
+    if any(k in data for k in REFERENCE_TRAJECTORY_KEYS):
+        changes["video.custom_trajectories"] = _reference_trajectories(data, source)
+        changes["video.paths"] = [t["name"] for t in changes["video.custom_trajectories"]]
     if "inference_video" in data:
         if not isinstance(data["inference_video"], bool):
             raise Photo3DError(f"{source}: inference_video must be true or false, got {data['inference_video']!r}")
         if not data["inference_video"]:  # after the trajectories, which the reference file always has
-            changes["paths"] = []
+            changes["video.paths"] = []
+    sections = {name: dataclasses.replace(getattr(base, name)) if base is not None else _SECTION_TYPES[name]()
+                for name in SECTIONS}
     for key, value in changes.items():
-        setattr(cfg, key, _coerce(key, value, source))
+        section, _, name = str(key).partition(".")
+        fields = _field_types(type(sections[section])) if section in sections else {}
+        if name not in fields:
+            raise Photo3DError(f"{source}: unknown config key: {key}")
+        setattr(sections[section], name, _coerce(key, fields[name], value, source))
+    cfg = Config(**sections)
     cfg.validate(source)
     return cfg, ignored
 
 
 def _reference_trajectories(data: dict, source: str) -> list[dict]:
-    missing = [k for k in _REFERENCE_TRAJECTORY_KEYS if k not in data]
+    missing = [k for k in REFERENCE_TRAJECTORY_KEYS if k not in data]
     if missing:
         raise Photo3DError(f"{source}: trajectory keys must come together; missing {', '.join(missing)}")
-    not_lists = [k for k in _REFERENCE_TRAJECTORY_KEYS if not isinstance(data[k], (list, tuple))]
+    not_lists = [k for k in REFERENCE_TRAJECTORY_KEYS if not isinstance(data[k], (list, tuple))]
     if not_lists:
         raise Photo3DError(f"{source}: {', '.join(not_lists)}: expected a list, one entry per video")
     types, names = list(data["traj_types"]), list(data["video_postfix"])
@@ -282,19 +510,19 @@ def _reference_trajectories(data: dict, source: str) -> list[dict]:
     bad_types = [str(t) for t in types if t not in TRAJECTORY_TYPES]
     if bad_types:
         raise Photo3DError(f"{source}: unknown traj_types {', '.join(bad_types)}; valid: {', '.join(TRAJECTORY_TYPES)}")
-    if not all(_is_number(v) for v in xs + ys + zs):
+    if not all(checks.is_number(v) for v in xs + ys + zs):
         raise Photo3DError(f"{source}: *_shift_range entries must be numbers")
     return [dict(name=str(n), traj_type=str(t), x=float(x), y=float(y), z=float(z))
             for t, n, x, y, z in zip(types, names, xs, ys, zs)]
 
 
 def load_config(path: str | Path, base: Config | None = None) -> tuple[Config, list[str]]:
-    """Load a YAML config (photo3d keys or the reference's argument.yml keys)."""
+    """Load a YAML config (nested photo3d sections, flat keys, or the reference's argument.yml)."""
     path = Path(path)
     if not path.is_file():
         raise Photo3DError(f"{path}: config file not found")
     try:
         data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise Photo3DError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     return config_from_mapping(data, str(path), base)

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from .errors import Photo3DError
-from .types import Mesh
+from .core.data import Intrinsics, Mesh
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".heic", ".heif")
 DEPTH_SUFFIXES = (".npy", ".png", ".pfm", ".tif", ".tiff")
@@ -265,7 +265,7 @@ def write_ply(mesh: Mesh, path: str | os.PathLike) -> Path:
         f"image_size {k.width} {k.height}",
         f"intrinsics fx {k.fx:.6f} fy {k.fy:.6f} cx {k.cx:.6f} cy {k.cy:.6f}",
         "axes x right, y down, z forward (OpenCV camera frame of the input photo)",
-    ] + [f"{key} {value}" for key, value in mesh.metadata.items() if isinstance(value, (int, float, str))]
+    ] + [f"{key} {value}" for key, value in mesh.info.items()]
     header = (
         f"ply\n{_PLY_LAYOUT[0]}\n"
         + "".join(f"comment {c}\n" for c in comments)
@@ -287,7 +287,6 @@ def read_ply(path: str | os.PathLike) -> Mesh:
     Any other layout (ASCII, other properties, no image_size/intrinsics comments) or a
     truncated file raises :class:`Photo3DError`.
     """
-    from .types import Intrinsics
 
     path = Path(path)
     _check_file(path, "mesh")

@@ -23,7 +23,7 @@ import numpy as np
 from .camera import CameraFrame, crop_intrinsics, even_size, frame_intrinsics
 from .errors import Photo3DError
 from .io import current_umask
-from .types import Intrinsics
+from .core.data import Intrinsics
 
 _STOP = None  # queue sentinel
 

@@ -15,11 +15,9 @@ Files are never unpickled: ``torch.load(..., weights_only=True)`` or safetensors
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import http.client
 import os
-import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -330,58 +328,3 @@ def download(names: Iterable[str] | None = None, dest_dir: str | Path | None = N
     for name in names:
         get_spec(name)  # fail before downloading anything
     return [download_one(n, dest_dir, base_url, progress) for n in names]
-
-
-# ---------------------------------------------------------------------------------------
-# CLI: photo3d weights {list,download}
-# ---------------------------------------------------------------------------------------
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="photo3d weights",
-                                     description="List or download network weights.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    lst = sub.add_parser("list", help="show which weights are installed and where")
-    lst.add_argument("--dir", help="also search this directory first")
-    dl = sub.add_parser("download", help="download weights (default: all)")
-    dl.add_argument("names", nargs="*", metavar="NAME",
-                    help=f"weights to fetch: {', '.join(REGISTRY)} (default: all)")
-    dl.add_argument("--dir", help=f"target directory (default: {cache_dir()})")
-    dl.add_argument("--url", help="replace the download URL prefix (file name is appended)")
-    dl.add_argument("--quiet", action="store_true", help="no progress bar")
-    return parser
-
-
-def _list(checkpoints_dir: str | None) -> int:
-    print("search order: " + ", ".join(str(d) for d in search_dirs(checkpoints_dir)))
-    missing = []
-    for name, spec in REGISTRY.items():
-        path = find_weights(name, checkpoints_dir)
-        if path is None:
-            missing.append(name)
-        where = str(path) if path is not None else "MISSING"
-        print(f"{name:24s} {where}    ({spec.description})")
-    if missing:
-        print("missing: " + " ".join(missing)
-              + f"  (fetch with: photo3d weights download {' '.join(missing)})")
-    return 0
-
-
-def main(argv: list[str]) -> int:
-    """``photo3d weights list [--dir D]`` / ``photo3d weights download [NAMES...] [--dir D] [--url URL]``.
-
-    Returns the exit code (0 success, 2 on a Photo3DError, reported on stderr).
-    """
-    args = _parser().parse_args(argv)
-    try:
-        if args.command == "list":
-            return _list(args.dir)
-        for path in download(args.names, args.dir, args.url, progress=not args.quiet):
-            print(path)
-        return 0
-    except Photo3DError as exc:
-        print(f"photo3d weights: error: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))

@@ -35,4 +35,4 @@ def small_config(**changes) -> Config:
     base = dict(longer_side=128, background_thickness=12, context_thickness=20, extrapolation_thickness=8,
                 min_island_size=20, inpaint="fill")
     base.update(changes)
-    return Config(**base)
+    return Config.from_keys(**base)

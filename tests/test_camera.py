@@ -15,7 +15,7 @@ from photo3d.camera import (
     reference_shifts,
 )
 from photo3d.errors import Photo3DError
-from photo3d.types import Intrinsics
+from photo3d.core.data import Intrinsics
 
 
 def centers(frames: list[CameraFrame]) -> np.ndarray:

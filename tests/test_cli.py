@@ -398,7 +398,7 @@ def test_batch_depth_maps_beside_the_photos(tmp_path, capsys):
 
 
 def test_find_jobs_pairs_and_clashes(tmp_path):
-    from photo3d.batch import find_jobs
+    from photo3d.cli.batch import find_jobs
     from photo3d.errors import Photo3DError
 
     photos, depths = tmp_path / "photos", tmp_path / "depths"
@@ -430,6 +430,6 @@ def test_api_from_files_reports_a_stretched_depth_map(tmp_path, caplog):
     np.save(tmp_path / "square.npy", cv2.resize(disparity, (48, 48), interpolation=cv2.INTER_NEAREST))
     with caplog.at_level(logging.WARNING, logger="photo3d"):
         p3d = Photo3D.from_files(tmp_path / "photo.png", tmp_path / "square.npy",
-                                 config=Config(longer_side=64, paths=[], inpaint="fill"))
+                                 config=Config.from_keys(longer_side=64, paths=[], inpaint="fill"))
     assert p3d.intrinsics.width == 64 and p3d.intrinsics.height == 48
     assert any("square.npy" in r.getMessage() and "stretched" in r.getMessage() for r in caplog.records)

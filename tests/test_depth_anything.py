@@ -26,7 +26,7 @@ from photo3d.depth.depth_anything import (
 )
 from photo3d.errors import Photo3DError
 
-from compat_da_weights import recipe_state_dict
+from photo3d.depth.recipe_weights import recipe_state_dict
 
 VECTORS = Path(__file__).resolve().parent / "data" / "depth_anything_v2_vits_vectors.npz"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"

@@ -14,7 +14,7 @@ from PIL import Image, ImageOps
 
 from photo3d.errors import Photo3DError
 from photo3d.io import atomic_write, read_depth, read_image, read_pfm, read_ply, write_glb, write_pfm, write_ply
-from photo3d.types import Intrinsics, Mesh
+from photo3d.core.data import Intrinsics, Mesh
 
 
 def _rgb(height: int = 24, width: int = 40, seed: int = 0) -> np.ndarray:

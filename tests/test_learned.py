@@ -1,6 +1,6 @@
 """Learned inpainting (photo3d.inpaint.learned): network inputs, crops, the fill contract, and
 weight lookup. Networks are small random-weight variants of the published architectures
-(the recipe weights of compat_weights.py), so the tests check plumbing and invariants, not
+(the recipe weights of photo3d.inpaint.recipe_weights), so the tests check plumbing and invariants, not
 inpainting quality."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from compat_weights import recipe_network  # noqa: E402
+from photo3d.inpaint.recipe_weights import recipe_network  # noqa: E402
 import scenes  # noqa: E402
 from scenes import square_scene, textured  # noqa: E402
 
@@ -31,7 +31,8 @@ from photo3d.inpaint.learned import (  # noqa: E402
     open_small_mask,
     segment_crops,
 )
-from photo3d.pipeline import build_scene, select_inpainter  # noqa: E402
+from photo3d.pipeline import build_scene  # noqa: E402
+from photo3d.inpaint import select_inpainter  # noqa: E402
 
 
 def small_config(**kw) -> Config:

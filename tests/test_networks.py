@@ -10,11 +10,12 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
 
-from compat_weights import recipe_network, recipe_state_dict
+from photo3d.inpaint.recipe_weights import recipe_network, recipe_state_dict
 from photo3d import weights
 from photo3d.errors import Photo3DError
 from photo3d.inpaint import load_network
-from photo3d.inpaint.batching import padded_size, pick_device, run_batched
+from photo3d.inpaint.batching import padded_size, run_batched
+from photo3d.device import pick_device
 from photo3d.inpaint.networks import (PartialConv2d, SpectralNormConv2d, build_network,
                                       color_inpaint_net, depth_inpaint_net)
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from photo3d import evaluation as ev
+from benchmarks import middlebury as ev
 
 os.environ.setdefault("EGL_PLATFORM", "surfaceless")
 
@@ -203,7 +202,7 @@ def test_photo3d_renders_line_up_with_the_photographs(scene, renderer):
     from photo3d.config import Config
 
     w, h = scene.size
-    result = ev.photo3d_renders(scene, Config(longer_side=max(w, h), inpaint="fill"), renderer, views=(1, 5))
+    result = ev.photo3d_renders(scene, Config.from_keys(longer_side=max(w, h), inpaint="fill"), renderer, views=(1, 5))
     rgb1, mask1 = result.renders[1]
     g0 = ev.reference_geometry(scene.disp1, scene.disp5, 0.0)
     assert ev.masked_psnr(rgb1, scene.views[1], g0.valid) > 30.0 and mask1.mean() > 0.99
@@ -214,11 +213,8 @@ def test_photo3d_renders_line_up_with_the_photographs(scene, renderer):
 
 
 def _nvs_eval():
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        import nvs_eval
-    finally:
-        sys.path.pop(0)
+    from benchmarks import nvs_eval
+
     return nvs_eval
 
 
@@ -248,7 +244,7 @@ def test_reveal_breakdown_accounts_for_every_disoccluded_pixel(scene, renderer):
     from photo3d.config import Config
 
     w, h = scene.size
-    result = ev.photo3d_renders(scene, Config(longer_side=max(w, h), inpaint="fill"), renderer, views=(0, 2, 5))
+    result = ev.photo3d_renders(scene, Config.from_keys(longer_side=max(w, h), inpaint="fill"), renderer, views=(0, 2, 5))
     b = ev.reveal_breakdown(scene, result.scene, result.renders)
     expected = 0
     for view in (2, 5):  # t > 0 only; the positions a pixel needs lie inside view1 here

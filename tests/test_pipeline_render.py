@@ -10,7 +10,7 @@ import pytest
 
 from photo3d import Photo3D
 from photo3d.config import Config
-from photo3d.types import Intrinsics
+from photo3d.core.data import Intrinsics
 
 from scenes import square_scene
 
@@ -24,7 +24,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 @pytest.fixture(scope="module")
 def sample3d():
-    cfg = Config(longer_side=320, paths=[], inpaint="fill")
+    cfg = Config.from_keys(longer_side=320, paths=[], inpaint="fill")
     p3d = Photo3D.from_files(REPO / "inputs" / "sample.png", REPO / "inputs" / "sample_disparity.png", config=cfg)
     yield p3d
     p3d.close()
@@ -82,7 +82,7 @@ def test_translated_render_matches_analytic_reprojection():
     image, depth, fg = square_scene(h=120, w=160)
     f, cx, cy = 160.0, 80.0, 60.0
     tx = 0.25  # towards +x, in the depth's units (metres)
-    cfg = Config(longer_side=160, paths=[], inpaint="fill", sparse_iter=1, background_thickness=30,
+    cfg = Config.from_keys(longer_side=160, paths=[], inpaint="fill", sparse_iter=1, background_thickness=30,
                  context_thickness=40, extrapolation_thickness=16)
     with Photo3D.from_rgbd(image, depth, intrinsics=(f, f, cx, cy), config=cfg, normalize=False) as p3d:
         pose = np.eye(4)
@@ -102,7 +102,7 @@ def test_translated_render_matches_analytic_reprojection():
 
 def test_api_outputs(tmp_path):
     image, depth, _ = square_scene(h=64, w=96)
-    cfg = Config(longer_side=96, paths=[], num_frames=4, background_thickness=10, context_thickness=16,
+    cfg = Config.from_keys(longer_side=96, paths=[], num_frames=4, background_thickness=10, context_thickness=16,
                  extrapolation_thickness=8)
     with Photo3D.from_rgbd(image, depth, config=cfg) as p3d:
         ply = p3d.save_ply(tmp_path / "scene.ply")
@@ -130,7 +130,7 @@ def test_hole_guard_fills_disocclusions_wider_than_the_inpainted_band():
     expected, fg_src, disoccluded, inside = _analytic_view(image, depth, fg, f, 80.0, tx, 4.0, 2.0)
     renders = {}
     for guard in (False, True):
-        cfg = Config(hole_guard=guard, **base)
+        cfg = Config.from_keys(hole_guard=guard, **base)
         with Photo3D.from_rgbd(image, depth, intrinsics=(f, f, 80.0, 60.0), config=cfg, normalize=False) as p3d:
             renders[guard] = p3d.render(pose)
     (rgb0, mask0), (rgb1, mask1) = renders[False], renders[True]
@@ -151,7 +151,7 @@ def test_border_skirt_paints_beyond_the_extrapolated_border():
     pose[2, 3] = -2.0  # step back: the view is ~1.5x wider than the photo and its 4-px border
     frames = {}
     for guard in (False, True):
-        with Photo3D.from_rgbd(image, depth, config=Config(hole_guard=guard, **base), normalize=False) as p3d:
+        with Photo3D.from_rgbd(image, depth, config=Config.from_keys(hole_guard=guard, **base), normalize=False) as p3d:
             frames[guard] = p3d.render(pose)
     (rgb0, mask0), (rgb1, mask1) = frames[False], frames[True]
     assert np.array_equal(mask0, mask1) and not mask0[0, 0]

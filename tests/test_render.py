@@ -12,7 +12,7 @@ import pytest
 from photo3d.camera import crop_border, crop_intrinsics
 from photo3d.errors import Photo3DError
 from photo3d.render import Renderer, gl_context, projection_matrix
-from photo3d.types import Intrinsics, Mesh
+from photo3d.core.data import Intrinsics, Mesh
 
 REPO = Path(__file__).resolve().parents[1]
 

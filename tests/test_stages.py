@@ -5,17 +5,12 @@ import numpy as np
 import pytest
 
 from photo3d.errors import Photo3DError
-from photo3d.ldi import front_layer
-from photo3d.mesh import build_mesh, ldi_triangles
+from photo3d.core.ldi import front_layer
+from photo3d.core.mesh import build_mesh, ldi_triangles
 from photo3d.pipeline import build_scene
-from photo3d.preprocess import (
-    check_and_fill,
-    detect_discontinuities,
-    discontinuity_map,
-    normalize_disparity,
-    sparse_median_filter,
-)
-from photo3d.regions import grow_labels
+from photo3d.core.prepare import check_and_fill, discontinuity_map, normalize_disparity, sparse_median_filter
+from photo3d.core.discontinuities import detect_discontinuities
+from photo3d.core.regions import grow_labels
 
 from scenes import small_config, square_scene
 
@@ -266,8 +261,8 @@ def test_no_face_spans_a_cut_link(scene):
 def test_full_grid_gives_two_triangles_per_quad():
     image = np.zeros((5, 6, 3), np.uint8)
     depth = np.full((5, 6), 2.0, np.float32)
-    from photo3d.preprocess import Canvas, Discontinuities
-    from photo3d.types import Intrinsics
+    from photo3d.core.data import Canvas, Discontinuities
+    from photo3d.core.data import Intrinsics
 
     k = Intrinsics.default(6, 5)
     canvas = Canvas(image, depth, 1 / depth, np.ones((5, 6), bool), 0, k)

@@ -7,7 +7,7 @@ import pytest
 
 from photo3d.camera import camera_path
 from photo3d.errors import Photo3DError
-from photo3d.types import Intrinsics, Mesh
+from photo3d.core.data import Intrinsics, Mesh
 from photo3d.video import VideoWriter, video_intrinsics, write_path_video
 
 

@@ -1,7 +1,8 @@
 """Depth for photos that come without it.
 
-* :func:`resolve_depth` picks the source (depth file, embedded depth, ONNX model,
-  Depth Anything V2, or a weak prior) and returns a :class:`DepthResult`.
+* :func:`resolve_depth` (:mod:`.resolve`) picks the source (depth file, embedded depth, ONNX model,
+  Depth Anything V2, or a weak prior) and returns a :class:`DepthResult`;
+* :func:`save_depth` / :func:`read_depth_file` (:mod:`.saved`) write and read back the depth a run used.
 * :func:`read_embedded_depth` reads depth stored by phones (GDepth, Dynamic Depth,
   Apple MPF/HEIC).
 * :class:`OnnxDepthModel` runs any ONNX depth network; :func:`estimate` and
@@ -10,7 +11,8 @@
 from __future__ import annotations
 
 from .embedded import EmbeddedDepth, read_embedded_depth
-from .source import DepthResult, read_saved_depth_png, resolve_depth, save_depth
+from .resolve import DepthResult, resolve_depth
+from .saved import read_depth_file, read_saved_depth_png, save_depth
 
 
 def load_depth_anything(path, device="cpu"):
@@ -40,4 +42,4 @@ def __getattr__(name):  # onnxruntime loads only when the ONNX model is used
 
 
 __all__ = ["DepthResult", "EmbeddedDepth", "OnnxDepthModel", "estimate", "load_depth_anything",
-           "prior_disparity", "read_embedded_depth", "read_saved_depth_png", "resolve_depth", "save_depth"]
+           "prior_disparity", "read_depth_file", "read_embedded_depth", "read_saved_depth_png", "resolve_depth", "save_depth"]

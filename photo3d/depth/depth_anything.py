@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import Photo3DError
-from .source import check_rgb_image
+from ..checks import check_rgb_image
 
 WEIGHTS_NAME = "depth_anything_v2_vits"
 
@@ -318,7 +318,7 @@ def load_depth_anything(path: str | Path, device: str | torch.device = "cpu") ->
         Photo3DError: the file is missing, unreadable, or its keys/shapes do not fit; the
             device is unknown or unavailable.
     """
-    from ..inpaint.batching import pick_device
+    from ..device import pick_device
     from ..weights import load_into, load_state_dict
 
     device = pick_device(device)

@@ -40,7 +40,7 @@ from __future__ import annotations
 import base64
 import binascii
 import struct
-import warnings
+import logging
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +49,8 @@ import cv2
 import numpy as np
 
 from ..errors import Photo3DError
+
+log = logging.getLogger("photo3d")
 
 GDEPTH_NS = ("http://ns.google.com/photos/1.0/depthmap/", "http://ns.google.com/photos/1.0/depth/")
 CONTAINER_NS = ("http://ns.google.com/photos/dd/1.0/container/", "http://ns.google.com/photos/1.0/container/")
@@ -539,7 +541,7 @@ def _heif_depth(path: Path) -> EmbeddedDepth | None:
     try:
         import pillow_heif
     except ImportError:
-        warnings.warn(f"{path}: pillow-heif is not installed; cannot look for HEIC depth", stacklevel=3)
+        log.warning("%s: pillow-heif is not installed; cannot look for HEIC depth", path)
         return None
     try:
         heif = pillow_heif.open_heif(path, convert_hdr_to_8bit=False)
@@ -671,5 +673,5 @@ def read_embedded_depth(path: str | Path, *, strict: bool = False) -> EmbeddedDe
         message = f"{path}: embedded depth is malformed ({'; '.join(problems)})"
         if strict:
             raise Photo3DError(message)
-        warnings.warn(message + "; ignoring it", stacklevel=2)
+        log.warning("%s; ignoring it", message)
     return None

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from ..errors import Photo3DError
-from .source import check_rgb_image
+from ..checks import check_rgb_image
 
 OUTPUT_KINDS = ("disparity", "depth")
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .source import check_rgb_image
+from ..checks import check_rgb_image
 
 HORIZON = 0.3            # assumed horizon, as a fraction of the height from the top
 WEIGHT_LAYOUT = 0.85     # the cues' weights in the combined guess (layout includes contact)

@@ -1,56 +1,88 @@
-"""Inpainting networks (edge, depth, colour), their weights, and batched inference on crops."""
+"""Inpainting: an :class:`Inpainter` fills the synthesis regions of a canvas with a new layer.
+
+Two are registered: ``fill`` (:mod:`.fill`, non-learned, context-aware) and ``learned``
+(:mod:`.learned`, the edge, depth and colour networks of :mod:`.networks`, batched over
+crops by :mod:`.batching`). :func:`make_inpainter` picks one from the inpaint section of
+the config. torch is imported only when the learned inpainter is built.
+"""
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING
+import logging
+from typing import Callable, Protocol
 
+from ..config import InpaintConfig
+from ..core.data import Canvas, Discontinuities, LayerFill, Regions
 from ..errors import Photo3DError
 
-if TYPE_CHECKING:  # torch is imported lazily: importing photo3d.inpaint must stay cheap
-    import torch
-    from torch import nn
+log = logging.getLogger("photo3d")
 
-__all__ = ["load_network", "build_network", "run_batched", "pick_device"]
+MISSING_WEIGHTS_WARNING = ("inpainting networks not found: using the non-learned fill "
+                           "(get the weights with `photo3d weights download edge depth color`)")
 
 
-def load_network(kind: str, path: str | Path | None = None,
-                 device: "str | torch.device" = "cpu",
-                 checkpoints_dir: str | Path | None = None) -> "nn.Module":
-    """The published-architecture network ``kind`` with weights from ``path``, in eval mode.
+class Inpainter(Protocol):
+    """Fills synthesis regions: ``inpainter(canvas, discontinuities, regions) -> LayerFill``.
 
-    Args:
-        kind: ``"edge"``, ``"depth"`` or ``"color"``.
-        path: a ``.pth`` / ``.safetensors`` state dict; None looks it up with
-            :func:`photo3d.weights.find_weights` (``edge-model.pth`` etc.).
-        device: where the network is moved.
-        checkpoints_dir: searched first when ``path`` is None.
-
-    Raises:
-        Photo3DError: unknown kind, file missing or damaged, or keys/shapes that do not
-            fit (the message lists missing, unexpected and mis-shaped keys).
+    ``name`` says which method it is ("fill", "learned"); it is recorded with the outputs.
     """
-    from .. import weights
-    from .networks import build_network
 
-    network = build_network(kind)
-    if path is None:
-        path = weights.find_weights(kind, checkpoints_dir)
-        if path is None:
-            raise Photo3DError(
-                f"{weights.get_spec(kind).filename}: {kind} network weights not found in "
-                f"{', '.join(map(str, weights.search_dirs(checkpoints_dir)))} (run: photo3d weights download {kind})")
-    state_dict = weights.load_state_dict(path)
-    weights.load_into(network, state_dict, path)
-    return network.to(device).eval()
+    name: str
+
+    def __call__(self, canvas: Canvas, disc: Discontinuities, regions: Regions) -> LayerFill: ...
 
 
-def __getattr__(name: str):
-    if name == "build_network":
-        from .networks import build_network
+class FillInpainter:
+    """The non-learned fill (:func:`photo3d.inpaint.fill.fill_regions`) as an :class:`Inpainter`."""
 
-        return build_network
-    if name in ("run_batched", "pick_device"):
-        from . import batching
+    name = "fill"
 
-        return getattr(batching, name)
+    def __init__(self, depth_threshold: float):
+        self.depth_threshold = float(depth_threshold)
+
+    def __call__(self, canvas: Canvas, disc: Discontinuities, regions: Regions) -> LayerFill:
+        from .fill import fill_regions
+
+        return fill_regions(canvas, regions, self.depth_threshold)
+
+
+def _make_fill(config: InpaintConfig, depth_threshold: float, required: bool) -> Inpainter:
+    return FillInpainter(depth_threshold)
+
+
+def _make_learned(config: InpaintConfig, depth_threshold: float, required: bool) -> Inpainter | None:
+    from .learned import make_learned_inpainter
+
+    return make_learned_inpainter(config, depth_threshold, required=required)
+
+
+# name -> factory(config, depth_threshold, required) -> Inpainter, or None when not available
+INPAINTERS: dict[str, Callable[[InpaintConfig, float, bool], Inpainter | None]] = {
+    "fill": _make_fill,
+    "learned": _make_learned,
+}
+
+
+def make_inpainter(config: InpaintConfig, depth_threshold: float) -> Inpainter:
+    """The inpainter that ``config.method`` asks for: ``fill``; ``learned`` (an error when its
+    weights are missing); ``auto``: the networks when their weights are found, else the fill
+    with one warning on the ``photo3d`` logger."""
+    if config.method == "auto":
+        inpainter = INPAINTERS["learned"](config, depth_threshold, False)
+        if inpainter is not None:
+            return inpainter
+        log.warning(MISSING_WEIGHTS_WARNING)
+        return INPAINTERS["fill"](config, depth_threshold, True)
+    if config.method not in INPAINTERS:
+        raise Photo3DError(f"inpaint.method: unknown inpainter {config.method!r}; valid: auto, {', '.join(INPAINTERS)}")
+    return INPAINTERS[config.method](config, depth_threshold, True)
+
+
+def __getattr__(name: str):  # torch loads only when a network is used
+    if name in ("build_network", "load_network"):
+        from . import networks
+
+        return getattr(networks, name)
     raise AttributeError(name)
+
+
+__all__ = ["FillInpainter", "INPAINTERS", "Inpainter", "build_network", "load_network", "make_inpainter"]

@@ -18,34 +18,6 @@ from torch import nn
 from ..errors import Photo3DError
 
 
-def pick_device(spec: str | torch.device = "auto") -> torch.device:
-    """The torch device for ``"auto"`` (CUDA if available, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
-
-    Raises:
-        Photo3DError: CUDA requested but not available, index out of range, or an unknown name.
-    """
-    if isinstance(spec, torch.device):
-        spec = str(spec)
-    spec = spec.strip().lower()
-    if spec == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if spec == "cpu":
-        return torch.device("cpu")
-    if spec == "cuda" or spec.startswith("cuda:"):
-        index_text = spec.partition(":")[2]
-        if index_text and not index_text.isdigit():
-            raise Photo3DError(f"device {spec!r}: expected cuda or cuda:N with N an integer")
-        if not torch.cuda.is_available():
-            raise Photo3DError(
-                f"device {spec!r}: CUDA is not available (this torch build or machine has no "
-                f"usable GPU); use --device cpu or auto")
-        count = torch.cuda.device_count()
-        if index_text and int(index_text) >= count:
-            raise Photo3DError(f"device {spec!r}: only {count} CUDA device(s) present")
-        return torch.device(spec)
-    raise Photo3DError(f"device {spec!r}: expected auto, cpu, cuda or cuda:N")
-
-
 def padded_size(height: int, width: int, multiple: int) -> tuple[int, int]:
     """(H, W) rounded up to multiples of ``multiple``."""
     return -(-height // multiple) * multiple, -(-width // multiple) * multiple

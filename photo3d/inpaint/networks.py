@@ -18,6 +18,7 @@ every crop of every network to multiples of 128, centred (see ``batching.run_bat
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Sequence
 
 import torch
@@ -398,3 +399,33 @@ def build_network(kind: str, **size: int) -> nn.Module:
 def parameter_count(module: nn.Module) -> int:
     """Number of learnable parameters (excludes buffers such as spectral-norm u, v)."""
     return sum(math.prod(p.shape) for p in module.parameters())
+
+
+def load_network(kind: str, path: str | Path | None = None,
+                 device: "str | torch.device" = "cpu",
+                 checkpoints_dir: str | Path | None = None) -> "nn.Module":
+    """The published-architecture network ``kind`` with weights from ``path``, in eval mode.
+
+    Args:
+        kind: ``"edge"``, ``"depth"`` or ``"color"``.
+        path: a ``.pth`` / ``.safetensors`` state dict; None looks it up with
+            :func:`photo3d.weights.find_weights` (``edge-model.pth`` etc.).
+        device: where the network is moved.
+        checkpoints_dir: searched first when ``path`` is None.
+
+    Raises:
+        Photo3DError: unknown kind, file missing or damaged, or keys/shapes that do not
+            fit (the message lists missing, unexpected and mis-shaped keys).
+    """
+    from .. import weights
+
+    network = build_network(kind)
+    if path is None:
+        path = weights.find_weights(kind, checkpoints_dir)
+        if path is None:
+            raise Photo3DError(
+                f"{weights.get_spec(kind).filename}: {kind} network weights not found in "
+                f"{', '.join(map(str, weights.search_dirs(checkpoints_dir)))} (run: photo3d weights download {kind})")
+    state_dict = weights.load_state_dict(path)
+    weights.load_into(network, state_dict, path)
+    return network.to(device).eval()

@@ -10,8 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .errors import Photo3DError
-from .io import DEPTH_SUFFIXES, IMAGE_SUFFIXES
+from ..errors import Photo3DError
+from ..io import DEPTH_SUFFIXES, IMAGE_SUFFIXES
 
 
 def find_jobs(image_dir: Path, depth_dir: Path | None) -> list[tuple[Path, Path | None]]:
@@ -48,27 +48,27 @@ def find_jobs(image_dir: Path, depth_dir: Path | None) -> list[tuple[Path, Path 
 
 
 def main(argv: list[str]) -> int:
-    from .cli import _add_common, effective_config, process_one
+    from ..inpaint import make_inpainter
+    from .options import add_common, effective_config
+    from .single import process_one
 
     ap = argparse.ArgumentParser(prog="photo3d batch", description=__doc__.splitlines()[0])
     ap.add_argument("images", help="folder of photos")
     ap.add_argument("--depth-dir", help="folder of depth maps named like the photos")
-    _add_common(ap)
+    add_common(ap)
     args = ap.parse_args(argv)
     config, ignored = effective_config(args)
     jobs = find_jobs(Path(args.images), Path(args.depth_dir) if args.depth_dir else None)
     if not jobs:
         raise Photo3DError(f"{args.images}: no images found ({', '.join(IMAGE_SUFFIXES)})")
-    from .pipeline import select_inpainter
-
     # one set of networks for the whole batch (loading them per photo costs seconds each)
-    inpainter = select_inpainter(config, warn=lambda msg: print(f"photo3d: warning: {msg}", file=sys.stderr))
+    inpainter = make_inpainter(config.inpaint, float(config.edges.depth_threshold))
     failed = []
     for i, (img, depth) in enumerate(jobs, 1):
-        if not args.quiet:
+        if not config.output.quiet:
             print(f"[{i}/{len(jobs)}] {img.name}", file=sys.stderr)
         try:
-            process_one(img, depth, Path(args.out), img.stem, config, args, ignored, inpainter=inpainter)
+            process_one(img, depth, config, ignored, inpainter=inpainter, name=img.stem)
         except Photo3DError as exc:
             print(f"photo3d: error: {exc}", file=sys.stderr)
             failed.append(img.name)

@@ -1,4 +1,5 @@
-"""Test helper: the deterministic Depth Anything V2 Small weights of the compatibility vectors.
+"""Deterministic seeded Depth Anything V2 Small weights (for tests and cost benchmarks): those
+of the compatibility vectors.
 
 Recipe (shared/compat/README.md): for every key, ``r = randn(shape)`` from a generator
 seeded with ``crc32(key)``; tensors with >= 2 dims get ``r / sqrt(prod(shape[1:]))``, keys

@@ -7,80 +7,9 @@ later layers follow. A depth discontinuity is a cut link.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from .preprocess import Canvas, Discontinuities
-from .types import Intrinsics
-
-LEFT, RIGHT, UP, DOWN = 0, 1, 2, 3
-OPPOSITE = np.array([RIGHT, LEFT, DOWN, UP])
-STEP_X = np.array([-1, 1, 0, 0])
-STEP_Y = np.array([0, 0, -1, 1])
-
-
-@dataclass
-class LDI:
-    """x, y: (N,) int32 canvas positions; depth: (N,) float32 camera z; disparity: (N,)
-    float32 detection disparity (normalised units); color: (N, 3) uint8; links: (N, 4) int32;
-    layer: (N,) int16 (0 = the photo's front layer, 1 = inpainted); shape: canvas (H, W);
-    intrinsics: of the canvas; pad: canvas border width (canvas x = image x + pad).
-    """
-
-    x: np.ndarray
-    y: np.ndarray
-    depth: np.ndarray
-    disparity: np.ndarray
-    color: np.ndarray
-    links: np.ndarray
-    layer: np.ndarray
-    shape: tuple[int, int]
-    intrinsics: Intrinsics
-    pad: int
-
-    @property
-    def num_pixels(self) -> int:
-        return int(self.x.shape[0])
-
-    def position_index(self) -> tuple[np.ndarray, np.ndarray]:
-        """Pixels stacked at each canvas position, front to back.
-
-        Returns (order, offsets): pixels at position ``i = y * W + x`` are
-        ``order[offsets[i]:offsets[i + 1]]`` sorted by increasing depth.
-        """
-        pos = self.y.astype(np.int64) * self.shape[1] + self.x
-        order = np.lexsort((self.depth, pos))
-        counts = np.bincount(pos, minlength=self.shape[0] * self.shape[1])
-        offsets = np.concatenate([[0], np.cumsum(counts)])
-        return order, offsets
-
-    def check_links(self) -> None:
-        """Raise AssertionError unless links are symmetric and join 4-neighbours."""
-        for d in range(4):
-            src = np.nonzero(self.links[:, d] >= 0)[0]
-            dst = self.links[src, d]
-            assert np.array_equal(self.links[dst, OPPOSITE[d]], src), "asymmetric link"
-            assert np.array_equal(self.x[dst] - self.x[src], np.full(src.size, STEP_X[d])), "link not a neighbour"
-            assert np.array_equal(self.y[dst] - self.y[src], np.full(src.size, STEP_Y[d])), "link not a neighbour"
-
-    def to_networkx(self, x0: int = 0, y0: int = 0, x1: int | None = None, y1: int | None = None):
-        """The pixel graph inside a canvas window as a networkx Graph (a debugging aid and
-        test oracle; use small windows). Nodes are pixel indices with x, y, depth, layer."""
-        import networkx as nx
-
-        x1 = self.shape[1] if x1 is None else x1
-        y1 = self.shape[0] if y1 is None else y1
-        inside = (self.x >= x0) & (self.x < x1) & (self.y >= y0) & (self.y < y1)
-        idx = np.nonzero(inside)[0]
-        g = nx.Graph()
-        for p in idx.tolist():
-            g.add_node(p, x=int(self.x[p]), y=int(self.y[p]), depth=float(self.depth[p]), layer=int(self.layer[p]))
-        for d in (RIGHT, DOWN):
-            q = self.links[idx, d]
-            ok = (q >= 0) & inside[np.maximum(q, 0)]
-            g.add_edges_from(zip(idx[ok].tolist(), q[ok].tolist()))
-        return g
+from .data import DOWN, LDI, LEFT, OPPOSITE, RIGHT, STEP_X, STEP_Y, UP, Canvas, Discontinuities, LayerFill
 
 
 def front_layer(canvas: Canvas, disc: Discontinuities) -> LDI:
@@ -106,20 +35,6 @@ def front_layer(canvas: Canvas, disc: Discontinuities) -> LDI:
         intrinsics=canvas.intrinsics,
         pad=canvas.pad,
     )
-
-
-@dataclass
-class LayerFill:
-    """A filled layer on the canvas, produced by an inpainting method.
-
-    mask: (H, W) bool positions that receive a new pixel; depth, disparity: (H, W) float32
-    (read where ``mask``); color: (H, W, 3) uint8.
-    """
-
-    mask: np.ndarray
-    depth: np.ndarray
-    disparity: np.ndarray
-    color: np.ndarray
 
 
 def add_layer(ldi: LDI, fill: LayerFill, threshold: float) -> LDI:

@@ -13,31 +13,10 @@ All flood fills are frontier expansions over link arrays (vectorised, no per-pix
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import networkx as nx
 import numpy as np
 
-from .config import Config
-from .ldi import LDI, STEP_X, STEP_Y
-from .preprocess import Discontinuities
-
-
-@dataclass
-class Regions:
-    """context_label: (H, W) int32, segment id of front-layer context pixels (0 = none).
-    synthesis_label: (H, W) int32, segment id of positions to fill behind the front (0 = none).
-    segment_graph: networkx Graph; nodes are segment ids with ``context_size`` and
-        ``synthesis_size``; an edge joins segments whose synthesis regions touch.
-    """
-
-    context_label: np.ndarray
-    synthesis_label: np.ndarray
-    segment_graph: nx.Graph
-
-    @property
-    def num_segments(self) -> int:
-        return self.segment_graph.number_of_nodes()
+from ..config import RegionsConfig
+from .data import LDI, STEP_X, STEP_Y, Discontinuities, Regions
 
 
 def grow_labels(
@@ -105,7 +84,7 @@ def synthesis_neighbors(ldi: LDI, threshold: float) -> np.ndarray:
     return out
 
 
-def find_regions(ldi: LDI, disc: Discontinuities, config: Config) -> Regions:
+def find_regions(ldi: LDI, disc: Discontinuities, config: RegionsConfig, depth_threshold: float) -> Regions:
     """Context and synthesis regions of every discontinuity segment (see module docs)."""
     h, w = ldi.shape
     n = h * w
@@ -127,21 +106,10 @@ def find_regions(ldi: LDI, disc: Discontinuities, config: Config) -> Regions:
         seed_labels.append(seg[q[cut]])
     seeds = np.concatenate(seeds)
     seed_labels = np.concatenate(seed_labels)
-    nbrs = synthesis_neighbors(ldi, float(config.depth_threshold))
+    nbrs = synthesis_neighbors(ldi, float(depth_threshold))
     synthesis = grow_labels(
         nbrs, seeds, seed_labels, max(int(config.background_thickness) - 1, 0), blocked=context
     )
     synthesis[synthesis == context] = 0  # a seed that is its own context (edge ends)
 
-    graph = nx.Graph()
-    ctx_sizes = np.bincount(context, minlength=disc.num_segments + 1)
-    syn_sizes = np.bincount(synthesis, minlength=disc.num_segments + 1)
-    for s in range(1, disc.num_segments + 1):
-        graph.add_node(s, context_size=int(ctx_sizes[s]), synthesis_size=int(syn_sizes[s]))
-    syn2 = synthesis.reshape(h, w)
-    for a, b in ((syn2[:, :-1], syn2[:, 1:]), (syn2[:-1], syn2[1:])):
-        touch = (a > 0) & (b > 0) & (a != b)
-        if touch.any():
-            pairs = np.unique(np.stack([np.minimum(a[touch], b[touch]), np.maximum(a[touch], b[touch])], 1), axis=0)
-            graph.add_edges_from(map(tuple, pairs.tolist()))
-    return Regions(context.reshape(h, w), syn2, graph)
+    return Regions(context.reshape(h, w), synthesis.reshape(h, w), int(disc.num_segments))

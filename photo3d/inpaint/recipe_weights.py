@@ -1,4 +1,4 @@
-"""Test helper: the deterministic weights behind shared/compat/{edge,depth,color}_vectors.npz.
+"""Deterministic seeded weights (for tests and cost benchmarks): the weights behind shared/compat/{edge,depth,color}_vectors.npz.
 
 Recipe (shared/compat/README.md), for every state-dict key:
 
@@ -49,7 +49,7 @@ def recipe_state_dict(network: nn.Module) -> "OrderedDict[str, torch.Tensor]":
 
 def recipe_network(kind: str, **size: int) -> nn.Module:
     """``build_network(kind, **size)`` with recipe weights loaded strictly, in eval mode."""
-    from photo3d.inpaint.networks import build_network
+    from .networks import build_network
 
     network = build_network(kind, **size)
     network.load_state_dict(recipe_state_dict(network), strict=True)

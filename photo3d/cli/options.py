@@ -1,0 +1,94 @@
+"""The command-line options shared by ``photo3d`` and ``photo3d batch``, and how they land in
+the config: every option is a config key (``--config`` file first, flags on top), so the
+``config.yml`` written beside the outputs reproduces the run.
+"""
+from __future__ import annotations
+
+import argparse
+
+from ..config import DEFAULT_PATHS, Config, config_from_mapping, load_config
+
+# flag (argparse dest) -> config key(s)
+FLAG_KEYS: dict[str, tuple[str, ...]] = {
+    "depth_kind": ("depth.kind",),
+    "depth_source": ("depth.source",),
+    "depth_model": ("depth.model",),
+    "depth_model_output": ("depth.model_output",),
+    "depth_model_size": ("depth.model_size",),
+    "out": ("output.out_dir",),
+    "longer_side": ("prepare.longer_side",),
+    "frames": ("video.num_frames",),
+    "fps": ("video.fps",),
+    "inpaint": ("inpaint.method",),
+    "device": ("inpaint.device", "depth.device"),
+    "checkpoints": ("inpaint.checkpoints",),
+    "supersample": ("render.supersample",),
+}
+# store_true flags -> (config key, value they set)
+SWITCH_KEYS: dict[str, tuple[str, bool]] = {
+    "save_depth": ("output.save_depth", True),
+    "no_ply": ("output.save_ply", False),
+    "glb": ("output.save_glb", True),
+    "fp16": ("inpaint.fp16", True),
+    "quiet": ("output.quiet", True),
+}
+
+
+def add_common(ap: argparse.ArgumentParser) -> None:
+    """Options of both the single-photo command and batch (defaults come from the config)."""
+    ap.add_argument("--depth-kind", choices=["disparity", "depth"], help="what the depth file holds (default disparity)")
+    ap.add_argument("--depth-source", choices=["auto", "embedded", "model", "file"],
+                    help="where depth comes from when --depth is not given (default auto)")
+    ap.add_argument("--depth-model", metavar="ONNX", help="an ONNX depth model to use instead of Depth Anything V2")
+    ap.add_argument("--depth-model-output", choices=["disparity", "depth"],
+                    help="what the ONNX model outputs (default disparity)")
+    ap.add_argument("--depth-model-size", type=int, help="ONNX model input size (default 518)")
+    ap.add_argument("--save-depth", action="store_true", help="also write the depth used (16-bit PNG and .npy)")
+    ap.add_argument("--out", help="output folder (default outputs/)")
+    ap.add_argument("--config", help="YAML config (photo3d's config.yml, or the reference's argument.yml keys)")
+    ap.add_argument("--longer-side", type=int, help="working resolution, longer side in pixels (default 960)")
+    ap.add_argument("--frames", type=int, help="frames per video (default 240)")
+    ap.add_argument("--fps", type=float, help="video frame rate (default 40)")
+    ap.add_argument("--paths", help=f"comma-separated camera paths, or 'none' (default {','.join(DEFAULT_PATHS)})")
+    ap.add_argument("--inpaint", choices=["auto", "learned", "fill"], help="inpainting method (default auto)")
+    ap.add_argument("--device", help="auto, cpu, cuda or cuda:N (default auto)")
+    ap.add_argument("--checkpoints", help="folder holding the network weights")
+    ap.add_argument("--fp16", action="store_true", help="float16 inference for the inpainting networks on CUDA")
+    ap.add_argument("--supersample", type=float, help="render scale for anti-aliasing (default 2)")
+    ap.add_argument("--no-ply", action="store_true", help="do not write the mesh")
+    ap.add_argument("--glb", action="store_true", help="also write the mesh as <name>.glb (binary glTF)")
+    ap.add_argument("--quiet", action="store_true", help="no progress bars or timing table")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="photo3d",
+        description="Turn a photo (and its depth) into a layered 3D photo: a mesh and parallax videos. "
+        "Subcommands: 'photo3d batch FOLDER' and 'photo3d weights list|download'.",
+    )
+    ap.add_argument("--image", required=True, help="the photo (jpg, png, webp, tiff, heic)")
+    ap.add_argument("--depth", help="its depth or disparity map (.npy, .png 8/16-bit, .pfm, .tiff)")
+    ap.add_argument("--name", help="output name (default: the image's file name without suffix)")
+    add_common(ap)
+    return ap
+
+
+def effective_config(args: argparse.Namespace) -> tuple[Config, list[str]]:
+    """The config file (if any), then the flags given on top. Returns (config, ignored keys)."""
+    cfg, ignored = (load_config(args.config) if args.config else (Config(), []))
+    changes: dict = {}
+    for dest, keys in FLAG_KEYS.items():
+        value = getattr(args, dest, None)
+        if value is not None:
+            changes.update({key: value for key in keys})
+    for dest, (key, value) in SWITCH_KEYS.items():
+        if getattr(args, dest, False):
+            changes[key] = value
+    if getattr(args, "name", None) is not None:
+        changes["output.name"] = args.name
+    if args.paths is not None:
+        changes["video.paths"] = ([] if args.paths.strip().lower() == "none"
+                                  else [p.strip() for p in args.paths.split(",") if p.strip()])
+    if changes:
+        cfg, _ = config_from_mapping(changes, "command line", base=cfg)
+    return cfg, ignored

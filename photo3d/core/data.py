@@ -1,0 +1,304 @@
+"""The data passed between photo3d's stages: one dataclass per stage product (numpy arrays
+inside, no behaviour beyond small views and checks).
+
+Conventions (stated once, used everywhere):
+
+* Pixels: (x, y) with x to the right and y down; pixel *centres* sit at integer
+  coordinates, so pixel (0, 0) covers [-0.5, 0.5] x [-0.5, 0.5].
+* Camera axes (OpenCV): +x right, +y down, +z forward (into the scene). A point
+  at depth z projects to u = fx * X / Z + cx, v = fy * Y / Z + cy.
+* ``depth`` is the z coordinate (not the ray length); ``disparity`` is 1 / depth
+  in whatever units the depth has (after the reference normalisation: depth in
+  about [1/3, 20], disparity in [0.05, 3]).
+* Poses are 4x4 camera-to-world matrices; the world frame is the input camera's
+  frame, so the identity pose is the input camera.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# LDI link slots and their steps (x right, y down).
+LEFT, RIGHT, UP, DOWN = 0, 1, 2, 3
+OPPOSITE = np.array([RIGHT, LEFT, DOWN, UP])
+STEP_X = np.array([-1, 1, 0, 0])
+STEP_Y = np.array([0, 0, -1, 1])
+
+
+@dataclass(frozen=True)
+class Intrinsics:
+    """Pinhole intrinsics in pixels for an image of ``width`` x ``height``."""
+
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+    width: int
+    height: int
+
+    @classmethod
+    def default(cls, width: int, height: int) -> "Intrinsics":
+        """The reference implementation's camera: focal max(H, W), centre (W//2, H//2)."""
+        f = float(max(width, height))
+        return cls(f, f, float(width // 2), float(height // 2), int(width), int(height))
+
+    def scaled(self, sx: float, sy: float | None = None) -> "Intrinsics":
+        """Intrinsics for the image resized by (sx, sy), keeping pixel-centre conventions."""
+        sy = sx if sy is None else sy
+        return Intrinsics(
+            self.fx * sx,
+            self.fy * sy,
+            (self.cx + 0.5) * sx - 0.5,
+            (self.cy + 0.5) * sy - 0.5,
+            int(round(self.width * sx)),
+            int(round(self.height * sy)),
+        )
+
+    def shifted(self, dx: float, dy: float, width: int, height: int) -> "Intrinsics":
+        """Intrinsics of a canvas whose origin moved by (-dx, -dy) (e.g. a padded canvas)."""
+        return Intrinsics(self.fx, self.fy, self.cx + dx, self.cy + dy, int(width), int(height))
+
+    def unproject(self, u: np.ndarray, v: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """Camera-frame points (..., 3) of pixel positions (u, v) at depth z (broadcast)."""
+        return np.stack(np.broadcast_arrays((u - self.cx) / self.fx * z, (v - self.cy) / self.fy * z, z), -1)
+
+    def matrix(self) -> np.ndarray:
+        """3x3 camera matrix K."""
+        return np.array([[self.fx, 0, self.cx], [0, self.fy, self.cy], [0, 0, 1]], dtype=np.float64)
+
+
+@dataclass
+class MeshTexture:
+    """Colour from a texture instead of vertex colours.
+
+    uv: (V, 2) float32 per vertex; (0, 0) is the texture's top-left corner, (1, 1) its
+        bottom-right corner.
+    image: (H, W, 3) uint8 RGB texture.
+    """
+
+    uv: np.ndarray
+    image: np.ndarray
+
+
+@dataclass
+class GuardGeometry:
+    """The hole guard (:mod:`photo3d.core.guard`): background-coloured triangles that the
+    renderer draws behind everything, so that disocclusions wider than the inpainted layer
+    and the area beyond the extrapolated border never show the clear colour.
+
+    vertices: (G, 3) float32 camera-space points; colors: (G, 3) uint8; faces: (K, 3) int32.
+    """
+
+    vertices: np.ndarray
+    colors: np.ndarray
+    faces: np.ndarray
+
+    @property
+    def num_faces(self) -> int:
+        return int(self.faces.shape[0])
+
+
+@dataclass
+class MeshInfo:
+    """How a mesh was made; written into the PLY header as comments (in this order)."""
+
+    layers: int = 1
+    inpaint: str | None = None
+    center_depth: float | None = None
+    depth_scale: float | None = None
+
+    def items(self) -> list[tuple[str, int | float | str]]:
+        return [(k, v) for k, v in (("layers", self.layers), ("inpaint", self.inpaint),
+                                    ("center_depth", self.center_depth), ("depth_scale", self.depth_scale))
+                if v is not None]
+
+
+@dataclass
+class Mesh:
+    """A triangle mesh in the input camera's frame (see module conventions).
+
+    vertices: (V, 3) float32 camera-space points.
+    colors:   (V, 3) uint8 RGB per vertex.
+    faces:    (F, 3) int32 vertex indices.
+    intrinsics: camera of the input image (image-sized, not the padded canvas).
+    texture: colour from a texture instead of ``colors`` (optional).
+    guard: the render-only hole guard (optional; not part of ``faces``).
+    info: how the mesh was made.
+    """
+
+    vertices: np.ndarray
+    colors: np.ndarray
+    faces: np.ndarray
+    intrinsics: Intrinsics
+    texture: MeshTexture | None = None
+    guard: GuardGeometry | None = None
+    info: MeshInfo = field(default_factory=MeshInfo)
+
+    @property
+    def num_vertices(self) -> int:
+        return int(self.vertices.shape[0])
+
+    @property
+    def num_faces(self) -> int:
+        return int(self.faces.shape[0])
+
+
+@dataclass
+class PreparedRGBD:
+    """The photo at working resolution with cleaned depth.
+
+    image: (H, W, 3) uint8 RGB.
+    depth: (H, W) float32 camera z (normalised units, or the caller's when not normalised).
+    detect_disparity: (H, W) float32 disparity in normalised units (max ~ disp_rescale),
+        used for every threshold.
+    intrinsics: camera of the working image.
+    center_depth: depth at the image centre (the reference's mean_loc_depth).
+    depth_scale: caller depth units per normalised unit (1.0 when normalised); camera
+        path shifts are multiplied by it.
+    """
+
+    image: np.ndarray
+    depth: np.ndarray
+    detect_disparity: np.ndarray
+    intrinsics: Intrinsics
+    center_depth: float
+    depth_scale: float = 1.0
+
+
+@dataclass
+class Canvas:
+    """The working image on a canvas padded by ``pad`` pixels on every side.
+
+    color: (Hc, Wc, 3) uint8; depth, detect_disparity: (Hc, Wc) float32;
+    image_mask: (Hc, Wc) bool, True on the original image's pixels (False in the band,
+    which the border fill extends); intrinsics: of the canvas (principal point + pad).
+    """
+
+    color: np.ndarray
+    depth: np.ndarray
+    detect_disparity: np.ndarray
+    image_mask: np.ndarray
+    pad: int
+    intrinsics: Intrinsics
+    depth_scale: float = 1.0  # depth * detect_disparity everywhere
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.depth.shape
+
+
+
+@dataclass
+class Discontinuities:
+    """Links of the front layer and the depth edges that cut them.
+
+    link_right: (Hc, Wc-1) bool, True where pixel (x, y) and (x+1, y) stay connected.
+    link_down:  (Hc-1, Wc) bool, True where (x, y) and (x, y+1) stay connected.
+    near_edge / far_edge: (Hc, Wc) bool, pixels on the near (foreground) / far (background)
+        side of at least one cut link.
+    segment: (Hc, Wc) int32, the discontinuity segment (1..S) of each far-edge pixel, 0 elsewhere.
+    num_segments: S.
+    """
+
+    link_right: np.ndarray
+    link_down: np.ndarray
+    near_edge: np.ndarray
+    far_edge: np.ndarray
+    segment: np.ndarray
+    num_segments: int
+
+
+
+@dataclass
+class LDI:
+    """x, y: (N,) int32 canvas positions; depth: (N,) float32 camera z; disparity: (N,)
+    float32 detection disparity (normalised units); color: (N, 3) uint8; links: (N, 4) int32;
+    layer: (N,) int16 (0 = the photo's front layer, 1 = inpainted); shape: canvas (H, W);
+    intrinsics: of the canvas; pad: canvas border width (canvas x = image x + pad).
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    depth: np.ndarray
+    disparity: np.ndarray
+    color: np.ndarray
+    links: np.ndarray
+    layer: np.ndarray
+    shape: tuple[int, int]
+    intrinsics: Intrinsics
+    pad: int
+
+    @property
+    def num_pixels(self) -> int:
+        return int(self.x.shape[0])
+
+    def position_index(self) -> tuple[np.ndarray, np.ndarray]:
+        """Pixels stacked at each canvas position, front to back.
+
+        Returns (order, offsets): pixels at position ``i = y * W + x`` are
+        ``order[offsets[i]:offsets[i + 1]]`` sorted by increasing depth.
+        """
+        pos = self.y.astype(np.int64) * self.shape[1] + self.x
+        order = np.lexsort((self.depth, pos))
+        counts = np.bincount(pos, minlength=self.shape[0] * self.shape[1])
+        offsets = np.concatenate([[0], np.cumsum(counts)])
+        return order, offsets
+
+    def check_links(self) -> None:
+        """Raise AssertionError unless links are symmetric and join 4-neighbours."""
+        for d in range(4):
+            src = np.nonzero(self.links[:, d] >= 0)[0]
+            dst = self.links[src, d]
+            assert np.array_equal(self.links[dst, OPPOSITE[d]], src), "asymmetric link"
+            assert np.array_equal(self.x[dst] - self.x[src], np.full(src.size, STEP_X[d])), "link not a neighbour"
+            assert np.array_equal(self.y[dst] - self.y[src], np.full(src.size, STEP_Y[d])), "link not a neighbour"
+
+    def to_networkx(self, x0: int = 0, y0: int = 0, x1: int | None = None, y1: int | None = None):
+        """The pixel graph inside a canvas window as a networkx Graph (a debugging aid and
+        test oracle; use small windows). Nodes are pixel indices with x, y, depth, layer."""
+        import networkx as nx
+
+        x1 = self.shape[1] if x1 is None else x1
+        y1 = self.shape[0] if y1 is None else y1
+        inside = (self.x >= x0) & (self.x < x1) & (self.y >= y0) & (self.y < y1)
+        idx = np.nonzero(inside)[0]
+        g = nx.Graph()
+        for p in idx.tolist():
+            g.add_node(p, x=int(self.x[p]), y=int(self.y[p]), depth=float(self.depth[p]), layer=int(self.layer[p]))
+        for d in (RIGHT, DOWN):
+            q = self.links[idx, d]
+            ok = (q >= 0) & inside[np.maximum(q, 0)]
+            g.add_edges_from(zip(idx[ok].tolist(), q[ok].tolist()))
+        return g
+
+
+
+
+@dataclass
+class LayerFill:
+    """A filled layer on the canvas, produced by an inpainting method.
+
+    mask: (H, W) bool positions that receive a new pixel; depth, disparity: (H, W) float32
+    (read where ``mask``); color: (H, W, 3) uint8.
+    """
+
+    mask: np.ndarray
+    depth: np.ndarray
+    disparity: np.ndarray
+    color: np.ndarray
+
+
+
+@dataclass
+class Regions:
+    """The paper's regions, per discontinuity segment.
+
+    context_label: (H, W) int32, segment id of front-layer context pixels (0 = none).
+    synthesis_label: (H, W) int32, segment id of positions to fill behind the front (0 = none).
+    num_segments: S (ids run 1..S; a segment may have empty regions).
+    """
+
+    context_label: np.ndarray
+    synthesis_label: np.ndarray
+    num_segments: int

@@ -1,0 +1,81 @@
+"""The hole guard: render-only geometry behind the layered mesh, so that no view shows the
+clear colour where the mesh leaves a hole (a disocclusion wider than the inpainted band)
+or beyond the extrapolated border.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .data import DOWN, LDI, RIGHT, GuardGeometry
+
+
+def hole_guard(ldi: LDI, vertices: np.ndarray) -> GuardGeometry:
+    """Render-only triangles across every cut of the front layer (what a plain mesh would
+    stretch over the discontinuity), each coloured flat with the colour of its farthest
+    pixel, i.e. the background. The renderer draws them behind everything, so they show
+    only where the layered mesh leaves a hole (a disocclusion wider than the inpainted band,
+    or a background surface the single inpainted layer does not hold): the picture never
+    shows black holes, and foreground colour is not stretched into them. They are not part
+    of the mesh's faces (nor of the PLY).
+
+    The border skirt (:func:`border_skirt`) is added to the same render-only part.
+
+    Returns the guard: 4 vertices and 2 faces per quad.
+    """
+    h, w = ldi.shape
+    grid = np.arange(h * w).reshape(h, w)
+    right, down = ldi.links[: h * w, RIGHT].reshape(h, w), ldi.links[: h * w, DOWN].reshape(h, w)
+    cut_r, cut_d = right < 0, down < 0
+    cut_quad = cut_r[:-1, :-1] | cut_r[1:, :-1] | cut_d[:-1, :-1] | cut_d[:-1, 1:]
+    ys, xs = np.nonzero(cut_quad)
+    corners = np.stack([grid[ys, xs], grid[ys, xs + 1], grid[ys + 1, xs + 1], grid[ys + 1, xs]], 1)  # (Q, 4)
+    far = corners[np.arange(len(corners)), np.argmax(ldi.depth[corners], axis=1)]
+    verts = vertices[corners.reshape(-1)]
+    colors = np.repeat(ldi.color[far], 4, axis=0)
+    skirt_v, skirt_c = border_skirt(ldi)
+    verts = np.concatenate([verts, skirt_v])
+    colors = np.concatenate([colors, skirt_c])
+    base = 4 * np.arange(len(verts) // 4)[:, None]
+    faces = np.concatenate([base + [0, 1, 2], base + [0, 2, 3]]).astype(np.int32)
+    return GuardGeometry(verts.astype(np.float32), colors, faces)
+
+
+def border_skirt(ldi: LDI, reach: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Quads that continue the canvas's outer ring of front pixels straight outwards, each
+    ring pixel keeping its depth and colour (clamp-to-edge), ``reach`` canvas sizes far, plus
+    the four corner quads. Part of the hole guard: a camera that moves back or sideways
+    further than the extrapolated border covers sees stretched border colours, not black.
+
+    Returns vertices (4Q, 3) float32 and colours (4Q, 3) uint8, four vertices per quad.
+    """
+    h, w = ldi.shape
+    k = ldi.intrinsics
+    depth = ldi.depth[: h * w].reshape(h, w)
+    color = ldi.color[: h * w].reshape(h, w, 3)
+    far = reach * max(h, w)
+    quads_uv, quads_z, quads_c = [], [], []
+
+    def side(us: np.ndarray, vs: np.ndarray, du: float, dv: float) -> None:
+        # consecutive ring pixels (a, b) and their outward copies (b', a')
+        z, c = depth[vs, us], color[vs, us]
+        a, b = slice(0, -1), slice(1, None)
+        uv = np.stack([np.stack([us[a], vs[a]], 1), np.stack([us[b], vs[b]], 1),
+                       np.stack([us[b] + du, vs[b] + dv], 1), np.stack([us[a] + du, vs[a] + dv], 1)], 1)
+        quads_uv.append(uv.astype(np.float64))
+        quads_z.append(np.stack([z[a], z[b], z[b], z[a]], 1))
+        quads_c.append(np.stack([c[a], c[b], c[b], c[a]], 1))
+
+    xs, ys = np.arange(w), np.arange(h)
+    side(xs, np.zeros(w, int), 0, -far)
+    side(xs, np.full(w, h - 1), 0, far)
+    side(np.zeros(h, int), ys, -far, 0)
+    side(np.full(h, w - 1), ys, far, 0)
+    for cu, cv, su, sv in ((0, 0, -1, -1), (w - 1, 0, 1, -1), (0, h - 1, -1, 1), (w - 1, h - 1, 1, 1)):
+        uv = np.array([[[cu, cv], [cu + su * far, cv], [cu + su * far, cv + sv * far], [cu, cv + sv * far]]], float)
+        quads_uv.append(uv)
+        quads_z.append(np.full((1, 4), depth[cv, cu]))
+        quads_c.append(np.repeat(color[cv, cu][None, None], 4, 1))
+    uv = np.concatenate(quads_uv).reshape(-1, 2)
+    z = np.concatenate(quads_z).reshape(-1)
+    verts = k.unproject(uv[:, 0], uv[:, 1], z)
+    return verts.astype(np.float32), np.concatenate(quads_c).reshape(-1, 3).astype(np.uint8)

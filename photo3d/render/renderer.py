@@ -1,0 +1,308 @@
+"""Headless rendering of a Mesh with OpenGL through EGL (vispy gloo).
+
+One offscreen GL context per process (created on first use, never at import) serves
+every Renderer. A Renderer draws into its own framebuffer object (an RGBA8 colour
+texture and a 24-bit depth render buffer), so nothing relies on the default surface
+having a depth buffer.
+
+Projection. Camera space is OpenCV's (+x right, +y down, +z forward, see
+``photo3d.core.data``). Pixel (u, v) of a W x H image covers [u - 0.5, u + 0.5], so the
+image spans NDC x = 2 (u + 0.5) / W - 1 and, *without* the usual y flip,
+NDC y = 2 (v + 0.5) / H - 1. GL's bottom framebuffer row is therefore image row 0 and
+``glReadPixels`` returns the image top row first. The flip mirrors triangle winding,
+which does not matter: face culling is off.
+
+Anti-aliasing. The reference renders at 3x and area-downsamples; here the frame is
+rendered at ``supersample`` times the size (default 2) and downsampled with
+``cv2.INTER_AREA``. Coverage comes from the alpha channel (cleared to 0, mesh
+fragments write 1): the mask is coverage >= 0.5. The background is black.
+
+Speed: meshes are simplified before upload (:mod:`photo3d.render.simplify`);
+``Renderer(simplify=False)`` draws the mesh as it is.
+"""
+from __future__ import annotations
+
+import ctypes
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ..checks import check_float_range, check_intrinsics_values, check_pose, check_size
+from ..core.data import Intrinsics, Mesh
+from ..errors import Photo3DError
+from .context import gl_context
+from .simplify import RenderMesh, render_mesh
+
+_GL_DEPTH_COMPONENT24 = 0x81A6
+_GL_RGBA = 0x1908
+_GL_UNSIGNED_BYTE = 0x1401
+
+_VERTEX_SHADER = """
+uniform mat4 u_mvp;
+#ifdef BEHIND
+uniform float u_behind_ndc;
+#endif
+attribute vec3 a_position;
+#ifdef TEXTURED
+attribute vec2 a_uv;
+varying vec2 v_uv;
+#else
+attribute vec3 a_color;
+varying vec3 v_color;
+#endif
+void main() {
+    gl_Position = u_mvp * vec4(a_position, 1.0);
+#ifdef BEHIND
+    // hole guard: drawn between the mesh's farthest point and the far plane, so it
+    // shows only where nothing else is
+    gl_Position.z = gl_Position.w * u_behind_ndc;
+#endif
+#ifdef TEXTURED
+    v_uv = a_uv;
+#else
+    v_color = a_color;
+#endif
+}
+"""
+
+_FRAGMENT_SHADER = """
+#ifdef TEXTURED
+uniform sampler2D u_texture;
+varying vec2 v_uv;
+#else
+varying vec3 v_color;
+#endif
+void main() {
+#ifdef TEXTURED
+    gl_FragColor = vec4(texture2D(u_texture, v_uv).rgb, 1.0);
+#else
+#ifdef BEHIND
+    gl_FragColor = vec4(v_color, 0.0);  // alpha 0: not counted in the coverage mask
+#else
+    gl_FragColor = vec4(v_color, 1.0);
+#endif
+#endif
+}
+"""
+
+
+def projection_matrix(intrinsics: Intrinsics, near: float, far: float) -> np.ndarray:
+    """(4, 4) float64 matrix from OpenCV camera coordinates to GL clip coordinates.
+
+    A point projecting to pixel centre (u, v) lands at NDC (2 (u + 0.5) / W - 1,
+    2 (v + 0.5) / H - 1) (no y flip, see module docstring); depth z = near maps to
+    NDC -1 and z = far to +1.
+    """
+    w, h = intrinsics.width, intrinsics.height
+    proj = np.zeros((4, 4), dtype=np.float64)
+    proj[0, 0] = 2.0 * intrinsics.fx / w
+    proj[0, 2] = 2.0 * (intrinsics.cx + 0.5) / w - 1.0
+    proj[1, 1] = 2.0 * intrinsics.fy / h
+    proj[1, 2] = 2.0 * (intrinsics.cy + 0.5) / h - 1.0
+    proj[2, 2] = (far + near) / (far - near)
+    proj[2, 3] = -2.0 * far * near / (far - near)
+    proj[3, 2] = 1.0
+    return proj
+
+
+class _Part:
+    """GL objects of one drawable part: program, vertex and index buffers, optional texture."""
+
+    def __init__(self, gloo, data: np.ndarray, faces: np.ndarray, texture: np.ndarray | None, behind: bool = False):
+        defines = ("" if texture is None else "#define TEXTURED\n") + ("#define BEHIND\n" if behind else "")
+        self.behind = behind
+        self.program = gloo.Program(defines + _VERTEX_SHADER, defines + _FRAGMENT_SHADER)
+        self.vertex_buffer = gloo.VertexBuffer(data)
+        self.program.bind(self.vertex_buffer)
+        self.index_buffer = gloo.IndexBuffer(np.ascontiguousarray(faces, dtype=np.uint32))
+        self.texture = None
+        if texture is not None:
+            self.texture = gloo.Texture2D(
+                np.ascontiguousarray(texture), interpolation="linear", wrapping="clamp_to_edge"
+            )
+            self.program["u_texture"] = self.texture
+
+    def delete(self) -> None:
+        for obj in (self.program, self.vertex_buffer, self.index_buffer, self.texture):
+            if obj is not None:
+                obj.delete()
+
+
+def _colour_vertex_data(vertices: np.ndarray, colors: np.ndarray) -> np.ndarray:
+    # gloo declares every attribute as GL_FLOAT, so colours go up as float32.
+    data = np.empty(len(vertices), dtype=[("a_position", np.float32, 3), ("a_color", np.float32, 3)])
+    data["a_position"] = vertices
+    data["a_color"] = np.asarray(colors, dtype=np.float32) * np.float32(1.0 / 255.0)
+    return data
+
+
+def _uv_vertex_data(vertices: np.ndarray, uv: np.ndarray) -> np.ndarray:
+    data = np.empty(len(vertices), dtype=[("a_position", np.float32, 3), ("a_uv", np.float32, 2)])
+    data["a_position"] = vertices
+    data["a_uv"] = uv
+    return data
+
+
+class Renderer:
+    """Renders one mesh at a time from arbitrary cameras, offscreen.
+
+    Args:
+        width, height: initial output size in pixels (each render uses its intrinsics' size).
+        supersample: render at this factor of the output size, then area-downsample (>= 1).
+        simplify: draw planar patches of the pixel grid as textured fans
+            (``simplify_grid_mesh``): the same picture from about 10x fewer triangles.
+    """
+
+    def __init__(self, width: int, height: int, supersample: float = 2.0, simplify: bool = True):
+        check_size(width, height, "Renderer")
+        check_float_range(supersample, "supersample", "Renderer", low=1, high=8)
+        self.supersample = float(supersample)
+        self.simplify = bool(simplify)
+        self.num_triangles = 0  # triangles drawn per frame for the current mesh
+        self._ctx = gl_context()
+        self._parts: list[_Part] = []
+        self._bbox: np.ndarray | None = None  # (8, 4) homogeneous corners of the mesh's bounding box
+        self._target: tuple[Any, Any, Any] | None = None  # colour texture, depth buffer, framebuffer
+        self._target_size = (0, 0)
+        self._readback = np.zeros((0, 0, 4), np.uint8)
+        self._ensure_target(*self._render_size(int(width), int(height)))
+
+    # -- resources -------------------------------------------------------------------
+    def _render_size(self, width: int, height: int) -> tuple[int, int]:
+        return max(1, round(width * self.supersample)), max(1, round(height * self.supersample))
+
+    def _ensure_target(self, width: int, height: int) -> None:
+        if self._target_size == (width, height):
+            return
+        gloo = self._ctx.gloo
+        self._release_target()
+        color = gloo.Texture2D(shape=(height, width, 4), format="rgba", internalformat="rgba8")
+        depth = gloo.RenderBuffer((height, width), format=_GL_DEPTH_COMPONENT24)
+        self._target = (color, depth, gloo.FrameBuffer(color=color, depth=depth))
+        self._target_size = (width, height)
+        self._readback = np.empty((height, width, 4), np.uint8)
+
+    def _release_target(self) -> None:
+        if self._target is not None:
+            for obj in reversed(self._target):
+                obj.delete()
+            self._target = None
+            self._target_size = (0, 0)
+
+    def _release_mesh(self) -> None:
+        for part in self._parts:
+            part.delete()
+        self._parts = []
+        self._bbox = None
+        self.num_triangles = 0
+
+    def close(self) -> None:
+        """Free this renderer's GL objects (the shared context stays)."""
+        self._ctx.make_current()
+        self._release_mesh()
+        self._release_target()
+        self._ctx.flush()
+
+    def __enter__(self) -> "Renderer":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    # -- mesh ------------------------------------------------------------------------
+    def set_mesh(self, mesh: Mesh | RenderMesh) -> None:
+        """Upload a mesh: vertex colours, or its texture (``mesh.texture``).
+
+        A Mesh is converted with ``render_mesh(mesh, self.simplify)``; a RenderMesh is
+        drawn as given. Buffers are uploaded once here; renders only change the camera.
+        """
+        prepared = mesh if isinstance(mesh, RenderMesh) else render_mesh(mesh, self.simplify)
+        gloo = self._ctx.gloo
+        self._ctx.make_current()
+        self._release_mesh()
+        if len(prepared.faces):
+            data = _colour_vertex_data(prepared.vertices, prepared.colors)
+            self._parts.append(_Part(gloo, data, prepared.faces, None))
+        if len(prepared.tex_faces):
+            data = _uv_vertex_data(prepared.tex_vertices, prepared.tex_uv)
+            self._parts.append(_Part(gloo, data, prepared.tex_faces, prepared.texture))
+        if len(prepared.hole_faces):  # drawn last: it fills only what nothing else covers
+            data = _colour_vertex_data(prepared.hole_vertices, prepared.hole_colors)
+            self._parts.append(_Part(gloo, data, prepared.hole_faces, None, behind=True))
+        self.num_triangles = prepared.num_triangles
+
+        points = np.concatenate([prepared.vertices, prepared.tex_vertices]).astype(np.float64)
+        if len(points) == 0:
+            points = np.zeros((1, 3))
+        lo, hi = points.min(axis=0), points.max(axis=0)
+        corners = np.array(np.meshgrid(*zip(lo, hi), indexing="ij")).reshape(3, -1).T
+        self._bbox = np.concatenate([corners, np.ones((8, 1))], axis=1)
+        self._ctx.flush()
+
+    def _clip_range(self, world_to_camera: np.ndarray) -> tuple[float, float, float]:
+        """Near/far planes enclosing the mesh's bounding box seen from this camera, and the
+        NDC depth of the hole guard: halfway between the box's farthest point and the far
+        plane (a fixed NDC depth would land in front of far surfaces when the near plane
+        is tiny, e.g. when the camera turns and box corners pass behind it)."""
+        depths = (self._bbox @ world_to_camera[2]).astype(np.float64)
+        mesh_far = float(depths.max())
+        if mesh_far <= 0:  # the whole mesh is behind the camera: any valid range draws nothing
+            return 1.0, 2.0, 0.5
+        near = max(0.5 * float(depths.min()), 1e-4 * mesh_far)
+        far = mesh_far * 1.1 + 1e-6
+        # NDC depth of z: (far + near - 2 far near / z) / (far - near), see projection_matrix
+        mesh_far_ndc = (far + near - 2.0 * far * near / mesh_far) / (far - near)
+        return near, far, 0.5 * (mesh_far_ndc + 1.0)
+
+    # -- rendering -------------------------------------------------------------------
+    def render(self, pose_c2w: np.ndarray, intrinsics: Intrinsics) -> tuple[np.ndarray, np.ndarray]:
+        """Render the mesh from a camera.
+
+        Args:
+            pose_c2w: (4, 4) camera-to-world matrix (identity = the input camera).
+            intrinsics: camera; sets the output size.
+
+        Returns:
+            rgb: (H, W, 3) uint8, black where the mesh is absent.
+            mask: (H, W) bool, pixels the mesh covers (coverage >= 0.5).
+        """
+        if self._bbox is None:
+            raise Photo3DError("Renderer.render: no mesh; call set_mesh first")
+        pose = check_pose(pose_c2w, "Renderer.render: pose")
+        check_intrinsics_values(intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy, "Renderer.render: intrinsics")
+        check_size(intrinsics.width, intrinsics.height, "Renderer.render: intrinsics")
+        out_w, out_h = intrinsics.width, intrinsics.height
+        render_w, render_h = self._render_size(out_w, out_h)
+        render_intrinsics = intrinsics.scaled(render_w / out_w, render_h / out_h)
+        gloo = self._ctx.gloo
+        self._ctx.make_current()
+        self._ensure_target(render_w, render_h)
+
+        world_to_camera = np.linalg.inv(pose)
+        near, far, behind_ndc = self._clip_range(world_to_camera)
+        mvp = projection_matrix(render_intrinsics, near, far) @ world_to_camera
+        # gloo uploads row-major arrays that GL reads column-major: pass the transpose.
+        mvp_gl = mvp.T.astype(np.float32)
+        for part in self._parts:
+            part.program["u_mvp"] = mvp_gl
+            if part.behind:
+                part.program["u_behind_ndc"] = np.float32(behind_ndc)
+
+        framebuffer = self._target[2]
+        with framebuffer:
+            gloo.set_viewport(0, 0, render_w, render_h)
+            gloo.set_state(depth_test=True, cull_face=False, blend=False)
+            gloo.set_clear_color((0.0, 0.0, 0.0, 0.0))
+            gloo.clear(color=True, depth=True)
+            for part in self._parts:
+                part.program.draw("triangles", part.index_buffer)
+            self._ctx.flush()
+            # Read straight into our buffer (vispy's read_pixels copies twice and flips).
+            self._ctx.read_pixels(
+                0, 0, render_w, render_h, _GL_RGBA, _GL_UNSIGNED_BYTE, self._readback.ctypes.data_as(ctypes.c_void_p)
+            )
+        rgba = self._readback
+        if (render_w, render_h) != (out_w, out_h):
+            rgba = cv2.resize(rgba, (out_w, out_h), interpolation=cv2.INTER_AREA)
+        return np.ascontiguousarray(rgba[..., :3]), rgba[..., 3] >= 128
