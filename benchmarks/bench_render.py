@@ -23,7 +23,11 @@ from pathlib import Path
 import numpy as np
 
 
-from photo3d.camera import DEFAULT_CROP_BORDER, DEFAULT_FPS, PATH_NAMES, camera_path  # noqa: E402
+from photo3d.camera import PATH_NAMES, camera_path  # noqa: E402
+from photo3d.config import VideoConfig  # noqa: E402
+
+DEFAULT_FPS = VideoConfig().fps
+DEFAULT_CROP_BORDER = VideoConfig().crop_fractions()
 from photo3d.render import Renderer, gl_context  # noqa: E402
 from photo3d.core.data import Intrinsics, Mesh  # noqa: E402
 from photo3d.video import VideoWriter, video_intrinsics, write_path_video  # noqa: E402

@@ -17,7 +17,13 @@ from typing import Sequence
 
 import numpy as np
 
-from .checks import as_rgb_image, crop_fractions, check_intrinsics_values, check_pose, check_size
+from .checks import (
+    as_rgb_image,
+    check_intrinsics_values,
+    check_pose,
+    check_size,
+    crop_fractions,
+)
 from .config import Config
 from .core.data import Intrinsics, Mesh
 from .errors import Photo3DError

@@ -20,15 +20,13 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from .errors import Photo3DError
+from .checks import check_crop
 from .core.data import Intrinsics
+from .errors import Photo3DError
 
 PATH_NAMES = ("circle", "swing", "zoom-in", "dolly-zoom-in")
 
 DEFAULT_NUM_FRAMES = 240
-DEFAULT_FPS = 40.0
-# (top, left, bottom, right) fractions of the frame cut away, as in argument.yml.
-DEFAULT_CROP_BORDER = (0.03, 0.03, 0.05, 0.03)
 
 
 @dataclass(frozen=True)
@@ -172,9 +170,7 @@ def frame_intrinsics(intrinsics: Intrinsics, frame: CameraFrame) -> Intrinsics:
 
 def _crop_pixels(width: int, height: int, crop: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
     """Pixels cut at (top, left, bottom, right), truncated like the reference."""
-    top, left, bottom, right = (float(c) for c in crop)
-    if min(crop) < 0 or top + bottom >= 1 or left + right >= 1:
-        raise Photo3DError(f"crop_border {tuple(crop)}: fractions must be >= 0 and leave part of the frame")
+    top, left, bottom, right = check_crop(crop)
     return int(height * top), int(width * left), int(height * bottom), int(width * right)
 
 

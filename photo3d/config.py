@@ -398,17 +398,17 @@ REFERENCE_RENAMES = {
 }
 # Reference keys accepted but not applicable (reported as ignored, with the reason).
 REFERENCE_IGNORED = {
-    "MiDaS_model_ckpt": "depth comes from --depth or photo3d's own estimators",
+    "MiDaS_model_ckpt": "depth comes from the depth file or photo3d's own estimators (depth.source)",
     "specific": "photo3d takes files on the command line",
-    "src_folder": "use --image / photo3d batch",
-    "depth_folder": "use --depth",
-    "mesh_folder": "outputs go under --out",
-    "video_folder": "outputs go under --out",
+    "src_folder": "photos are given one by one, or as a batch folder",
+    "depth_folder": "depth files are given with their photos",
+    "mesh_folder": "outputs go under output.out_dir",
+    "video_folder": "outputs go under output.out_dir",
     "load_ply": "meshes are always rebuilt",
     "offscreen_rendering": "rendering is always offscreen (EGL)",
     "img_format": "any image format is read",
     "depth_format": "the depth format follows the file suffix",
-    "require_midas": "depth estimation is chosen with --depth-source",
+    "require_midas": "depth estimation is chosen with depth.source",
     "redundant_number": "photo3d's edge clean-up has no redundant-edge pass",
     "background_thickness_2": "photo3d inpaints in one round",
     "context_thickness_2": "photo3d inpaints in one round",

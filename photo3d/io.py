@@ -14,8 +14,8 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from .errors import Photo3DError
 from .core.data import Intrinsics, Mesh
+from .errors import Photo3DError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".heic", ".heif")
 DEPTH_SUFFIXES = (".npy", ".png", ".pfm", ".tif", ".tiff")

@@ -15,14 +15,22 @@ import numpy as np
 
 from .config import Config, RenderConfig, VideoConfig
 from .core.canvas import fill_border, make_canvas
-from .core.data import LDI, Canvas, Discontinuities, Intrinsics, LayerFill, Mesh, PreparedRGBD, Regions
+from .core.data import (
+    LDI,
+    Canvas,
+    Discontinuities,
+    Intrinsics,
+    LayerFill,
+    Mesh,
+    PreparedRGBD,
+    Regions,
+)
 from .core.discontinuities import detect_discontinuities
 from .core.ldi import add_layer, front_layer
 from .core.mesh import build_mesh
 from .core.prepare import prepare
 from .core.regions import find_regions
 from .inpaint import Inpainter, make_inpainter
-
 
 
 @dataclass

@@ -21,9 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from .camera import CameraFrame, crop_intrinsics, even_size, frame_intrinsics
+from .checks import check_float_range, check_size
+from .core.data import Intrinsics
 from .errors import Photo3DError
 from .io import current_umask
-from .core.data import Intrinsics
 
 _STOP = None  # queue sentinel
 
@@ -63,11 +64,8 @@ class VideoWriter:
         queue_frames: int = 6,
     ):
         self.path = Path(path)
-        width, height = (int(v) for v in size)
-        if width < 2 or height < 2 or width % 2 or height % 2:
-            raise Photo3DError(f"{self.path}: video size must be even and >= 2, got {width}x{height}")
-        if not (np.isfinite(fps) and fps > 0):
-            raise Photo3DError(f"{self.path}: fps must be positive, got {fps}")
+        width, height = check_size(*size, f"{self.path}: video", even=True)
+        check_float_range(fps, "fps", str(self.path), low=0, low_open=True)
         if not self.path.parent.is_dir():
             raise Photo3DError(f"{self.path}: output folder {self.path.parent} does not exist")
         self.fps = float(fps)

@@ -82,7 +82,7 @@ def photo3d_renders(scene: StereoScene, config, renderer, views: tuple[int, ...]
     built = time.perf_counter()
     renders = render_mesh_views(renderer, p3d.mesh, views)
     done = time.perf_counter()
-    info = {"inpaint": p3d.scene.inpaint_method, "layers": int(p3d.mesh.metadata.get("layers", 1)),
+    info = {"inpaint": p3d.scene.inpaint_method, "layers": int(p3d.mesh.info.layers),
             "stages": {n: round(s, 3) for n, s in p3d.scene.timings.stages}}
     return MethodRenders(renders, built - start, done - built, info, p3d.scene)
 

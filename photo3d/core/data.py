@@ -63,10 +63,6 @@ class Intrinsics:
         """Camera-frame points (..., 3) of pixel positions (u, v) at depth z (broadcast)."""
         return np.stack(np.broadcast_arrays((u - self.cx) / self.fx * z, (v - self.cy) / self.fy * z, z), -1)
 
-    def matrix(self) -> np.ndarray:
-        """3x3 camera matrix K."""
-        return np.array([[self.fx, 0, self.cx], [0, self.fy, self.cy], [0, 0, 1]], dtype=np.float64)
-
 
 @dataclass
 class MeshTexture:

@@ -9,7 +9,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data import DOWN, LDI, LEFT, OPPOSITE, RIGHT, STEP_X, STEP_Y, UP, Canvas, Discontinuities, LayerFill
+from .data import (
+    DOWN,
+    LDI,
+    LEFT,
+    OPPOSITE,
+    RIGHT,
+    STEP_X,
+    STEP_Y,
+    UP,
+    Canvas,
+    Discontinuities,
+    LayerFill,
+)
 
 
 def front_layer(canvas: Canvas, disc: Discontinuities) -> LDI:

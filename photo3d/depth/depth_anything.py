@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import Photo3DError
 from ..checks import check_rgb_image
+from ..errors import Photo3DError
 
 WEIGHTS_NAME = "depth_anything_v2_vits"
 

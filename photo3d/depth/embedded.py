@@ -39,8 +39,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import struct
 import logging
+import struct
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,7 +53,6 @@ from ..errors import Photo3DError
 log = logging.getLogger("photo3d")
 
 GDEPTH_NS = ("http://ns.google.com/photos/1.0/depthmap/", "http://ns.google.com/photos/1.0/depth/")
-CONTAINER_NS = ("http://ns.google.com/photos/dd/1.0/container/", "http://ns.google.com/photos/1.0/container/")
 ITEM_NS = ("http://ns.google.com/photos/dd/1.0/item/", "http://ns.google.com/photos/1.0/container/item/")
 DEPTHMAP_NS = ("http://ns.google.com/photos/dd/1.0/depthmap/",)
 XMP_NOTE_NS = ("http://ns.adobe.com/xmp/note/",)

@@ -21,8 +21,8 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from ..errors import Photo3DError
 from ..checks import check_rgb_image
+from ..errors import Photo3DError
 
 OUTPUT_KINDS = ("disparity", "depth")
 

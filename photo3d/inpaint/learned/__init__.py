@@ -47,10 +47,30 @@ outputs), :mod:`.inpainter` (the inpainter and its construction from weight file
 """
 from __future__ import annotations
 
-from .crops import SegmentCrop, context_edge_map, crop_window, open_small_mask, segment_crops
-from .inpainter import InpaintStats, LearnedInpainter, LearnedSettings, make_learned_inpainter, weight_paths
-from .tensors import (PAD_MULTIPLE, color_input, color_output, color_scale, depth_input, depth_output, edge_input,
-                      finish_edges)
+from .crops import (
+                      SegmentCrop,
+                      context_edge_map,
+                      crop_window,
+                      open_small_mask,
+                      segment_crops,
+)
+from .inpainter import (
+                      InpaintStats,
+                      LearnedInpainter,
+                      LearnedSettings,
+                      make_learned_inpainter,
+                      weight_paths,
+)
+from .tensors import (
+                      PAD_MULTIPLE,
+                      color_input,
+                      color_output,
+                      color_scale,
+                      depth_input,
+                      depth_output,
+                      edge_input,
+                      finish_edges,
+)
 
 __all__ = ["PAD_MULTIPLE", "InpaintStats", "LearnedInpainter", "LearnedSettings", "SegmentCrop", "context_edge_map", "crop_window", "open_small_mask", "color_input", "color_output",
            "color_scale", "depth_input", "depth_output", "edge_input", "finish_edges", "make_learned_inpainter",

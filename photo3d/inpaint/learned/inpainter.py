@@ -14,8 +14,15 @@ from ...config import InpaintConfig
 from ...core.data import Canvas, Discontinuities, LayerFill, Regions
 from ...errors import Photo3DError
 from .crops import SegmentCrop, segment_crops
-from .tensors import (PAD_MULTIPLE, color_input, color_output, depth_input, depth_output, edge_input,
-                      finish_edges)
+from .tensors import (
+    PAD_MULTIPLE,
+    color_input,
+    color_output,
+    depth_input,
+    depth_output,
+    edge_input,
+    finish_edges,
+)
 
 if TYPE_CHECKING:  # torch is imported lazily: choosing the inpainter must stay cheap
     import torch
@@ -230,7 +237,7 @@ def make_learned_inpainter(config: InpaintConfig, depth_threshold: float, requir
     Args:
         config: the inpaint section (weights, checkpoints, device, batching, sizes).
         depth_threshold: the discontinuity threshold (see :class:`LearnedSettings`).
-        required: the user asked for ``--inpaint learned``.
+        required: the user asked for the learned inpainter (``inpaint.method: learned``).
 
     Returns:
         None when some weights are missing and not ``required`` (the caller falls back).
