@@ -4,7 +4,7 @@ Layers, bottom to top. A module imports only from layers below its own (or from 
 package); nothing imports upwards, and there are no cycles (``tests/test_layout.py`` walks
 every import, lazy ones included):
 
-    errors                        Photo3DError
+    errors, files                 Photo3DError; atomic file writes
     checks                        one checker per concept (image, depth, pose, intrinsics, sizes, ranges)
     config                        the nested settings, a section per stage
     core                          the paper's stages on numpy arrays (data, prepare, canvas, ...)
@@ -23,7 +23,7 @@ __version__ = "0.1.0"
 
 # The layer order above, as data (checked by tests/test_layout.py).
 LAYERS = (
-    ("errors",),
+    ("errors", "files"),
     ("checks",),
     ("config",),
     ("core",),

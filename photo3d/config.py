@@ -284,7 +284,7 @@ class Config:
     def save(self, path: str | Path, run_record: dict | None = None) -> None:
         """Write the settings as nested YAML (atomically). ``run_record`` (what a run used:
         files, depth source, ...) is stored under ``_run``, which loading skips."""
-        from .io import atomic_write
+        from .files import atomic_write
 
         data = self.to_dict()
         if run_record is not None:

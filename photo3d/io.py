@@ -4,18 +4,16 @@ Errors are :class:`~photo3d.errors.Photo3DError` with one line naming the file.
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import tempfile
 from pathlib import Path
-from typing import Iterator
 
 import cv2
 import numpy as np
 
 from .core.data import Intrinsics, Mesh
 from .errors import Photo3DError
+from .files import atomic_write, current_umask  # noqa: F401  (re-exported: io is where callers look)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".heic", ".heif")
 DEPTH_SUFFIXES = (".npy", ".png", ".pfm", ".tif", ".tiff")
@@ -189,21 +187,6 @@ def read_depth(path: str | os.PathLike) -> np.ndarray:
     return values.astype(np.float32)
 
 
-def current_umask() -> int:
-    """The process umask. Read from /proc where it can be (setting it to read it, the only
-    portable way, briefly changes it for every thread of an app that embeds photo3d)."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except OSError:
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def _single_channel(values: np.ndarray, path: Path) -> np.ndarray:
     """(H, W, C) decoded depth image -> (H, W). Grey stored as RGB(A) is accepted; a colour
     image (e.g. a colour-mapped depth visualisation) is refused: its values are not depth."""
@@ -212,25 +195,6 @@ def _single_channel(values: np.ndarray, path: Path) -> np.ndarray:
         if not ((colour == colour[..., :1]).all()):
             raise Photo3DError(f"{path}: depth image has colour (channels differ); expected a grey 8/16-bit depth map")
     return values[..., 0]
-
-
-@contextlib.contextmanager
-def atomic_write(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".partial" + path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        # mkstemp creates the file private (0600); give the result the permissions of an
-        # ordinary new file (0666 less the umask), as a plain open() would.
-        os.chmod(tmp_path, 0o666 & ~current_umask())
-        os.replace(tmp_path, path)
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
 
 
 # The format and property lines of the PLY files photo3d writes, in order.
