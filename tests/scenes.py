@@ -36,3 +36,16 @@ def small_config(**changes) -> Config:
                 min_island_size=20, inpaint="fill")
     base.update(changes)
     return Config.from_keys(**base)
+
+
+def synthetic_rgbd(height: int = 48, width: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A textured photo of a square in front of a slanted wall: ((H, W, 3) uint8, (H, W) disparity)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width]
+    image = np.stack([xx * 255 // width, yy * 255 // height, np.full_like(xx, 90)], axis=2).astype(np.uint8)
+    image = np.clip(image.astype(int) + rng.integers(-20, 21, image.shape), 0, 255).astype(np.uint8)
+    disparity = (1.0 + 0.5 * xx / width).astype(np.float32)
+    inside = (abs(yy - height // 2) < height // 5) & (abs(xx - width // 2) < width // 5)
+    disparity[inside] = 3.0
+    image[inside] = (220, 60, 40)
+    return image, disparity

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from photo3d.cli import main
+from scenes import synthetic_rgbd
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_IMAGE = REPO / "inputs" / "sample.png"
@@ -44,19 +45,6 @@ def ply_image_size(path: Path) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def synthetic_rgbd(height: int = 48, width: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """A textured photo of a square in front of a slanted wall: ((H, W, 3) uint8, (H, W) disparity)."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:height, 0:width]
-    image = np.stack([xx * 255 // width, yy * 255 // height, np.full_like(xx, 90)], axis=2).astype(np.uint8)
-    image = np.clip(image.astype(int) + rng.integers(-20, 21, image.shape), 0, 255).astype(np.uint8)
-    disparity = (1.0 + 0.5 * xx / width).astype(np.float32)
-    inside = (abs(yy - height // 2) < height // 5) & (abs(xx - width // 2) < width // 5)
-    disparity[inside] = 3.0
-    image[inside] = (220, 60, 40)
-    return image, disparity
-
-
 @pytest.fixture
 def rgbd(tmp_path) -> tuple[Path, Path]:
     image, disparity = synthetic_rgbd()
@@ -74,6 +62,7 @@ def run_main(capsys, *argv) -> tuple[int, str, str]:
 
 
 # ---------------------------------------------------------------------------- success
+@pytest.mark.egl  # writes videos
 def test_run_py_sample_end_to_end(tmp_path):
     """``python run.py`` as a user runs it: mesh, two videos, config.yml and nothing else."""
     out = tmp_path / "outputs"
@@ -105,8 +94,10 @@ def test_run_py_sample_end_to_end(tmp_path):
     assert np.abs(frames["swing"][0].mean(axis=(0, 1)) - photo.mean(axis=(0, 1))).max() < 25
 
     saved = yaml.safe_load((out / "sample" / "config.yml").read_text())
-    assert (saved["longer_side"], saved["num_frames"], saved["paths"]) == (160, 6, ["swing", "zoom-in"])
-    assert saved["inpaint"] == "fill" and saved["_run"]["inpaint_used"] == "fill"
+    assert (saved["prepare"]["longer_side"], saved["video"]["num_frames"], saved["video"]["paths"]) == \
+        (160, 6, ["swing", "zoom-in"])
+    assert saved["inpaint"]["method"] == "fill" and saved["_run"]["inpaint_used"] == "fill"
+    assert saved["output"]["out_dir"] == str(out)  # every option is in the config
     assert saved["_run"]["image"] == str(SAMPLE_IMAGE) and saved["_run"]["depth"] == str(SAMPLE_DISPARITY)
     assert saved["_run"]["depth_source"] == "file"
 
@@ -117,9 +108,10 @@ def test_paths_none_writes_no_video(tmp_path, rgbd, capsys):
                                "--longer-side", "96", "--paths", "none", *FAST)
     assert code == 0
     assert all_files(tmp_path / "o") == ["photo/config.yml", "photo/photo.ply"]
-    assert yaml.safe_load((tmp_path / "o" / "photo" / "config.yml").read_text())["paths"] == []
+    assert yaml.safe_load((tmp_path / "o" / "photo" / "config.yml").read_text())["video"]["paths"] == []
 
 
+@pytest.mark.egl  # writes videos
 def test_name_and_no_ply(tmp_path, rgbd, capsys):
     image, depth = rgbd
     code, _, _ = run_main(capsys, "--image", image, "--depth", depth, "--out", tmp_path / "o", "--name", "scene",
@@ -156,6 +148,7 @@ REFERENCE_KEYS = {
 }
 
 
+@pytest.mark.egl  # writes videos
 def test_reference_config_with_flags_on_top(tmp_path, rgbd, capsys):
     image, depth = rgbd
     config = tmp_path / "argument.yml"
@@ -171,10 +164,11 @@ def test_reference_config_with_flags_on_top(tmp_path, rgbd, capsys):
     assert size == (100, 74) and len(frames) == 3  # 64x48 -> 100x75 -> odd height loses a row (yuv420p)
 
     saved = yaml.safe_load((out / "photo" / "config.yml").read_text())
-    assert (saved["longer_side"], saved["num_frames"], saved["paths"]) == (100, 3, ["swing"])  # flags win
-    assert saved["fps"] == 40.0 and saved["crop_border"] == 0.03  # from the file
-    assert saved["edge_weights"] == "checkpoints/edge-model.pth"
-    assert [t["name"] for t in saved["custom_trajectories"]] == ["zoom-in", "swing", "circle"]
+    assert (saved["prepare"]["longer_side"], saved["video"]["num_frames"], saved["video"]["paths"]) == \
+        (100, 3, ["swing"])  # flags win
+    assert saved["video"]["fps"] == 40.0 and saved["video"]["crop_border"] == [0.03] * 4  # from the file
+    assert saved["inpaint"]["edge_weights"] == "checkpoints/edge-model.pth"
+    assert [t["name"] for t in saved["video"]["custom_trajectories"]] == ["zoom-in", "swing", "circle"]
     assert {"img_format", "src_folder", "specific"} <= {k.split()[0] for k in saved["_run"]["ignored_keys"]}
 
     # The saved config.yml is a valid --config: the same run again gives the same settings.
@@ -183,8 +177,9 @@ def test_reference_config_with_flags_on_top(tmp_path, rgbd, capsys):
                                "--config", out / "photo" / "config.yml", "--paths", "none", *FAST)
     assert code == 0, stderr
     again = yaml.safe_load((out2 / "photo" / "config.yml").read_text())
-    assert {k: v for k, v in again.items() if k not in ("_run", "paths")} == \
-        {k: v for k, v in saved.items() if k not in ("_run", "paths")}
+    for run in (again, saved):  # what this run changed on the command line
+        del run["_run"], run["video"]["paths"], run["output"]["out_dir"], run["output"]["quiet"]
+    assert again == saved
 
 
 def test_reference_config_inference_video_false(tmp_path, rgbd, capsys):
@@ -197,6 +192,7 @@ def test_reference_config_inference_video_false(tmp_path, rgbd, capsys):
     assert all_files(tmp_path / "o") == ["photo/config.yml", "photo/photo.ply"]
 
 
+@pytest.mark.egl  # writes videos
 def test_nan_holes_inside_valid_depth_succeed(tmp_path, capsys):
     image, disparity = synthetic_rgbd()
     disparity[5:15, 8:30] = np.nan
@@ -275,7 +271,9 @@ def _bad_inputs(folder: Path) -> dict[str, tuple[list, str]]:
         "unknown config key": (["--image", good_image, *with_depth, "--config", unknown_key],
                                f"{unknown_key}: unknown config key(s): num_frame"),
         "wrong config type": (["--image", good_image, *with_depth, "--config", wrong_type],
-                              f"{wrong_type}: longer_side must be an integer"),
+                              f"{wrong_type}: prepare.longer_side must be an integer"),
+        "name with a folder": (["--image", good_image, *with_depth, "--name", "../escape"],
+                               "output.name: must be a plain file name"),
         "missing config": (["--image", good_image, *with_depth, "--config", folder / "nope.yml"],
                            f"{folder / 'nope.yml'}: config file not found"),
         "output under a file": (["--image", good_image, *with_depth, "--out", good_depth / "sub"],
@@ -286,7 +284,7 @@ def _bad_inputs(folder: Path) -> dict[str, tuple[list, str]]:
 @pytest.mark.parametrize("case", [
     "missing image", "image is a folder", "unreadable image", "missing depth", "constant depth", "all-NaN depth",
     "negative depth", "3-D depth", "pickled depth", "constant depth, --save-depth", "unknown path", "zero frames", "unknown config key",
-    "wrong config type", "missing config", "output under a file",
+    "wrong config type", "name with a folder", "missing config", "output under a file",
 ])
 def test_bad_input_is_one_error_line_and_exit_2(tmp_path, capsys, case):
     inputs = tmp_path / "inputs"
@@ -335,6 +333,7 @@ def _batch_folder(root: Path) -> tuple[Path, Path]:
     return images, depths
 
 
+@pytest.mark.egl  # writes videos
 def test_batch_goes_on_after_a_bad_image(tmp_path, capsys):
     images, depths = _batch_folder(tmp_path)
     out = tmp_path / "out"

@@ -227,6 +227,7 @@ def test_estimate_without_weights_says_how_to_get_them(tmp_path, monkeypatch):
 
 # --- the published weights, where installed -----------------------------------------------
 
+@pytest.mark.shared_data
 def test_published_weights_rank_motorcycle_depth_like_ground_truth():
     from scipy.stats import spearmanr
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import struct
 import warnings
 
@@ -298,7 +299,7 @@ def test_gdepth_in_png_follows_exif_orientation(tmp_path):
     assert np.corrcoef(photo[..., 0].ravel().astype(float), found.values.ravel())[0, 1] > 0.99
 
 
-def test_png_with_unrelated_broken_xmp_is_silent(tmp_path):
+def test_png_with_unrelated_broken_xmp_is_silent(tmp_path, caplog):
     from PIL import Image, PngImagePlugin
 
     for body, warns in ((b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><unclosed></x:xmpmeta>', False),
@@ -308,10 +309,11 @@ def test_png_with_unrelated_broken_xmp_is_silent(tmp_path):
         info.add_itxt("XML:com.adobe.xmp", body.decode())
         path = tmp_path / "x.png"
         Image.fromarray(scene_image(8, 8)).save(path, pnginfo=info)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        caplog.clear()
+        with warnings.catch_warnings(), caplog.at_level(logging.WARNING, logger="photo3d"):
+            warnings.simplefilter("error")  # warnings leave through the photo3d logger only
             assert read_embedded_depth(path) is None
-        messages = [str(w.message) for w in caught]
+        messages = [r.getMessage() for r in caplog.records if r.name == "photo3d"]
         if warns:
             assert any("not well-formed" in m for m in messages), messages
         else:
@@ -328,13 +330,14 @@ def test_plain_photo_has_no_embedded_depth(tmp_path):
         assert read_embedded_depth(tmp_path / "plain.jpg", strict=True) is None
 
 
-def test_missing_extended_chunk_warns_or_raises(tmp_path):
+def test_missing_extended_chunk_warns_or_raises(tmp_path, caplog):
     data, n = gdepth_jpeg(known_depth(160, 220, noise=0.6), "RangeInverse", 16, drop_chunk=True)
     assert n >= 2
     path = tmp_path / "broken.jpg"
     path.write_bytes(data)
-    with pytest.warns(UserWarning, match="Extended XMP incomplete"):
+    with caplog.at_level(logging.WARNING, logger="photo3d"):
         assert read_embedded_depth(path) is None
+    assert any("Extended XMP incomplete" in m for m in caplog.messages), caplog.messages
     with pytest.raises(Photo3DError, match="broken.jpg.*Extended XMP incomplete"):
         read_embedded_depth(path, strict=True)
 
@@ -607,15 +610,17 @@ def test_container_items_with_gdepth_range(tmp_path):
     np.testing.assert_allclose(found.values, depth, rtol=2e-3)
 
 
-def test_broken_xmp_warns_only_when_it_is_about_depth(tmp_path):
+def test_broken_xmp_warns_only_when_it_is_about_depth(tmp_path, caplog):
     unrelated = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><unclosed></x:xmpmeta>'
     path = tmp_path / "other.jpg"
     path.write_bytes(insert_after_soi(jpeg_bytes(scene_image(8, 8)), segment(0xE1, XMP_SIGNATURE + unrelated)))
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), caplog.at_level(logging.WARNING, logger="photo3d"):
         warnings.simplefilter("error")
         assert read_embedded_depth(path) is None
+    assert caplog.messages == []
     about_depth = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/" '
                    b'xmlns:GDepth="http://ns.google.com/photos/1.0/depthmap/"><unclosed></x:xmpmeta>')
     path.write_bytes(insert_after_soi(jpeg_bytes(scene_image(8, 8)), segment(0xE1, XMP_SIGNATURE + about_depth)))
-    with pytest.warns(UserWarning, match="not well-formed"):
+    with caplog.at_level(logging.WARNING, logger="photo3d"):
         assert read_embedded_depth(path) is None
+    assert any("not well-formed" in m for m in caplog.messages), caplog.messages

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 from pathlib import Path
 
 import cv2
@@ -75,14 +76,14 @@ NEUTRAL = {"mean": (0, 0, 0), "std": (1, 1, 1), "input_size": 14, "multiple": 1}
 def test_auto_prefers_file_over_embedded(tmp_path):
     image = photo()
     gdepth_png(tmp_path / "p.png", image, np.full((9, 12), 128, np.uint8))
-    depth = np.linspace(1, 2, 18 * 24, dtype=np.float32).reshape(18, 24)  # half size: resized
+    depth = np.linspace(1, 2, 18 * 24, dtype=np.float32).reshape(18, 24)  # half size, same aspect
     np.save(tmp_path / "d.npy", depth)
     result = resolve_depth(tmp_path / "p.png", image, depth_path=tmp_path / "d.npy", depth_kind="depth")
     assert isinstance(result, DepthResult)
     assert result.source == "file" and result.kind == "depth" and result.warning is None
-    assert result.values.shape == (36, 48) and result.values.dtype == np.float32
-    expected = cv2.resize(depth, (48, 36), interpolation=cv2.INTER_LINEAR)
-    np.testing.assert_allclose(result.values, expected, rtol=1e-6)
+    # A depth file keeps its own size (the pipeline resizes it once, to the working size).
+    assert result.values.shape == (18, 24) and result.values.dtype == np.float32
+    np.testing.assert_array_equal(result.values, depth)
 
 
 def test_auto_uses_embedded_before_models(tmp_path):
@@ -177,7 +178,7 @@ def test_explicit_sources_missing(tmp_path, no_installed_weights):
         resolve_depth(None, image, depth_kind="inverse")
 
 
-def test_embedded_source_broken_raises(tmp_path):
+def test_embedded_source_broken_raises(tmp_path, caplog):
     from PIL import Image, PngImagePlugin
 
     image = photo()
@@ -189,23 +190,25 @@ def test_embedded_source_broken_raises(tmp_path):
     Image.fromarray(image).save(tmp_path / "bad.png", pnginfo=info)
     with pytest.raises(Photo3DError, match="bad.png.*does not decode"):
         resolve_depth(tmp_path / "bad.png", image, source="embedded")
-    with pytest.warns(UserWarning, match="bad.png"):  # auto: warn and move on
+    with caplog.at_level(logging.WARNING, logger="photo3d"):  # auto: warn and move on
         result = resolve_depth(tmp_path / "bad.png", image, onnx_model=channel_mean_onnx(tmp_path / "m.onnx"),
                                onnx_options=NEUTRAL)
     assert result.source == "onnx:m.onnx"
+    assert any("bad.png" in r.getMessage() for r in caplog.records if r.name == "photo3d"), caplog.messages
 
 
 def test_stretched_depth_file_is_reported(tmp_path):
     np.save(tmp_path / "square.npy", np.ones((20, 20), np.float32))
     result = resolve_depth(None, photo(36, 48), depth_path=tmp_path / "square.npy")
-    assert result.values.shape == (36, 48)
-    assert "stretched" in result.warning
+    assert result.values.shape == (20, 20)  # kept at the file's size; the pipeline stretches it
+    assert "stretched" in result.warning and "square.npy" in result.warning
 
 
 # ---------------------------------------------------------------------------------------
 # Prior and saving
 # ---------------------------------------------------------------------------------------
 
+@pytest.mark.shared_data
 def test_prior_on_a_real_photo_orders_near_and_far():
     """On Middlebury Art the prior must at least rank depth better than chance."""
     scene = DATA / "middlebury_2005_2006_half" / "Art"

@@ -14,7 +14,7 @@ from PIL import Image, ImageOps
 
 from photo3d.errors import Photo3DError
 from photo3d.io import atomic_write, read_depth, read_image, read_pfm, read_ply, write_glb, write_pfm, write_ply
-from photo3d.core.data import Intrinsics, Mesh
+from photo3d.core.data import Intrinsics, Mesh, MeshInfo
 
 
 def _rgb(height: int = 24, width: int = 40, seed: int = 0) -> np.ndarray:
@@ -360,7 +360,7 @@ def _mesh() -> Mesh:
     faces[:, 1] = (faces[:, 0] + 1) % 50  # no degenerate triangles (trimesh keeps them anyway)
     faces[:, 2] = (faces[:, 0] + 2) % 50
     k = Intrinsics(fx=123.5, fy=124.25, cx=40.0, cy=29.5, width=81, height=60)
-    return Mesh(vertices, colors, faces, k, metadata={"inpaint": "fill", "center_depth": 1.25})
+    return Mesh(vertices, colors, faces, k, info=MeshInfo(inpaint="fill", center_depth=1.25))
 
 
 def test_ply_round_trip(tmp_path):

@@ -4,6 +4,8 @@ weight lookup. Networks are small random-weight variants of the published archit
 inpainting quality."""
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 
@@ -32,11 +34,16 @@ from photo3d.inpaint.learned import (  # noqa: E402
     segment_crops,
 )
 from photo3d.pipeline import build_scene  # noqa: E402
-from photo3d.inpaint import select_inpainter  # noqa: E402
+from photo3d.inpaint import MISSING_WEIGHTS_WARNING, FillInpainter, make_inpainter  # noqa: E402
 
 
 def small_config(**kw) -> Config:
     return scenes.small_config(**{"sparse_iter": 1, "inpaint": "learned", "device": "cpu", **kw})
+
+
+def learned_from(cfg: Config, required: bool):
+    """make_learned_inpainter with the config's inpaint section and discontinuity threshold."""
+    return make_learned_inpainter(cfg.inpaint, cfg.edges.depth_threshold, required=required)
 
 
 def small_networks():
@@ -72,7 +79,7 @@ def two_squares_scene(h: int = 96, w: int = 128):
 
 def scene_of(image, depth, inpainter, **kw):
     return build_scene(image, depth, small_config(**kw), kind="depth", normalize=False,
-                       inpainter=("learned", inpainter))
+                       inpainter=inpainter)
 
 
 @pytest.fixture(scope="module")
@@ -224,15 +231,15 @@ def test_fill_writes_only_synthesis_positions_with_valid_values(step):
     assert np.isfinite(fill.depth[m]).all() and (fill.depth[m] > 0).all()
     np.testing.assert_allclose(fill.disparity[m], canvas.depth_scale / fill.depth[m], rtol=1e-5)
     # kept pixels lie behind the front surface by at least the threshold
-    assert (fill.disparity[m] < canvas.detect_disparity[m] - small_config().depth_threshold).all()
-    assert step.inpaint_method == "learned" and step.mesh.metadata["inpaint"] == "learned"
+    assert (fill.disparity[m] < canvas.detect_disparity[m] - small_config().edges.depth_threshold).all()
+    assert step.inpaint_method == "learned" and step.mesh.info.inpaint == "learned"
     assert step.ldi.num_pixels == h * w + int(m.sum())
 
 
 def test_edge_net_runs_where_a_background_edge_continues_behind_the_foreground(inpainter, step):
     crops = segment_crops(step.canvas, step.discontinuities, step.regions)
     assert any(c.context_edges.any() for c in crops)
-    inpainter(step.canvas, step.discontinuities, step.regions, small_config())
+    inpainter(step.canvas, step.discontinuities, step.regions)
     assert inpainter.last_stats.edge_crops >= 1
     assert inpainter.last_stats.crops == len(crops)
 
@@ -245,7 +252,7 @@ def test_square_scene_without_background_edges_skips_the_edge_net(inpainter):
 
 
 def test_learned_fill_is_deterministic_on_cpu(inpainter, step):
-    args = (step.canvas, step.discontinuities, step.regions, small_config())
+    args = (step.canvas, step.discontinuities, step.regions)
     a, b = inpainter(*args), inpainter(*args)
     for name in ("mask", "depth", "disparity", "color"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
@@ -259,7 +266,7 @@ def test_batched_and_one_by_one_agree():
     crops = segment_crops(scene.canvas, scene.discontinuities, scene.regions)
     assert len(crops) == 2 and crops[0].shape == crops[1].shape  # so that they share a batch
     batched = LearnedInpainter(*nets, device="cpu", max_batch_pixels=1 << 22)
-    args = (scene.canvas, scene.discontinuities, scene.regions, small_config())
+    args = (scene.canvas, scene.discontinuities, scene.regions)
     a, b = one(*args), batched(*args)
     # raw network outputs agree to 1e-4 ...
     inputs = [depth_input(c, c.context_edges)[0] for c in crops]
@@ -287,26 +294,31 @@ def test_missing_weights_raise_when_required_and_name_files_folders_and_remedy(n
     empty = no_default_weights / "ckpt"
     empty.mkdir()
     with pytest.raises(Photo3DError) as err:
-        make_learned_inpainter(small_config(checkpoints=str(empty)), required=True)
+        learned_from(small_config(checkpoints=str(empty)), required=True)
     msg = str(err.value)
     for name in ("edge-model.pth", "depth-model.pth", "color-model.pth", str(empty),
                  "photo3d weights download edge depth color"):
         assert name in msg
 
 
-def test_missing_weights_give_none_when_not_required(no_default_weights):
-    assert make_learned_inpainter(small_config(checkpoints=str(no_default_weights)), required=False) is None
-    name, _ = select_inpainter(small_config(inpaint="auto", checkpoints=str(no_default_weights)), warn=lambda s: None)
-    assert name == "fill"
+def test_missing_weights_give_none_when_not_required(no_default_weights, caplog):
+    assert learned_from(small_config(checkpoints=str(no_default_weights)), required=False) is None
+    cfg = small_config(inpaint="auto", checkpoints=str(no_default_weights))
+    with caplog.at_level(logging.WARNING, logger="photo3d"):
+        chosen = make_inpainter(cfg.inpaint, cfg.edges.depth_threshold)
+    assert isinstance(chosen, FillInpainter) and chosen.name == "fill"
+    # the fallback is said once, on the photo3d logger (no callbacks)
+    assert [r.getMessage() for r in caplog.records if r.name == "photo3d"] == [MISSING_WEIGHTS_WARNING]
+    cfg = small_config(inpaint="learned", checkpoints=str(no_default_weights))
     with pytest.raises(Photo3DError, match="edge-model.pth"):
-        select_inpainter(small_config(inpaint="learned", checkpoints=str(no_default_weights)))
+        make_inpainter(cfg.inpaint, cfg.edges.depth_threshold)
 
 
 def test_explicit_weight_paths_are_used_and_only_missing_files_are_named(no_default_weights):
     edge = no_default_weights / "my-edge.bin"
     edge.write_bytes(b"not a checkpoint")
     with pytest.raises(Photo3DError) as err:
-        make_learned_inpainter(small_config(edge_weights=str(edge)), required=True)
+        learned_from(small_config(edge_weights=str(edge)), required=True)
     assert "depth-model.pth" in str(err.value) and "edge-model.pth" not in str(err.value)
     # all three given: they are loaded, and a damaged one is reported by its path
     paths = {}
@@ -314,13 +326,13 @@ def test_explicit_weight_paths_are_used_and_only_missing_files_are_named(no_defa
         paths[f"{kind}_weights"] = str(no_default_weights / f"my-{kind}.bin")
         (no_default_weights / f"my-{kind}.bin").write_bytes(b"not a checkpoint")
     with pytest.raises(Photo3DError, match="my-edge.bin"):
-        make_learned_inpainter(small_config(**paths), required=False)
+        learned_from(small_config(**paths), required=False)
 
 
 def test_explicit_weight_path_that_does_not_exist_is_an_error(no_default_weights):
     missing = no_default_weights / "nowhere" / "color.pth"
     with pytest.raises(Photo3DError, match="nowhere/color.pth"):
-        make_learned_inpainter(small_config(color_weights=str(missing)), required=False)
+        learned_from(small_config(color_weights=str(missing)), required=False)
 
 
 def test_weights_in_the_checkpoints_folder_are_found_and_run(no_default_weights):
@@ -335,7 +347,7 @@ def test_weights_in_the_checkpoints_folder_are_found_and_run(no_default_weights)
     for kind in ("edge", "depth", "color"):
         state = {k: v.contiguous() for k, v in build_network(kind).state_dict().items()}
         save_file(state, str(folder / f"{kind}-model.safetensors"))
-    inpainter = make_learned_inpainter(small_config(checkpoints=str(folder), max_batch_pixels=123456), required=True)
+    inpainter = learned_from(small_config(checkpoints=str(folder), max_batch_pixels=123456), required=True)
     assert isinstance(inpainter, LearnedInpainter) and inpainter.device.type == "cpu"
     assert inpainter.max_batch_pixels == 123456  # the config's memory bound reaches the batching
     image, depth, _ = square_scene(48, 64)

@@ -1,4 +1,4 @@
-"""The Middlebury novel-view evaluation: masks, metrics and baselines (photo3d/evaluation.py)
+"""The Middlebury novel-view evaluation: masks, metrics and baselines (benchmarks/middlebury/)
 and the benchmark command (benchmarks/nvs_eval.py), on one scene at 96 px."""
 from __future__ import annotations
 
@@ -96,6 +96,7 @@ def test_psnr_known_answer_and_identity():
 
 # -- the real scene ------------------------------------------------------------------------
 
+@pytest.mark.shared_data
 def test_scene_is_loaded_at_working_size(scene):
     w, h = scene.size
     assert max(w, h) == SIZE
@@ -107,6 +108,7 @@ def test_scene_is_loaded_at_working_size(scene):
     assert all(v.shape == (h, w, 3) and v.dtype == np.uint8 for v in scene.views.values())
 
 
+@pytest.mark.shared_data
 def test_target_scored_against_itself_is_perfect(scene):
     for k in (0, 5):
         g = ev.reference_geometry(scene.disp1, scene.disp5, ev.view_shift(k))
@@ -119,6 +121,7 @@ def test_target_scored_against_itself_is_perfect(scene):
         assert s.empty_fraction == 0.0
 
 
+@pytest.mark.shared_data
 def test_region_scores_agree_with_masked_psnr(scene):
     g = ev.reference_geometry(scene.disp1, scene.disp5, ev.view_shift(5))
     render = scene.views[1]  # the unmoved photo: a poor but real prediction of view5
@@ -129,6 +132,7 @@ def test_region_scores_agree_with_masked_psnr(scene):
     assert s.regions["seen"].psnr < 30.0
 
 
+@pytest.mark.shared_data
 def test_no_disocclusion_at_the_input_camera(scene):
     g = ev.reference_geometry(scene.disp1, scene.disp5, 0.0)
     assert not g.disoccluded.any() and not g.gap.any() and not g.outside.any()
@@ -151,6 +155,7 @@ def _neighbour_disparity(disparity: np.ndarray, covered: np.ndarray, from_left: 
 
 
 @pytest.mark.parametrize("t", [-0.25, 0.25, 0.5, 1.0])
+@pytest.mark.shared_data
 def test_disocclusions_lie_behind_the_nearer_side(scene, t):
     g = ev.reference_geometry(scene.disp1, scene.disp5, t)
     covered = g.disparity > 0
@@ -162,6 +167,7 @@ def test_disocclusions_lie_behind_the_nearer_side(scene, t):
     assert (nearer_on_left if t > 0 else 1 - nearer_on_left) > 0.9
 
 
+@pytest.mark.shared_data
 def test_disocclusions_grow_with_the_shift(scene):
     areas = [ev.reference_geometry(scene.disp1, scene.disp5, t).gap.sum() for t in (0.25, 0.5, 1.0, 1.25)]
     assert all(a < b for a, b in zip(areas, areas[1:])), areas
@@ -170,6 +176,7 @@ def test_disocclusions_grow_with_the_shift(scene):
 
 
 @pytest.mark.parametrize("view", [0, 5, 6])
+@pytest.mark.shared_data
 def test_reference_warp_explains_the_photographs(scene, view):
     """The data convention (x - t d1) and the seen mask: view1 splatted by its ground truth
     matches the other photograph far better than view1 unmoved."""
@@ -181,6 +188,7 @@ def test_reference_warp_explains_the_photographs(scene, view):
     assert ev.masked_psnr(warped, target, g.seen & ~holes) > ev.masked_psnr(image, target, g.seen) + 6.0
 
 
+@pytest.mark.shared_data
 def test_warp_baseline_at_the_input_camera_is_view1(scene):
     image, disparity, _ = ev.view1_input(scene)
     warped, holes = ev.forward_warp(image, disparity, 0.0)
@@ -191,6 +199,8 @@ def test_warp_baseline_at_the_input_camera_is_view1(scene):
     assert moved.shape == image.shape and not np.array_equal(moved, image)
 
 
+@pytest.mark.shared_data
+@pytest.mark.egl
 def test_plain_mesh_at_the_input_camera_is_view1(scene, renderer):
     rgb, mask = ev.plain_mesh_renders(scene, renderer, views=(1,)).renders[1]
     assert mask.all()
@@ -198,6 +208,8 @@ def test_plain_mesh_at_the_input_camera_is_view1(scene, renderer):
     assert ev.masked_psnr(rgb, scene.views[1], np.ones_like(mask)) > 30.0
 
 
+@pytest.mark.shared_data
+@pytest.mark.egl
 def test_photo3d_renders_line_up_with_the_photographs(scene, renderer):
     from photo3d.config import Config
 
@@ -240,6 +252,8 @@ def test_pooled_psnr_weights_views_by_pixels():
     assert pooled["all_psnr_pooled"] == pytest.approx(10 * math.log10(255**2 / 19.0))
 
 
+@pytest.mark.shared_data
+@pytest.mark.egl
 def test_reveal_breakdown_accounts_for_every_disoccluded_pixel(scene, renderer):
     from photo3d.config import Config
 
@@ -261,6 +275,8 @@ def test_reveal_breakdown_accounts_for_every_disoccluded_pixel(scene, renderer):
     assert ev.reveal_breakdown(scene, result.scene, result.renders, geometry=geometry) == b
 
 
+@pytest.mark.shared_data
+@pytest.mark.egl  # the photo3d method renders
 def test_benchmark_command_writes_results(scene, tmp_path):
     nvs_eval = _nvs_eval()
     rc = nvs_eval.main(["--data", str(DATA), "--scenes", SCENE, "--max-size", str(SIZE),

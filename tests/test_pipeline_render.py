@@ -22,6 +22,9 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
 
+pytestmark = pytest.mark.egl  # the Python API's renders
+
+
 @pytest.fixture(scope="module")
 def sample3d():
     cfg = Config.from_keys(longer_side=320, paths=[], inpaint="fill")

@@ -11,18 +11,13 @@ import pytest
 
 from photo3d.camera import crop_border, crop_intrinsics
 from photo3d.errors import Photo3DError
-from photo3d.render import Renderer, gl_context, projection_matrix
-from photo3d.core.data import Intrinsics, Mesh
+from photo3d.render import Renderer, projection_matrix
+from photo3d.core.data import GuardGeometry, Intrinsics, Mesh, MeshTexture
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _require_gl():
-    try:
-        gl_context()
-    except Photo3DError as exc:
-        pytest.skip(f"no offscreen OpenGL here: {exc}")
+pytestmark = pytest.mark.egl  # every test here renders (skipped, with the reason, without EGL)
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -156,7 +151,7 @@ def test_textured_mesh_reproduces_texture():
         np.zeros((4, 3), np.uint8),
         np.array([[0, 1, 2], [1, 3, 2]], np.int32),
         INTR,
-        metadata={"uv": np.array([[0, 0], [1, 0], [0, 1], [1, 1]], np.float32), "texture": texture},
+        texture=MeshTexture(np.array([[0, 0], [1, 0], [0, 1], [1, 1]], np.float32), texture),
     )
     with Renderer(w, h, supersample=1.0) as renderer:
         renderer.set_mesh(mesh)
@@ -303,10 +298,10 @@ def with_red_guard(mesh: Mesh, depth: float) -> Mesh:
     """``mesh`` plus a hole guard: one pure red quad at ``depth`` covering far beyond the image."""
     corners = np.array([[-300, -300], [420, -300], [420, 390], [-300, 390]], float)
     verts = np.concatenate([(corners - [INTR.cx, INTR.cy]) / [INTR.fx, INTR.fy] * depth, np.full((4, 1), depth)], 1)
-    mesh.metadata.update(
-        hole_vertices=verts.astype(np.float32),
-        hole_colors=np.tile(np.array([[255, 0, 0]], np.uint8), (4, 1)),
-        hole_faces=np.array([[0, 1, 2], [0, 2, 3]], np.int32),
+    mesh.guard = GuardGeometry(
+        vertices=verts.astype(np.float32),
+        colors=np.tile(np.array([[255, 0, 0]], np.uint8), (4, 1)),
+        faces=np.array([[0, 1, 2], [0, 2, 3]], np.int32),
     )
     return mesh
 

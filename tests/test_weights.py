@@ -13,6 +13,7 @@ import torch
 from safetensors.torch import save_file
 
 from photo3d import weights
+from photo3d.cli import weights as weights_cli
 from photo3d.errors import Photo3DError
 
 
@@ -243,11 +244,11 @@ def test_download_success(server, tmp_path, isolated_dirs):
 def test_download_default_dir_env_url_and_cli(server, isolated_dirs, monkeypatch, capsys):
     server.files["depth-model.pth"] = b"abc" * 1000
     monkeypatch.setenv("PHOTO3D_WEIGHTS_URL", server.url + "/")
-    assert weights.main(["download", "depth", "--quiet"]) == 0
+    assert weights_cli.main(["download", "depth", "--quiet"]) == 0
     target = isolated_dirs["xdg"] / "photo3d" / "depth-model.pth"
     assert target.read_bytes() == b"abc" * 1000
     assert str(target) in capsys.readouterr().out
-    assert weights.main(["list"]) == 0
+    assert weights_cli.main(["list"]) == 0
     out = capsys.readouterr().out
     assert str(target) in out
     assert "missing: edge color depth_anything_v2_vits" in out
@@ -313,7 +314,7 @@ def test_download_server_errors(server, tmp_path, capsys):
     with pytest.raises(Photo3DError, match=r"download failed \(HTTP 500"):
         weights.download(["edge"], tmp_path, base_url=server.url, progress=False)
     assert not (tmp_path / "edge-model.pth").exists()
-    assert weights.main(["download", "edge", "--dir", str(tmp_path), "--url", server.url,
+    assert weights_cli.main(["download", "edge", "--dir", str(tmp_path), "--url", server.url,
                          "--quiet"]) == 2
     assert "HTTP 500" in capsys.readouterr().err
     with pytest.raises(Photo3DError, match="unknown weights"):
