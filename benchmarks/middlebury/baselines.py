@@ -61,8 +61,7 @@ def plain_mesh(image: np.ndarray, depth: np.ndarray, intrinsics: Intrinsics) -> 
     idx = np.arange(h * w).reshape(h, w)
     a, b, c, d = idx[:-1, :-1].ravel(), idx[:-1, 1:].ravel(), idx[1:, :-1].ravel(), idx[1:, 1:].ravel()
     faces = np.concatenate([np.stack([a, b, c], 1), np.stack([b, d, c], 1)]).astype(np.int32)
-    return Mesh(verts.reshape(-1, 3).astype(np.float32), image.reshape(-1, 3).copy(), faces, intrinsics,
-                {"kind": "plain"})
+    return Mesh(verts.reshape(-1, 3).astype(np.float32), image.reshape(-1, 3).copy(), faces, intrinsics)
 
 
 # ---------------------------------------------------------------------------------------
