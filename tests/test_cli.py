@@ -16,9 +16,6 @@ import yaml
 from photo3d.cli import main
 from scenes import synthetic_rgbd
 
-REPO = Path(__file__).resolve().parents[1]
-SAMPLE_IMAGE = REPO / "inputs" / "sample.png"
-SAMPLE_DISPARITY = REPO / "inputs" / "sample_disparity.png"
 FAST = ["--inpaint", "fill", "--quiet"]  # deterministic and fast whatever weights are installed
 
 
@@ -63,13 +60,14 @@ def run_main(capsys, *argv) -> tuple[int, str, str]:
 
 # ---------------------------------------------------------------------------- success
 @pytest.mark.egl  # writes videos
-def test_run_py_sample_end_to_end(tmp_path):
+def test_run_py_sample_end_to_end(tmp_path, repo_root, sample_files):
     """``python run.py`` as a user runs it: mesh, two videos, config.yml and nothing else."""
+    SAMPLE_IMAGE, SAMPLE_DISPARITY = sample_files
     out = tmp_path / "outputs"
     proc = subprocess.run(
         [sys.executable, "run.py", "--image", SAMPLE_IMAGE, "--depth", SAMPLE_DISPARITY, "--out", out,
          "--longer-side", "160", "--frames", "6", "--paths", "swing,zoom-in", "--inpaint", "fill"],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
+        cwd=repo_root, capture_output=True, text=True, timeout=120,
         env={**os.environ, "EGL_PLATFORM": os.environ.get("EGL_PLATFORM", "surfaceless")},
     )
     assert proc.returncode == 0, proc.stderr
@@ -302,14 +300,14 @@ def test_bad_input_is_one_error_line_and_exit_2(tmp_path, capsys, case):
     assert not out.exists() or all_files(out) == []  # nothing written, partial or otherwise
 
 
-def test_bad_input_through_run_py(tmp_path):
+def test_bad_input_through_run_py(tmp_path, repo_root):
     """The same contract from a real process: exit status 2, one line, no traceback."""
     depth = tmp_path / "flat.npy"
     np.save(depth, np.ones((30, 40), np.float32))
     image = tmp_path / "flat.png"
     cv2.imwrite(str(image), np.full((30, 40, 3), 128, np.uint8))
     proc = subprocess.run([sys.executable, "run.py", "--image", image, "--depth", depth, "--out", tmp_path / "o"],
-                          cwd=REPO, capture_output=True, text=True, timeout=60)
+                          cwd=repo_root, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert proc.stderr.splitlines() == [f"photo3d: error: {depth}: depth map is constant (1); no 3D structure to show"]
     assert not (tmp_path / "o").exists()

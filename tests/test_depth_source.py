@@ -14,7 +14,6 @@ from photo3d.depth.prior import prior_disparity
 from photo3d.errors import Photo3DError
 from photo3d.io import read_depth
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 NEAR, FAR = 1.0, 4.0
 
 
@@ -209,9 +208,9 @@ def test_stretched_depth_file_is_reported(tmp_path):
 # ---------------------------------------------------------------------------------------
 
 @pytest.mark.shared_data
-def test_prior_on_a_real_photo_orders_near_and_far():
+def test_prior_on_a_real_photo_orders_near_and_far(shared_data):
     """On Middlebury Art the prior must at least rank depth better than chance."""
-    scene = DATA / "middlebury_2005_2006_half" / "Art"
+    scene = shared_data / "middlebury_2005_2006_half" / "Art"
     if not (scene / "view1.png").is_file():
         pytest.skip(f"test data missing: {scene}")
     image = cv2.imread(str(scene / "view1.png"))[..., ::-1].copy()

@@ -20,7 +20,6 @@ from photo3d.inpaint.networks import (PartialConv2d, SpectralNormConv2d, build_n
                                       color_inpaint_net, depth_inpaint_net)
 
 DATA = Path(__file__).resolve().parent / "data"
-COMPAT = Path(__file__).resolve().parents[1].parent / "shared" / "compat"
 KINDS = ("edge", "depth", "color")
 
 
@@ -46,8 +45,8 @@ def test_reference_vectors(kind, recipe_networks):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_state_dict_matches_schema(kind):
-    schema_path = COMPAT / f"{kind}_schema.json"
+def test_state_dict_matches_schema(kind, shared_compat):
+    schema_path = shared_compat / f"{kind}_schema.json"
     if not schema_path.exists():
         pytest.skip(f"reference schema not found at {schema_path}")
     schema = json.loads(schema_path.read_text())["state_dict"]

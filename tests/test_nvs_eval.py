@@ -15,17 +15,22 @@ from benchmarks import middlebury as ev
 
 os.environ.setdefault("EGL_PLATFORM", "surfaceless")
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data" / "middlebury_2005_2006_half"
 SCENE = "Baby1"  # a doll on a box before a map: clear depth edges on both sides
 SIZE = 96
 
 
 @pytest.fixture(scope="module")
-def scene() -> ev.StereoScene:
-    if not (DATA / SCENE / "disp1.png").is_file():
-        pytest.skip(f"Middlebury 2005/2006 data not found at {DATA / SCENE} (see ../shared/data/INDEX.md)")
-    return ev.load_middlebury_scene(DATA / SCENE, SIZE)
+def middlebury(shared_data) -> Path:
+    """The Middlebury 2005/2006 scenes at half size (../shared/data)."""
+    folder = shared_data / "middlebury_2005_2006_half"
+    if not (folder / SCENE / "disp1.png").is_file():
+        pytest.skip(f"Middlebury 2005/2006 data not found at {folder / SCENE} (see ../shared/data/INDEX.md)")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def scene(middlebury) -> ev.StereoScene:
+    return ev.load_middlebury_scene(middlebury / SCENE, SIZE)
 
 
 @pytest.fixture(scope="module")
@@ -97,10 +102,10 @@ def test_psnr_known_answer_and_identity():
 # -- the real scene ------------------------------------------------------------------------
 
 @pytest.mark.shared_data
-def test_scene_is_loaded_at_working_size(scene):
+def test_scene_is_loaded_at_working_size(scene, middlebury):
     w, h = scene.size
     assert max(w, h) == SIZE
-    raw = cv2.imread(str(DATA / SCENE / "disp1.png"), cv2.IMREAD_UNCHANGED)
+    raw = cv2.imread(str(middlebury / SCENE / "disp1.png"), cv2.IMREAD_UNCHANGED)
     assert scene.scale == pytest.approx(w / raw.shape[1])
     # disparities scale with the image (nearest sampling may miss the extreme pixel); unknown stays 0
     assert 0.9 * raw.max() / 2 * scene.scale <= scene.disp1.max() <= raw.max() / 2 * scene.scale + 1e-4
@@ -277,9 +282,9 @@ def test_reveal_breakdown_accounts_for_every_disoccluded_pixel(scene, renderer):
 
 @pytest.mark.shared_data
 @pytest.mark.egl  # the photo3d method renders
-def test_benchmark_command_writes_results(scene, tmp_path):
+def test_benchmark_command_writes_results(scene, middlebury, tmp_path):
     nvs_eval = _nvs_eval()
-    rc = nvs_eval.main(["--data", str(DATA), "--scenes", SCENE, "--max-size", str(SIZE),
+    rc = nvs_eval.main(["--data", str(middlebury), "--scenes", SCENE, "--max-size", str(SIZE),
                         "--methods", "fill,plain_mesh,warp_inpaint", "--out", str(tmp_path)])
     assert rc == 0
     result = json.loads((tmp_path / "results.json").read_text())

@@ -2,7 +2,6 @@
 agreement with analytic reprojection, the Python API."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -14,7 +13,6 @@ from photo3d.core.data import Intrinsics
 
 from scenes import square_scene
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -26,9 +24,9 @@ pytestmark = pytest.mark.egl  # the Python API's renders
 
 
 @pytest.fixture(scope="module")
-def sample3d():
+def sample3d(sample_files):
     cfg = Config.from_keys(longer_side=320, paths=[], inpaint="fill")
-    p3d = Photo3D.from_files(REPO / "inputs" / "sample.png", REPO / "inputs" / "sample_disparity.png", config=cfg)
+    p3d = Photo3D.from_files(*sample_files, config=cfg)
     yield p3d
     p3d.close()
 
