@@ -36,9 +36,9 @@ def egl_unavailable() -> str | None:
 
         gl_context()
     except Photo3DError as exc:
-        return f"no offscreen OpenGL (EGL) here: {exc}"
+        return f"needs offscreen OpenGL: {exc}"
     except Exception as exc:  # a broken driver stack: the same answer for the tests
-        return f"no offscreen OpenGL (EGL) here: {exc.__class__.__name__}: {exc}"
+        return f"needs offscreen OpenGL: {exc.__class__.__name__}: {exc}"
     return None
 
 
