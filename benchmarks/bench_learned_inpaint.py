@@ -39,18 +39,11 @@ def prepare_scene(image_path: Path, depth_path: Path):
     """The pipeline stages before inpainting: (canvas, discontinuities, regions, config)."""
     from photo3d import io
     from photo3d.config import Config
-    from photo3d.core.canvas import fill_border
-    from photo3d.core.ldi import front_layer
-    from photo3d.core.discontinuities import detect_discontinuities
-    from photo3d.core.canvas import make_canvas
-    from photo3d.core.prepare import prepare
-    from photo3d.core.regions import find_regions
+    from photo3d.pipeline import build_regions
 
     config = Config.from_keys(inpaint="learned")
-    prepared = prepare(io.read_image(image_path), io.read_depth(depth_path), config, source=str(depth_path))
-    canvas = fill_border(make_canvas(prepared, int(config.extrapolation_thickness)), config)
-    disc = detect_discontinuities(canvas.detect_disparity, config)
-    regions = find_regions(front_layer(canvas, disc), disc, config)
+    before = build_regions(io.read_image(image_path), io.read_depth(depth_path), config, source=str(depth_path))
+    canvas, disc, regions = before.canvas, before.discontinuities, before.regions
     return canvas, disc, regions, config
 
 
@@ -69,7 +62,7 @@ def main(argv: list[str]) -> int:
     from photo3d.inpaint.recipe_weights import recipe_network
 
     from photo3d.inpaint.batching import padded_size
-    from photo3d.inpaint.learned import PAD_MULTIPLE, LearnedInpainter, color_scale, segment_crops
+    from photo3d.inpaint.learned import PAD_MULTIPLE, LearnedInpainter, LearnedSettings, color_scale, segment_crops
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -78,13 +71,14 @@ def main(argv: list[str]) -> int:
     rss_before_nets = max_rss_mib()
     t0 = time.perf_counter()
     inpainter = LearnedInpainter(*(recipe_network(k) for k in ("edge", "depth", "color")),
-                                 device=args.device, max_batch_pixels=args.max_batch_pixels)
+                                 device=args.device, max_batch_pixels=args.max_batch_pixels,
+                                 settings=LearnedSettings.from_config(config.inpaint, config.edges.depth_threshold))
     build_s = time.perf_counter() - t0
     rss_before = max_rss_mib()
     runs, cpu_runs, steps = [], [], []
     for _ in range(args.repeats):
         t0, c0 = time.perf_counter(), cpu_seconds()
-        fill = inpainter(canvas, disc, regions, config)
+        fill = inpainter(canvas, disc, regions)
         runs.append(time.perf_counter() - t0)
         cpu_runs.append(cpu_seconds() - c0)
         steps.append(dict(inpainter.last_stats.seconds))
@@ -94,7 +88,7 @@ def main(argv: list[str]) -> int:
     crop_rows = []
     for c in crops:
         h, w = c.shape
-        frac = color_scale(h, w, int(config.largest_size))
+        frac = color_scale(h, w, int(config.inpaint.largest_size))
         crop_rows.append({"segment": c.segment, "crop": [h, w], "padded": list(padded_size(h, w, PAD_MULTIPLE)),
                           "synthesis_px": int(c.synthesis.sum()), "context_px": int(c.context.sum()),
                           "edge_net": bool(c.context_edges.any()),

@@ -95,6 +95,54 @@ class _Progress:
 STAGES = ["prepare", "border", "discontinuities", "ldi", "regions", "inpaint", "merge", "mesh"]
 
 
+@dataclass
+class SceneRegions:
+    """The stages before inpainting: what an inpainter receives (and what training and the
+    benchmarks of the inpainters start from)."""
+
+    prepared: PreparedRGBD
+    canvas: Canvas
+    discontinuities: Discontinuities
+    ldi: LDI
+    regions: Regions
+
+
+def build_regions(
+    image: np.ndarray,
+    depth_values: np.ndarray,
+    config: Config,
+    *,
+    kind: str = "disparity",
+    intrinsics: Intrinsics | None = None,
+    normalize: bool = True,
+    source: str = "depth",
+    timings: Timings | None = None,
+    progress: _Progress | None = None,
+) -> SceneRegions:
+    """The stages from a photo and its raw depth to the context/synthesis regions (see
+    :func:`build_scene` for the arguments)."""
+    timings = timings if timings is not None else Timings()
+    step = progress.step if progress is not None else (lambda name: None)
+    threshold = float(config.edges.depth_threshold)
+    with timings.stage("prepare"):
+        prepared = prepare(image, depth_values, config.prepare, depth_threshold=threshold, kind=kind,
+                           intrinsics=intrinsics, normalize=normalize, source=source)
+    step("prepare")
+    with timings.stage("border"):
+        canvas = fill_border(make_canvas(prepared, config.regions.border_pad), threshold)
+    step("border")
+    with timings.stage("discontinuities"):
+        disc = detect_discontinuities(canvas.detect_disparity, config.edges)
+    step("discontinuities")
+    with timings.stage("ldi"):
+        ldi = front_layer(canvas, disc)
+    step("ldi")
+    with timings.stage("regions"):
+        regions = find_regions(ldi, disc, config.regions, threshold)
+    step("regions")
+    return SceneRegions(prepared, canvas, disc, ldi, regions)
+
+
 def build_scene(
     image: np.ndarray,
     depth_values: np.ndarray,
@@ -123,39 +171,26 @@ def build_scene(
     timings = Timings()
     bar = _Progress(STAGES, progress, "3D photo")
     try:
-        with timings.stage("prepare"):
-            prepared = prepare(image, depth_values, config.prepare, depth_threshold=threshold, kind=kind,
-                               intrinsics=intrinsics, normalize=normalize, source=source)
-        bar.step("prepare")
-        with timings.stage("border"):
-            canvas = fill_border(make_canvas(prepared, config.regions.border_pad), threshold)
-        bar.step("border")
-        with timings.stage("discontinuities"):
-            disc = detect_discontinuities(canvas.detect_disparity, config.edges)
-        bar.step("discontinuities")
-        with timings.stage("ldi"):
-            ldi = front_layer(canvas, disc)
-        bar.step("ldi")
-        with timings.stage("regions"):
-            regions = find_regions(ldi, disc, config.regions, threshold)
-        bar.step("regions")
+        before = build_regions(image, depth_values, config, kind=kind, intrinsics=intrinsics, normalize=normalize,
+                               source=source, timings=timings, progress=bar)
         if inpainter is None:
             inpainter = make_inpainter(config.inpaint, threshold)
         with timings.stage(f"inpaint ({inpainter.name})"):
-            fill = inpainter(canvas, disc, regions)
+            fill = inpainter(before.canvas, before.discontinuities, before.regions)
         bar.step("inpaint")
         with timings.stage("merge"):
-            ldi = add_layer(ldi, fill, threshold)
+            ldi = add_layer(before.ldi, fill, threshold)
         bar.step("merge")
         with timings.stage("mesh"):
             mesh = build_mesh(ldi, guard_holes=bool(config.render.hole_guard))
             mesh.info.inpaint = inpainter.name
-            mesh.info.center_depth = round(prepared.center_depth, 6)
-            mesh.info.depth_scale = prepared.depth_scale
+            mesh.info.center_depth = round(before.prepared.center_depth, 6)
+            mesh.info.depth_scale = before.prepared.depth_scale
         bar.step("mesh")
     finally:
         bar.close()
-    return Scene(prepared, canvas, disc, regions, fill, ldi, mesh, inpainter.name, timings)
+    return Scene(before.prepared, before.canvas, before.discontinuities, before.regions, fill, ldi, mesh,
+                 inpainter.name, timings)
 
 
 def path_frames(name: str, video: VideoConfig, center_depth: float, depth_scale: float = 1.0,
