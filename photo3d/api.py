@@ -5,6 +5,8 @@
     >>> p3d.save_ply("scene.ply")
     >>> rgb, mask = p3d.render(np.eye(4))                  # identity = the input camera
     >>> p3d.write_video("swing.mp4", "swing")
+    >>> p3d.write_video("orbit.gif", "orbit", size=(480, 480), loops=2)
+    >>> poses, focal_scales = p3d.path_poses("dolly-out", 60)   # any named path as arrays
 
 Camera convention: poses are 4x4 camera-to-world matrices in the depth's units, the world
 frame being the input camera's (+x right, +y down, +z forward; identity = input camera).
@@ -19,6 +21,7 @@ import numpy as np
 
 from .checks import (
     as_rgb_image,
+    check_float_range,
     check_intrinsics_values,
     check_pose,
     check_size,
@@ -27,7 +30,7 @@ from .checks import (
 from .config import Config
 from .core.data import Intrinsics, Mesh
 from .errors import Photo3DError
-from .pipeline import Scene, build_scene, make_renderer, path_frames, write_outputs
+from .pipeline import Scene, build_scene, make_renderer, path_frames, video_options, write_outputs
 
 
 def _as_intrinsics(intrinsics, width: int, height: int) -> Intrinsics | None:
@@ -75,16 +78,16 @@ class Photo3D:
                 NaN/inf/0 holes are filled. Another size is resized to the image.
             intrinsics: (fx, fy, cx, cy) in pixels of ``image``; default focal max(H, W)
                 at the centre (the reference's camera).
-            config: pipeline settings; by default the image keeps its own resolution.
+            config: pipeline settings. The working size is the image's, at most
+                ``config.prepare.longer_side`` (960) unless ``config.prepare.enlarge``
+                (the same rule as :meth:`from_files` and the command line).
             normalize: True applies the reference's disparity normalisation (depth in
                 [1/3, 20], so its camera ranges apply); False keeps the caller's units,
                 so renders line up with real cameras.
         """
         image = as_rgb_image(image, "image")
         h, w = image.shape[:2]
-        if config is None:
-            config = Config()
-            config.prepare.longer_side = max(h, w)
+        config = config or Config()
         scene = build_scene(
             image, np.asarray(depth, dtype=np.float32), config, kind="depth",
             intrinsics=_as_intrinsics(intrinsics, w, h), normalize=normalize, source="depth", progress=progress,
@@ -142,10 +145,13 @@ class Photo3D:
 
         Args:
             size: (width, height) of the output; default the working image size.
-            intrinsics: (fx, fy, cx, cy) for that size; default the input camera scaled to it.
+            intrinsics: (fx, fy, cx, cy) for that size; default the input camera's largest
+                centred window of that aspect ratio, scaled uniformly (cropped, never squashed).
         Returns:
             (H, W, 3) uint8 image and (H, W) bool mask of the pixels the mesh covers.
         """
+        from .camera import frame_window
+
         pose = check_pose(pose)
         k = self.intrinsics
         if size is not None:
@@ -154,26 +160,79 @@ class Photo3D:
             w, h = k.width, k.height
         cam = _as_intrinsics(intrinsics, w, h)
         if cam is None:
-            cam = k.scaled(w / k.width, h / k.height)
-            cam = Intrinsics(cam.fx, cam.fy, cam.cx, cam.cy, w, h)
+            cam = frame_window(k, (w, h)) if (w, h) != (k.width, k.height) else k
         return self._get_renderer().render(pose, cam)
 
+    def path_poses(self, path_name: str, num_frames: int | None = None, *, motion: float | None = None,
+                   loops: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """A named path as arrays for this scene: ((N, 4, 4) poses, (N,) focal scales).
+
+        Uses this scene's depth units and centre depth; ``motion`` scales the range and
+        ``loops`` repeats it (defaults from the config's video section).
+        """
+        video = self.config.video
+        if motion is not None or loops is not None:
+            video = self.config.with_changes({k: v for k, v in (("video.motion", motion), ("video.loops", loops))
+                                              if v is not None}, "path_poses").video
+        frames = path_frames(path_name, video, self.scene.prepared.center_depth, self.scene.prepared.depth_scale,
+                             num_frames, intrinsics=self.intrinsics)
+        return np.stack([f.pose for f in frames]), np.array([f.focal_scale for f in frames])
+
     def write_video(self, path, path_name: str | Sequence[np.ndarray], *, num_frames: int | None = None,
-                    fps: float | None = None, crop: Sequence[float] | None = None, progress: bool = False):
-        """Write an mp4 along a named path ("circle", "swing", "zoom-in", "dolly-zoom-in")
-        or a list of 4x4 poses. Named paths use the reference ranges scaled to this scene's
-        depth units. Returns the :class:`photo3d.video.VideoResult`."""
+                    fps: float | None = None, crop: Sequence[float] | None = None, progress: bool = False,
+                    focal_scales: Sequence[float] | None = None, size: tuple[int, int] | None = None,
+                    aspect: str | float | None = None, format: str | None = None, stereo: bool | None = None,
+                    loops: float | None = None, motion: float | None = None):
+        """Write a video along a named path (a reference path, a preset, a motion of the
+        config) or a list of 4x4 poses. Named paths use the reference ranges scaled to this
+        scene's depth units.
+
+        Args:
+            path: output file; its suffix gives the format (.mp4, .webm, .gif, .png/.jpg
+                sequences) unless ``format`` does. An unknown suffix is an error.
+            focal_scales: with a pose list, a factor on the focal length per frame (a dolly
+                zoom, for instance); default 1.
+            size, aspect: the output's (width, height) or aspect ratio ("9:16" or a number),
+                cropped and scaled from the render, never squashed; default the config's.
+            stereo: side-by-side stereo frames; default the config's (``video.stereo``).
+            loops, motion: repeats and range scale of a named path; default the config's.
+        Other settings (codec, crf, preset, eye separation) come from ``config.video``.
+        Returns the :class:`photo3d.video.VideoResult`.
+        """
         from .camera import CameraFrame
+        from .checks import check_aspect
         from .video import write_path_video
 
+        video = self.config.video
         if isinstance(path_name, str):
-            frames = path_frames(path_name, self.config.video, self.scene.prepared.center_depth,
-                                 self.scene.prepared.depth_scale, num_frames)
+            if focal_scales is not None:
+                raise Photo3DError("write_video: focal_scales go with a list of poses, not a named path")
+            changes = {k: v for k, v in (("video.motion", motion), ("video.loops", loops)) if v is not None}
+            named = self.config.with_changes(changes, "write_video").video if changes else video
+            frames = path_frames(path_name, named, self.scene.prepared.center_depth,
+                                 self.scene.prepared.depth_scale, num_frames, intrinsics=self.intrinsics)
         else:
-            frames = [CameraFrame(pose=check_pose(p, f"poses[{i}]")) for i, p in enumerate(path_name)]
-        crop = self.config.video.crop_fractions() if crop is None else crop_fractions(list(crop))
+            poses = list(path_name)
+            scales = [1.0] * len(poses) if focal_scales is None else list(focal_scales)
+            if len(scales) != len(poses):
+                raise Photo3DError(f"write_video: {len(scales)} focal_scales for {len(poses)} poses")
+            for i, f in enumerate(scales):
+                check_float_range(f, f"focal_scales[{i}]", "write_video", low=0, low_open=True)
+            frames = [CameraFrame(pose=check_pose(p, f"poses[{i}]"), focal_scale=float(f))
+                      for i, (p, f) in enumerate(zip(poses, scales))]
+        options = video_options(video, self.scene.prepared.depth_scale)
+        if crop is not None:
+            options["crop"] = crop_fractions(list(crop))
+        if size is not None or aspect is not None:
+            options["size"] = tuple(size) if size is not None else None
+            options["aspect"] = check_aspect(aspect, "write_video: aspect") if aspect is not None else None
+        if format is not None or Path(path).suffix:
+            options["format"] = format
+        if stereo is not None:
+            options["eye_separation"] = (float(video.eye_separation) * self.scene.prepared.depth_scale
+                                         if stereo else None)
         return write_path_video(self._get_renderer(), frames, self.intrinsics, path,
-                                float(fps or self.config.video.fps), crop=crop, progress=progress)
+                                float(fps or video.fps), progress=progress, **options)
 
     def write_outputs(self, out_dir, name: str, progress: bool = False) -> dict:
         """The CLI's outputs: PLY and the configured videos under ``out_dir``."""

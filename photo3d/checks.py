@@ -169,6 +169,25 @@ def check_intrinsics_values(fx: Any, fy: Any, cx: Any, cy: Any, what: str = "int
     return float(fx), float(fy), float(cx), float(cy)
 
 
+def check_aspect(aspect: Any, what: str = "aspect") -> float:
+    """An aspect ratio, "W:H" (e.g. "9:16") or a positive number, as width / height."""
+    value = float("nan")
+    if isinstance(aspect, str) and ":" in aspect:
+        w, _, h = aspect.partition(":")
+        try:
+            value = float(w) / float(h)
+        except (ValueError, ZeroDivisionError):
+            pass
+    elif is_number(aspect) or isinstance(aspect, str):
+        try:
+            value = float(aspect)
+        except ValueError:
+            pass
+    if not math.isfinite(value) or value <= 0:
+        raise Photo3DError(f"{what}: expected W:H (e.g. 16:9) or a positive number, got {aspect!r}")
+    return value
+
+
 def check_size(width: Any, height: Any, what: str, *, even: bool = False) -> tuple[int, int]:
     """A positive integer (width, height) (both even when ``even``, as video encoders need)."""
     ok = is_int(width) and is_int(height) and int(width) >= 1 and int(height) >= 1

@@ -7,8 +7,9 @@
       inpaint   which inpainter, the networks' weights and compute options
       depth     where depth comes from when a photo has no depth file
       render    the offscreen renderer (anti-aliasing, hole guard, simplification)
-      video     camera paths, frames, frame rate, border crop
+      video     camera paths and motions, frames, duration, framing, formats, stereo
       output    which files a run writes, and where
+      batch     how ``photo3d batch`` runs (skipping finished photos, processes, a Ray cluster)
 
 Each stage receives its own section (or plain values), never the whole tree. Every field
 carries a docstring (meaning, units, and the reference ``argument.yml`` key it maps to);
@@ -37,6 +38,13 @@ from .errors import Photo3DError
 
 # The reference's four videos (argument.yml video_postfix), in its order.
 DEFAULT_PATHS = ("circle", "swing", "zoom-in", "dolly-zoom-in")
+# Presets beyond the reference's (photo3d.camera.PRESET_NAMES).
+PRESET_PATHS = ("horizontal", "vertical", "orbit", "dolly-out", "ken-burns")
+VIDEO_FORMATS = ("mp4", "webm", "gif", "png", "jpg")
+VIDEO_CODECS = ("h264", "h265")
+VIDEO_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
+STEREO_MODES = ("none", "sbs")
+MOTION_KEYS = ("path", "amplitude", "phase", "target")
 TRAJECTORY_TYPES = ("circle", "double-straight-line", "straight-line")
 INPAINT_METHODS = ("auto", "learned", "fill")
 DEPTH_KINDS = ("disparity", "depth")
@@ -51,7 +59,10 @@ class PrepareConfig:
     """Input preparation (reference: ``read_MiDaS_depth``, ``sparse_bilateral_filtering``)."""
 
     longer_side: int = 960
-    """Working resolution: the longer image side in pixels (reference ``longer_side_len``)."""
+    """Working resolution: the longer image side in pixels, at most the photo's own unless
+    ``enlarge`` (reference ``longer_side_len``, which always resizes)."""
+    enlarge: bool = False
+    """Enlarge photos smaller than ``longer_side`` to it (by default they keep their size)."""
     disp_rescale: float = 3.0
     """Maximum of the normalised disparity, so depth >= 1/disp_rescale (reference: fixed 3)."""
     min_disparity: float = 0.05
@@ -204,6 +215,37 @@ class VideoConfig:
     custom_trajectories: list[dict] | None = None
     """Paths defined by the reference keys: entries {name, traj_type, x, y, z} (reference
     ``traj_types``, ``x/y/z_shift_range``, ``video_postfix``)."""
+    motions: dict[str, list[dict]] | None = None
+    """Paths of one's own as sums of named paths: {name: [{path, amplitude, phase, target}, ...]};
+    amplitude scales a term (1), phase shifts it in cycles (0), target is ken-burns' point
+    [x, y] in fractions of the image ([0.5, 0.5])."""
+    motion: float = 1.0
+    """Scales every path's range (2 = twice the movement)."""
+    duration: float | None = None
+    """Video length in seconds; sets the frame count to duration x fps (null: num_frames)."""
+    loops: float = 1.0
+    """Cycles of the path per video: periodic paths repeat seamlessly; straight ones go there
+    and back (an even count loops)."""
+    size: list[int] | None = None
+    """Output [width, height] in pixels (even), cropped and scaled from the render, never
+    squashed (null: the working image size after the border crop)."""
+    aspect: str | None = None
+    """Output aspect ratio "W:H" (e.g. "9:16"), cut from the centre at native resolution;
+    with ``size`` the two must agree (null: the photo's)."""
+    format: str = "mp4"
+    """Video format: "mp4", "webm" (VP9), "gif" (palette from all frames, looping), "png" or
+    "jpg" (a folder of numbered frames)."""
+    codec: str = "h264"
+    """mp4 codec: "h264" (libx264) or "h265" (libx265, tagged hvc1)."""
+    crf: int | None = None
+    """Constant rate factor for mp4/webm, lower = better (null: 18 for H.264, 22 for H.265, 31 for VP9)."""
+    preset: str = "fast"
+    """Encoder speed preset (x264/x265 names, ultrafast ... veryslow; mapped onto VP9's speeds)."""
+    stereo: str = "none"
+    """"sbs": side-by-side stereo frames (left eye, right eye) for VR players; "none": mono."""
+    eye_separation: float = 0.03
+    """Distance between the stereo eyes, in the reference's normalised depth units (scaled
+    like the paths' shifts)."""
 
     def validate(self, source: str) -> None:
         checks.check_int_range(self.num_frames, "video.num_frames", source, low=0)
@@ -212,6 +254,27 @@ class VideoConfig:
             checks.check_crop(self.crop_fractions())
         except Photo3DError as exc:
             raise Photo3DError(f"{source}: video.crop_border: {exc}") from None
+        checks.check_float_range(self.motion, "video.motion", source, low=0)
+        checks.check_float_range(self.loops, "video.loops", source, low=0, low_open=True)
+        if self.duration is not None:
+            checks.check_float_range(self.duration, "video.duration", source, low=0, low_open=True)
+        checks.check_choice(self.format, "video.format", source, VIDEO_FORMATS)
+        checks.check_choice(self.codec, "video.codec", source, VIDEO_CODECS)
+        checks.check_choice(self.preset, "video.preset", source, VIDEO_PRESETS)
+        checks.check_choice(self.stereo, "video.stereo", source, STEREO_MODES)
+        checks.check_float_range(self.eye_separation, "video.eye_separation", source, low=0, low_open=True)
+        if self.crf is not None:
+            checks.check_int_range(self.crf, "video.crf", source, low=0, high=63)
+        if self.size is not None:
+            if len(self.size) != 2:
+                raise Photo3DError(f"{source}: video.size must be [width, height], got {self.size!r}")
+            checks.check_size(*self.size, f"{source}: video.size", even=True)
+        if self.aspect is not None:
+            ratio = checks.check_aspect(self.aspect, f"{source}: video.aspect")
+            if self.size is not None and abs(self.size[0] / self.size[1] - ratio) > 0.01 * ratio:
+                raise Photo3DError(f"{source}: video.size {self.size[0]}x{self.size[1]} and video.aspect "
+                                   f"{self.aspect} disagree; give one")
+        self._validate_motions(source)
         for t in self.custom_trajectories or []:
             if (not isinstance(t, dict) or "name" not in t or t.get("traj_type") not in TRAJECTORY_TYPES
                     or not all(checks.is_number(t.get(axis)) for axis in "xyz")):
@@ -224,8 +287,40 @@ class VideoConfig:
         if self.paths and int(self.num_frames) < 1:
             raise Photo3DError(f"{source}: video.num_frames must be >= 1 when videos are made")
 
+    def _validate_motions(self, source: str) -> None:
+        if self.motions is None:
+            return
+        if not isinstance(self.motions, dict):
+            raise Photo3DError(f"{source}: video.motions must map names to lists of terms, got {self.motions!r}")
+        builtin = set(DEFAULT_PATHS) | set(PRESET_PATHS)
+        for name, terms in self.motions.items():
+            where = f"{source}: video.motions.{name}"
+            if name in builtin:
+                raise Photo3DError(f"{where}: the name of a built-in path; choose another")
+            if not isinstance(terms, list) or not terms:
+                raise Photo3DError(f"{where}: expected a non-empty list of terms, got {terms!r}")
+            for term in terms:
+                if not isinstance(term, dict) or set(term) - set(MOTION_KEYS) or term.get("path") not in builtin:
+                    raise Photo3DError(f"{where}: terms are {{path, amplitude, phase, target}} with path one of "
+                                       f"{', '.join(DEFAULT_PATHS + PRESET_PATHS)}, got {term!r}")
+                for key in ("amplitude", "phase"):
+                    if key in term:
+                        checks.check_float_range(term[key], key, where)
+                if "target" in term:
+                    target = term["target"]
+                    if (not isinstance(target, (list, tuple)) or len(target) != 2
+                            or not all(checks.is_number(v) and 0 <= v <= 1 for v in target)):
+                        raise Photo3DError(f"{where}: target must be [x, y] fractions in [0, 1], got {target!r}")
+
     def known_paths(self) -> set[str]:
-        return set(DEFAULT_PATHS) | {str(t["name"]) for t in self.custom_trajectories or [] if isinstance(t, dict)}
+        return (set(DEFAULT_PATHS) | set(PRESET_PATHS) | set(self.motions or {})
+                | {str(t["name"]) for t in self.custom_trajectories or [] if isinstance(t, dict)})
+
+    def frame_count(self) -> int:
+        """Frames per video: ``duration`` x ``fps`` when a duration is set, else ``num_frames``."""
+        if self.duration is not None:
+            return max(1, int(round(float(self.duration) * float(self.fps))))
+        return int(self.num_frames)
 
     def crop_fractions(self) -> tuple[float, float, float, float]:
         """``crop_border`` as (top, left, bottom, right) fractions."""
@@ -255,6 +350,32 @@ class OutputConfig:
 
 
 @dataclass
+class BatchConfig:
+    """How ``photo3d batch`` runs; none of it changes what a photo's outputs are."""
+
+    skip_existing: bool = False
+    """Skip photos whose outputs are complete (their manifest.json, written last, matches this
+    config and the input files); redo the rest (resumes an interrupted batch)."""
+    jobs: int = 1
+    """Photos processed at once by local worker processes (1: in this process)."""
+    ray: str | None = None
+    """Run each photo as a task on a Ray cluster: "local" starts one on this machine, "auto" or
+    "ray://host:port" joins one (null: no Ray)."""
+    max_retries: int = 2
+    """Times a photo is retried when its worker dies (never for a photo's own errors)."""
+    cpus_per_task: float = 1.0
+    """CPUs a photo's Ray task declares."""
+    gpus_per_task: float = 0.0
+    """GPUs a photo's Ray task declares (e.g. 0.5 to share a GPU between two workers)."""
+
+    def validate(self, source: str) -> None:
+        checks.check_int_range(self.jobs, "batch.jobs", source, low=1)
+        checks.check_int_range(self.max_retries, "batch.max_retries", source, low=0)
+        checks.check_float_range(self.cpus_per_task, "batch.cpus_per_task", source, low=0)
+        checks.check_float_range(self.gpus_per_task, "batch.gpus_per_task", source, low=0)
+
+
+@dataclass
 class Config:
     """Every setting of a run, a section per stage (see the module docs)."""
 
@@ -266,6 +387,7 @@ class Config:
     render: RenderConfig = field(default_factory=RenderConfig)
     video: VideoConfig = field(default_factory=VideoConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    batch: BatchConfig = field(default_factory=BatchConfig)
 
     @classmethod
     def from_keys(cls, **keys: Any) -> "Config":
@@ -404,7 +526,7 @@ REFERENCE_IGNORED = {
     "depth_folder": "depth files are given with their photos",
     "mesh_folder": "outputs go under output.out_dir",
     "video_folder": "outputs go under output.out_dir",
-    "load_ply": "meshes are always rebuilt",
+    "load_ply": "re-render a saved mesh with 'photo3d render'",
     "offscreen_rendering": "rendering is always offscreen (EGL)",
     "img_format": "any image format is read",
     "depth_format": "the depth format follows the file suffix",

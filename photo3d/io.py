@@ -382,3 +382,67 @@ def write_glb(mesh: Mesh, path: str | os.PathLike) -> Path:
         f.write(struct.pack("<I4s", len(json_chunk), b"JSON") + json_chunk)
         f.write(struct.pack("<I4s", len(bin_chunk), b"BIN\0") + bin_chunk)
     return path
+
+
+def _linear_to_srgb(linear: np.ndarray) -> np.ndarray:
+    """Linear [0, 1] colours -> sRGB uint8 (the inverse of :func:`srgb_to_linear`)."""
+    c = np.clip(np.asarray(linear, dtype=np.float64), 0.0, 1.0)
+    srgb = np.where(c <= 0.0031308, c * 12.92, 1.055 * c ** (1 / 2.4) - 0.055)
+    return np.round(srgb * 255.0).astype(np.uint8)
+
+
+def _center_depth_estimate(mesh: Mesh) -> float:
+    """Depth of the front-most vertex that projects nearest the principal point."""
+    k = mesh.intrinsics
+    z = mesh.vertices[:, 2].astype(np.float64)
+    front = z > 0
+    u = k.fx * mesh.vertices[front, 0] / z[front] + k.cx
+    v = k.fy * mesh.vertices[front, 1] / z[front] + k.cy
+    dist = np.hypot(u - k.cx, v - k.cy)
+    near = dist <= max(1.0, float(dist.min()) + 0.5)
+    return float(z[front][near].min())
+
+
+def read_mesh(path: str | os.PathLike) -> Mesh:
+    """A photo3d mesh from its ``.ply`` or ``.glb`` file, with the camera it was made for.
+
+    The intrinsics come from the PLY header comments (GLB: ``asset.extras``); so do the
+    centre depth and depth scale the camera paths need (a GLB without them gets the
+    centre depth from the geometry and depth scale 1). Without the render-only hole guard,
+    which is not saved.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".ply":
+        mesh = read_ply(path)
+        header = path.read_bytes()[:65536].split(b"end_header")[0].decode("ascii", "replace")
+        for line in header.splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[0] == "comment" and parts[1] in ("center_depth", "depth_scale", "layers"):
+                value = float(parts[2])
+                setattr(mesh.info, parts[1], int(value) if parts[1] == "layers" else value)
+            elif len(parts) == 3 and parts[0] == "comment" and parts[1] == "inpaint":
+                mesh.info.inpaint = parts[2]
+    elif suffix == ".glb":
+        _check_file(path, "mesh")
+        try:
+            positions, colors, faces, gltf = read_glb(path)
+            extras = gltf["asset"]["extras"]
+            width, height = extras["image_size"]
+            k = Intrinsics(float(extras["fx"]), float(extras["fy"]), float(extras["cx"]), float(extras["cy"]),
+                           int(width), int(height))
+        except (KeyError, ValueError, TypeError, IndexError) as exc:
+            raise Photo3DError(f"{path}: not a GLB written by photo3d (no camera in asset.extras: {exc})") from None
+        vertices = np.ascontiguousarray(positions * np.array([1, -1, -1]), dtype=np.float32)
+        mesh = Mesh(vertices, _linear_to_srgb(colors[:, :3]), faces.astype(np.int32), k)
+        mesh.info.center_depth = extras.get("center_depth")
+        mesh.info.depth_scale = extras.get("depth_scale")
+    else:
+        raise Photo3DError(f"{path}: not a mesh file (.ply or .glb expected)")
+    if mesh.num_faces == 0:
+        raise Photo3DError(f"{path}: the mesh has no triangles")
+    if mesh.info.center_depth is None:
+        mesh.info.center_depth = _center_depth_estimate(mesh)
+    if mesh.info.depth_scale is None:
+        mesh.info.depth_scale = 1.0
+    return mesh

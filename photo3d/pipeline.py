@@ -194,18 +194,47 @@ def build_scene(
 
 
 def path_frames(name: str, video: VideoConfig, center_depth: float, depth_scale: float = 1.0,
-                num_frames: int | None = None):
-    """Camera frames for a named video path: a reference path, or one defined by the
-    reference keys (``traj_types``/``*_shift_range``/``video_postfix``) in ``video``."""
+                num_frames: int | None = None, intrinsics: Intrinsics | None = None):
+    """Camera frames for a named video path: a reference path, a preset, a motion of
+    ``video.motions`` (a sum of paths), or one defined by the reference keys
+    (``traj_types``/``*_shift_range``/``video_postfix``) in ``video``; scaled by
+    ``video.motion`` and repeated ``video.loops`` times."""
     from . import camera
 
-    n = int(video.num_frames if num_frames is None else num_frames)
+    n = int(video.frame_count() if num_frames is None else num_frames)
     custom = {t["name"]: t for t in (video.custom_trajectories or [])}
+    common = dict(center_depth=center_depth, shift_scale=depth_scale, loops=float(video.loops), intrinsics=intrinsics)
+    if name in (video.motions or {}):  # validated by the config
+        components = [camera.MotionComponent(t["path"], float(t.get("amplitude", 1.0)) * float(video.motion),
+                                             float(t.get("phase", 0.0)), tuple(t.get("target", (0.5, 0.5))))
+                      for t in video.motions[name]]
+        return camera.motion_frames(components, n, name=name, **common)
     spec = None
-    if name in custom:  # validated by the config
+    if name in custom:
         t = custom[name]
         spec = camera.PathSpec(t["traj_type"], t["x"], t["y"], t["z"], dolly="dolly" in name)
-    return camera.camera_path(name, n, center_depth=center_depth, shift_scale=depth_scale, spec=spec)
+    return camera.camera_path(name, n, spec=spec, motion=float(video.motion), **common)
+
+
+def video_options(video: VideoConfig, depth_scale: float = 1.0) -> dict:
+    """``write_path_video``'s framing, stereo and encoding keywords from the video section."""
+    from .checks import check_aspect
+
+    return dict(
+        crop=video.crop_fractions(),
+        size=tuple(video.size) if video.size is not None else None,
+        aspect=check_aspect(video.aspect, "video.aspect") if video.aspect is not None else None,
+        eye_separation=float(video.eye_separation) * depth_scale if video.stereo == "sbs" else None,
+        format=video.format, codec=video.codec, crf=video.crf, preset=video.preset,
+    )
+
+
+def video_file_name(name: str, path_name: str, video: VideoConfig) -> str:
+    """``<name>_<path>.<suffix>`` (for image sequences, the folder ``<name>_<path>``)."""
+    from .video import FORMAT_SUFFIX, SEQUENCE_FORMATS
+
+    suffix = "" if video.format in SEQUENCE_FORMATS else FORMAT_SUFFIX[video.format]
+    return f"{name}_{path_name}{suffix}"
 
 
 def make_renderer(intrinsics: Intrinsics, render: RenderConfig):
@@ -254,12 +283,14 @@ def write_outputs(
     try:
         with scene.timings.stage("upload mesh"):
             renderer.set_mesh(scene.mesh)
+        options = video_options(config.video, scene.prepared.depth_scale)
         for path_name in config.video.paths:
-            frames = path_frames(path_name, config.video, scene.prepared.center_depth, scene.prepared.depth_scale)
+            frames = path_frames(path_name, config.video, scene.prepared.center_depth, scene.prepared.depth_scale,
+                                 intrinsics=k)
             with scene.timings.stage(f"video {path_name}"):
                 result["videos"][path_name] = write_path_video(
-                    renderer, frames, k, out_dir / f"{name}_{path_name}.mp4", float(config.video.fps),
-                    crop=config.video.crop_fractions(), progress=progress,
+                    renderer, frames, k, out_dir / video_file_name(name, path_name, config.video),
+                    float(config.video.fps), progress=progress, **options,
                 )
     finally:
         if own:

@@ -117,7 +117,7 @@ def test_name_and_no_ply(tmp_path, rgbd, capsys):
     assert code == 0
     assert all_files(tmp_path / "o") == ["scene/config.yml", "scene/scene_circle.mp4"]
     size, frames = decode(tmp_path / "o" / "scene" / "scene_circle.mp4")
-    assert size == (96, 72) and len(frames) == 2
+    assert size == (64, 48) and len(frames) == 2  # a 64x48 photo keeps its size (no --enlarge)
 
 
 def test_glb_output(tmp_path, rgbd, capsys):
@@ -153,7 +153,8 @@ def test_reference_config_with_flags_on_top(tmp_path, rgbd, capsys):
     config.write_text(yaml.safe_dump(REFERENCE_KEYS))
     out = tmp_path / "o"
     code, _, stderr = run_main(capsys, "--image", image, "--depth", depth, "--out", out, "--config", config,
-                               "--longer-side", "100", "--frames", "3", "--paths", "swing", "--inpaint", "fill")
+                               "--longer-side", "100", "--enlarge", "--frames", "3", "--paths", "swing",
+                               "--inpaint", "fill")
     assert code == 0, stderr
     ignored_line = next(ln for ln in stderr.splitlines() if ln.startswith("photo3d: config keys ignored:"))
     assert "img_format" in ignored_line and "src_folder" in ignored_line and "specific" in ignored_line
@@ -338,11 +339,12 @@ def test_batch_goes_on_after_a_bad_image(tmp_path, capsys):
     code, stdout, stderr = run_main(capsys, "batch", images, "--depth-dir", depths, "--out", out,
                                     "--longer-side", "96", "--frames", "2", "--paths", "swing", *FAST)
     assert code == 2
-    assert all_files(out) == ["alpha/alpha.ply", "alpha/alpha_swing.mp4", "alpha/config.yml",
-                              "beta/beta.ply", "beta/beta_swing.mp4", "beta/config.yml"]
+    assert all_files(out) == ["alpha/alpha.ply", "alpha/alpha_swing.mp4", "alpha/config.yml", "alpha/manifest.json",
+                              "batch_report.json", "beta/beta.ply", "beta/beta_swing.mp4", "beta/config.yml",
+                              "beta/manifest.json"]
     errors = [ln for ln in stderr.splitlines() if ln.startswith("photo3d: error:")]
     assert errors == [f"photo3d: error: {images / 'gamma.jpg'}: not a readable image (jpg, png, webp, tiff, heic expected)"]
-    assert stdout.splitlines()[-1] == "batch: 2 done, 1 failed (gamma.jpg)"
+    assert stdout.splitlines()[-1] == "batch: 2 done, 0 skipped, 1 failed (gamma.jpg)"
     for name, depth_file in (("alpha", "alpha.npy"), ("beta", "beta.png")):
         run = yaml.safe_load((out / name / "config.yml").read_text())["_run"]
         assert run["depth"] == str(depths / depth_file) and run["depth_source"] == "file"
@@ -356,8 +358,9 @@ def test_batch_all_good_exits_0(tmp_path, capsys):
     code, stdout, _ = run_main(capsys, "batch", images, "--depth-dir", depths, "--out", tmp_path / "out",
                                "--longer-side", "96", "--paths", "none", *FAST)
     assert code == 0
-    assert stdout.splitlines()[-1] == "batch: 2 done, 0 failed"
-    assert all_files(tmp_path / "out") == ["alpha/alpha.ply", "alpha/config.yml", "beta/beta.ply", "beta/config.yml"]
+    assert stdout.splitlines()[-1] == "batch: 2 done, 0 skipped, 0 failed"
+    assert all_files(tmp_path / "out") == ["alpha/alpha.ply", "alpha/config.yml", "alpha/manifest.json",
+                                           "batch_report.json", "beta/beta.ply", "beta/config.yml", "beta/manifest.json"]
 
 
 @pytest.mark.parametrize("problem", ["no images", "missing depth dir", "missing image dir"])
@@ -388,8 +391,9 @@ def test_batch_depth_maps_beside_the_photos(tmp_path, capsys):
     code, stdout, stderr = run_main(capsys, "batch", folder, "--depth-dir", folder, "--out", tmp_path / "out",
                                     "--longer-side", "96", "--paths", "none", *FAST)
     assert code == 0, stderr
-    assert stdout.splitlines()[-1] == "batch: 1 done, 0 failed"
-    assert all_files(tmp_path / "out") == ["photo/config.yml", "photo/photo.ply"]
+    assert stdout.splitlines()[-1] == "batch: 1 done, 0 skipped, 0 failed"
+    assert all_files(tmp_path / "out") == ["batch_report.json", "photo/config.yml", "photo/manifest.json",
+                                           "photo/photo.ply"]
     run = yaml.safe_load((tmp_path / "out" / "photo" / "config.yml").read_text())["_run"]
     assert run["image"] == str(folder / "photo.jpg") and run["depth"] == str(folder / "photo.png")
 
@@ -405,9 +409,11 @@ def test_find_jobs_pairs_and_clashes(tmp_path):
         (photos / name).write_bytes(b"x")
     for name in ("a.pfm", "a.npy", "b.tiff", "z.npy"):
         (depths / name).write_bytes(b"x")
-    assert find_jobs(photos, depths) == [(photos / "a.PNG", depths / "a.npy"),  # .npy is preferred
-                                         (photos / "b.jpg", depths / "b.tiff"), (photos / "c.webp", None)]
-    assert find_jobs(photos, None) == [(photos / "a.PNG", None), (photos / "b.jpg", None), (photos / "c.webp", None)]
+    pairs = lambda jobs: [(j.image, j.depth) for j in jobs]  # noqa: E731
+    assert pairs(find_jobs(photos, depths)) == [(photos / "a.PNG", depths / "a.npy"),  # .npy is preferred
+                                                (photos / "b.jpg", depths / "b.tiff"), (photos / "c.webp", None)]
+    assert pairs(find_jobs(photos, None)) == [(photos / "a.PNG", None), (photos / "b.jpg", None),
+                                              (photos / "c.webp", None)]
 
     (photos / "b.png").write_bytes(b"x")  # b.jpg and b.png would both write <out>/b/
     with pytest.raises(Photo3DError) as exc:

@@ -58,7 +58,7 @@ def test_defaults_are_valid_and_match_the_reference():
     assert cfg.video.num_frames == 240 and cfg.video.fps == 40.0
     assert cfg.video.paths == list(DEFAULT_PATHS) and cfg.prepare.filter_size == [7, 7, 5, 5, 5]
     assert Config().video.paths is not cfg.video.paths  # no shared mutable defaults
-    assert SECTIONS == ("prepare", "edges", "regions", "inpaint", "depth", "render", "video", "output")
+    assert SECTIONS == ("prepare", "edges", "regions", "inpaint", "depth", "render", "video", "output", "batch")
 
 
 def test_reference_argument_yml_maps_onto_config(tmp_path):
@@ -454,6 +454,9 @@ FLAG_VALUES = {
     "depth_model_output": ("depth", "depth"), "depth_model_size": ("392", 392), "out": ("elsewhere", "elsewhere"),
     "longer_side": ("320", 320), "frames": ("12", 12), "fps": ("24", 24.0), "inpaint": ("fill", "fill"),
     "device": ("cpu", "cpu"), "checkpoints": ("ckpt", "ckpt"), "supersample": ("3", 3.0),
+    "video_size": ("320x240", [320, 240]), "aspect": ("9:16", "9:16"), "format": ("gif", "gif"),
+    "codec": ("h265", "h265"), "crf": ("23", 23), "preset": ("slow", "slow"), "stereo": ("sbs", "sbs"),
+    "eye_separation": ("0.05", 0.05), "motion": ("2", 2.0), "duration": ("3", 3.0), "loops": ("2", 2.0),
 }
 
 

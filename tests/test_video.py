@@ -81,9 +81,14 @@ def test_bad_frames_and_sizes_raise_and_clean_up(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_ffmpeg_failure_is_reported_and_cleaned_up(tmp_path):
+def test_ffmpeg_failure_is_reported_and_cleaned_up(tmp_path, monkeypatch):
+    with pytest.raises(Photo3DError, match="preset must be one of"):
+        VideoWriter(tmp_path / "c.mp4", fps=25, size=(64, 48), preset="no-such-preset")
+    import photo3d.video as video
+
+    monkeypatch.setattr(video, "encoder_args", lambda *a: ["-c:v", "libx264", "-preset", "no-such-preset", "-f", "mp4"])
     with pytest.raises(Photo3DError, match="ffmpeg failed"):
-        with VideoWriter(tmp_path / "c.mp4", fps=25, size=(64, 48), preset="no-such-preset") as writer:
+        with VideoWriter(tmp_path / "c.mp4", fps=25, size=(64, 48)) as writer:
             for f in moving_frames(40, 64, 48):
                 writer.write(f)
     assert list(tmp_path.iterdir()) == []

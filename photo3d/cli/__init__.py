@@ -1,7 +1,7 @@
 """Command line: ``photo3d --image IMG [--depth DEPTH] [options]`` (also ``python run.py``),
-``photo3d batch FOLDER`` and ``photo3d weights list|download``. A thin layer over
-:mod:`photo3d.pipeline`: :mod:`.options` (flags to config keys), :mod:`.single`,
-:mod:`.batch`, :mod:`.weights`.
+``photo3d batch INPUTS``, ``photo3d render MESH`` and ``photo3d weights list|download``. A thin
+layer over :mod:`photo3d.pipeline`: :mod:`.options` (flags to config keys), :mod:`.single`,
+:mod:`.batch` (:mod:`.manifest`, :mod:`.workers`), :mod:`.render`, :mod:`.weights`.
 
 Bad input prints one line ``photo3d: error: <file>: <problem>`` and exits with code 2.
 Warnings of every stage reach the ``photo3d`` logger and are printed once as
@@ -16,7 +16,7 @@ import sys
 from ..errors import Photo3DError
 
 EXIT_BAD_INPUT = 2
-_SUBCOMMANDS = {"batch": ".batch", "weights": ".weights"}
+_SUBCOMMANDS = {"batch": ".batch", "render": ".render", "weights": ".weights"}
 
 
 class _WarningLines(logging.Handler):

@@ -1,79 +1,276 @@
-"""Batch video generation over a folder: ``photo3d batch IMAGES [--depth-dir DIR] [options]``.
+"""Batch video generation: ``photo3d batch INPUTS... [--depth-dir DIR] [--skip-existing]
+[--jobs N | --ray [ADDRESS]] [options]``.
 
-Each image ``foo.jpg`` takes its depth from ``DEPTH_DIR/foo.{npy,png,pfm,tif,tiff}`` when present
-(else it is estimated as on the single-image path). One bad file is reported and skipped;
-the batch goes on. Exit code: 0 when all succeed, 2 when any failed.
+INPUTS are folders, glob patterns (``'shots/*.jpg'``) or text files listing photos (one path
+a line, relative to the list's folder; ``#`` starts a comment). A photo ``foo.jpg`` takes its
+depth from ``--depth-dir``/``foo.{npy,png,pfm,tif,tiff}`` (or ``foo_disparity.*``,
+``foo_depth.*`` there), else from ``foo_disparity.*`` or ``foo_depth.*`` beside it; what such a
+file holds follows its name (``_disparity``: disparity, ``_depth``: depth; a depth PNG saved
+by photo3d says so itself). Those files are never photos. Without one, depth is found as on
+the single-photo path. One bad photo is reported and skipped; the batch goes on.
+
+Each finished photo gets ``manifest.json`` (written last); ``--skip-existing`` skips photos whose
+manifest matches the config and inputs, so a re-run resumes an interrupted batch. At the end:
+a summary table (done, skipped, failed with reasons, retried, photos per minute, time per
+stage summed over workers) and ``<out>/batch_report.json``. Exit code: 0 when no photo
+failed, 2 otherwise.
 """
 from __future__ import annotations
 
 import argparse
+import datetime
+import glob
+import json
+import logging
+import shutil
 import sys
+import time
 from pathlib import Path
 
+from ..config import Config
 from ..errors import Photo3DError
-from ..io import DEPTH_SUFFIXES, IMAGE_SUFFIXES
+from ..io import DEPTH_SUFFIXES, IMAGE_SUFFIXES, atomic_write
+from .manifest import is_complete
+from .workers import STATE_DIR, Job, job_config
+
+log = logging.getLogger("photo3d")
+DEPTH_TAGS = {"_disparity": "disparity", "_depth": "depth"}  # name ending -> what the file holds
+REPORT = "batch_report.json"
+LIST_SUFFIXES = (".txt", ".lst", ".list")
 
 
-def find_jobs(image_dir: Path, depth_dir: Path | None) -> list[tuple[Path, Path | None]]:
-    """(image, depth or None) pairs, sorted by image name."""
-    if not image_dir.is_dir():
-        raise Photo3DError(f"{image_dir}: not a folder")
-    if depth_dir is not None and not depth_dir.is_dir():  # else every depth would silently be estimated
+def _is_image(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()
+
+
+def _tag_of(path: Path) -> tuple[str, str | None]:
+    """(photo stem, kind) of a depth-file name ``<stem>_disparity.*``/``<stem>_depth.*``; (stem, None) otherwise."""
+    for tag, kind in DEPTH_TAGS.items():
+        if path.stem.endswith(tag) and len(path.stem) > len(tag):
+            return path.stem[: -len(tag)], kind
+    return path.stem, None
+
+
+def expand_inputs(inputs: list[str | Path]) -> list[Path]:
+    """Every candidate photo of folders, globs, list files and files, in order, each once."""
+    found: list[Path] = []
+    for item in map(str, inputs):
+        path = Path(item)
+        if path.is_dir():
+            found += sorted(p for p in path.iterdir() if _is_image(p))
+        elif path.is_file() and path.suffix.lower() in LIST_SUFFIXES:
+            lines = [ln.split("#", 1)[0].strip() for ln in path.read_text(errors="replace").splitlines()]
+            listed = [Path(ln) if Path(ln).is_absolute() else path.parent / ln for ln in lines if ln]
+            missing = [str(p) for p in listed if not p.is_file()]
+            if missing:
+                raise Photo3DError(f"{path}: listed photo(s) not found: {', '.join(missing[:5])}"
+                                   + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""))
+            found += listed
+        elif path.is_file():
+            found.append(path)
+        elif glob.has_magic(item):
+            found += sorted(p for p in map(Path, glob.glob(item)) if _is_image(p))
+        elif len(inputs) == 1 and not path.suffix:
+            raise Photo3DError(f"{path}: not a folder")
+        else:
+            raise Photo3DError(f"{path}: no such file, folder or pattern")
+    unique, seen = [], set()
+    for p in found:
+        if p.resolve() not in seen:
+            seen.add(p.resolve())
+            unique.append(p)
+    return unique
+
+
+def _depth_in(folder: Path, stem: str, image: Path, plain: bool) -> tuple[Path | None, str | None]:
+    """A depth file of ``stem`` in ``folder``: ``stem.*`` (when ``plain``), ``stem_disparity.*``, ``stem_depth.*``."""
+    names = ([(stem, None)] if plain else []) + [(stem + tag, kind) for tag, kind in DEPTH_TAGS.items()]
+    for base, kind in names:
+        for suffix in DEPTH_SUFFIXES:
+            cand = folder / f"{base}{suffix}"
+            if cand.is_file() and cand.resolve() != image.resolve():
+                return cand, kind
+    return None, None
+
+
+def find_jobs(inputs: list[str | Path] | str | Path, depth_dir: Path | None = None) -> list[Job]:
+    """The photos of ``inputs`` with their depth files, sorted by name within each input."""
+    if isinstance(inputs, (str, Path)):
+        inputs = [inputs]
+    if depth_dir is not None and not Path(depth_dir).is_dir():  # else every depth would silently be estimated
         raise Photo3DError(f"{depth_dir}: depth folder not found")
-    images = sorted(p for p in image_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    candidates = expand_inputs(list(inputs))
+    # <stem>_disparity.* / <stem>_depth.* beside a photo <stem>.* are depth maps, never photos.
+    stems = {(p.parent.resolve(), p.stem) for p in candidates}
+    tagged = {p for p in candidates if _tag_of(p)[1] is not None and (p.parent.resolve(), _tag_of(p)[0]) in stems}
     jobs = []
-    for img in images:
-        depth = None
+    for img in candidates:
+        if img in tagged:
+            continue
+        depth, kind = (None, None)
         if depth_dir is not None:
-            for suffix in DEPTH_SUFFIXES:
-                cand = depth_dir / f"{img.stem}{suffix}"
-                if cand.is_file() and cand.resolve() != img.resolve():
-                    depth = cand
-                    break
-        jobs.append((img, depth))
+            depth, kind = _depth_in(Path(depth_dir), img.stem, img, plain=True)
+        if depth is None:
+            depth, kind = _depth_in(img.parent, img.stem, img, plain=False)
+        jobs.append(Job(img, depth, kind))
     # With depth maps beside the photos (--depth-dir = the photo folder), a depth PNG/TIFF is
     # some photo's depth, not a photo. (Two files that would be each other's depth stay
     # ambiguous and are caught as a clash below.)
-    depth_of = {img.resolve(): d.resolve() for img, d in jobs if d is not None}
+    depth_of = {j.image.resolve(): j.depth.resolve() for j in jobs if j.depth is not None}
     depth_only = {d for img, d in depth_of.items() if depth_of.get(d) != img}
-    jobs = [(img, d) for img, d in jobs if img.resolve() not in depth_only]
+    jobs = [j for j in jobs if j.image.resolve() not in depth_only]
     # Outputs go to <out>/<stem>/: two photos with one stem would overwrite each other.
     by_stem: dict[str, list[str]] = {}
-    for img, _ in jobs:
-        by_stem.setdefault(img.stem, []).append(img.name)
+    for j in jobs:
+        by_stem.setdefault(j.name, []).append(j.image.name)
     clashes = [" and ".join(names) for names in by_stem.values() if len(names) > 1]
     if clashes:
-        raise Photo3DError(f"{image_dir}: {'; '.join(clashes)} would write the same outputs; rename one")
+        where = inputs[0] if len(inputs) == 1 else "batch"
+        raise Photo3DError(f"{where}: {'; '.join(clashes)} would write the same outputs; rename one")
     return jobs
 
 
-def main(argv: list[str]) -> int:
-    from ..inpaint import make_inpainter
-    from .options import add_common, effective_config
-    from .single import process_one
+class Progress:
+    """The batch's one progress bar (tqdm with ETA on a terminal; a line per photo otherwise)."""
+
+    def __init__(self, total: int, quiet: bool):
+        self.total, self.count, self.quiet, self.start = total, 0, quiet, time.perf_counter()
+        self.counted = 0  # photos that took time (not skipped), for the ETA
+        self.bar = None
+        if not quiet and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc="batch", unit="photo", file=sys.stderr)
+
+    def eta(self) -> str:
+        left = self.total - self.count
+        if not self.counted or not left:
+            return "-"
+        seconds = (time.perf_counter() - self.start) / self.counted * left
+        return str(datetime.timedelta(seconds=round(seconds)))
+
+    def update(self, name: str, status: str, took: bool = True) -> None:
+        self.count += 1
+        self.counted += took
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"{name}: {status}")
+            self.bar.update(1)
+        elif not self.quiet:
+            print(f"[{self.count}/{self.total}] {name}: {status} (ETA {self.eta()})", file=sys.stderr)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def summary_table(results: list[dict], wall: float) -> tuple[str, dict]:
+    """The end-of-batch table and the totals it shows."""
+    done = [r for r in results if r["status"] == "done"]
+    skipped = [r for r in results if r["status"] == "skipped"]
+    failed = [r for r in results if r["status"] == "failed"]
+    retried = [r for r in results if r.get("attempts", 1) > 1]
+    stages: dict[str, float] = {}
+    for r in results:
+        for stage, seconds in r.get("stages", []):
+            stages[stage] = stages.get(stage, 0.0) + float(seconds)
+    per_minute = 60.0 * len(done) / wall if wall > 0 else 0.0
+    totals = {"done": len(done), "skipped": len(skipped), "failed": len(failed), "retried": len(retried),
+              "seconds": round(wall, 3), "photos_per_minute": round(per_minute, 3),
+              "stage_seconds": {k: round(v, 3) for k, v in stages.items()}}
+    rows = [("done", str(len(done)), ""), ("skipped", str(len(skipped)), "complete outputs found"),
+            ("failed", str(len(failed)), ""), ("retried", str(len(retried)),
+                                                ", ".join(f"{r['name']} x{r['attempts'] - 1}" for r in retried))]
+    rows += [("total time", f"{wall:.1f} s", f"{per_minute:.1f} photos/minute")]
+    width = max(len(r[0]) for r in rows)
+    lines = ["batch summary"] + [f"  {a:<{width}}  {b:>8}  {c}".rstrip() for a, b, c in rows]
+    lines += [f"    {r['name']}: {r['reason']}" for r in failed]
+    if stages:
+        lines.append("  seconds per stage, summed over workers:")
+        lines += [f"    {k:<22} {v:8.2f}" for k, v in sorted(stages.items(), key=lambda kv: -kv[1])]
+    return "\n".join(lines), totals
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .options import add_common
 
     ap = argparse.ArgumentParser(prog="photo3d batch", description=__doc__.splitlines()[0])
-    ap.add_argument("images", help="folder of photos")
+    ap.add_argument("inputs", nargs="+", help="folders, glob patterns or .txt lists of photos")
     ap.add_argument("--depth-dir", help="folder of depth maps named like the photos")
+    ap.add_argument("--skip-existing", action="store_true",
+                    help="skip photos whose outputs are complete for this config (resume a batch)")
+    ap.add_argument("--jobs", type=int, help="photos at once, in local worker processes (default 1)")
+    ap.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                    help="run on Ray: a local one, or join ADDRESS ('auto', 'host:port', 'ray://host:port')")
+    ap.add_argument("--max-retries", type=int, help="retries of a photo whose worker died (default 2)")
     add_common(ap)
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str]) -> int:
+    from .options import effective_config
+    from .workers import run_processes, run_ray, run_sequential
+
+    args = build_parser().parse_args(argv)
     config, ignored = effective_config(args)
-    jobs = find_jobs(Path(args.images), Path(args.depth_dir) if args.depth_dir else None)
-    if not jobs:
-        raise Photo3DError(f"{args.images}: no images found ({', '.join(IMAGE_SUFFIXES)})")
-    # one set of networks for the whole batch (loading them per photo costs seconds each)
-    inpainter = make_inpainter(config.inpaint, float(config.edges.depth_threshold))
-    failed = []
-    for i, (img, depth) in enumerate(jobs, 1):
-        if not config.output.quiet:
-            print(f"[{i}/{len(jobs)}] {img.name}", file=sys.stderr)
+    changes = {k: v for k, v in (("batch.skip_existing", True if args.skip_existing else None),
+                                 ("batch.jobs", args.jobs), ("batch.ray", args.ray),
+                                 ("batch.max_retries", args.max_retries)) if v is not None}
+    if changes:
+        config = config.with_changes(changes, "command line")
+    if config.batch.ray is not None:
         try:
-            process_one(img, depth, config, ignored, inpainter=inpainter, name=img.stem)
-        except Photo3DError as exc:
-            print(f"photo3d: error: {exc}", file=sys.stderr)
-            failed.append(img.name)
-        except Exception as exc:  # one broken photo must not stop the batch
-            print(f"photo3d: error: {img}: unexpected {exc.__class__.__name__}: {exc}", file=sys.stderr)
-            failed.append(img.name)
-    print(f"batch: {len(jobs) - len(failed)} done, {len(failed)} failed" + (f" ({', '.join(failed)})" if failed else ""))
+            import ray  # noqa: F401
+        except ImportError:
+            from .workers import ray_missing_message
+
+            raise Photo3DError(ray_missing_message()) from None
+    jobs = find_jobs(args.inputs, Path(args.depth_dir) if args.depth_dir else None)
+    if not jobs:
+        raise Photo3DError(f"{' '.join(args.inputs)}: no images found ({', '.join(IMAGE_SUFFIXES)})")
+    out_root = Path(config.output.out_dir)
+    start = time.perf_counter()
+    progress = Progress(len(jobs), bool(config.output.quiet))
+    results: list[dict] = []
+
+    def on_result(result: dict) -> None:
+        results.append(result)
+        for message in result.get("warnings", []):
+            if config.batch.jobs > 1 or config.batch.ray is not None:  # in this process the logger printed them
+                log.warning(message)
+        if result["status"] == "failed":
+            print(f"photo3d: error: {result['reason']}", file=sys.stderr)
+        progress.update(result["name"], result["status"], took=result["status"] != "skipped")
+
+    todo = []
+    for job in jobs:
+        if config.batch.skip_existing and is_complete(out_root / job.name, job_config(job, config), job.image,
+                                                      job.depth):
+            on_result({"name": job.name, "image": str(job.image), "status": "skipped", "reason": None,
+                       "seconds": 0.0, "stages": [], "attempts": 0})
+        else:
+            todo.append(job)
+    try:
+        if todo and config.batch.ray is not None:
+            run_ray(todo, config, ignored, on_result, config.batch.ray)
+        elif todo and config.batch.jobs > 1:
+            run_processes(todo, config, ignored, on_result, int(config.batch.jobs))
+        elif todo:
+            run_sequential(todo, config, ignored, on_result)
+    finally:
+        progress.close()
+        shutil.rmtree(out_root / STATE_DIR, ignore_errors=True)
+    wall = time.perf_counter() - start
+    table, totals = summary_table(results, wall)
+    if not config.output.quiet:
+        print(table, file=sys.stderr)
+    runner = (f"ray ({config.batch.ray})" if config.batch.ray is not None
+              else f"{config.batch.jobs} processes" if config.batch.jobs > 1 else "1 process")
+    order = {j.name: i for i, j in enumerate(jobs)}
+    report = {"runner": runner, "totals": totals, "photos": sorted(results, key=lambda r: order[r["name"]])}
+    out_root.mkdir(parents=True, exist_ok=True)
+    with atomic_write(out_root / REPORT) as tmp:
+        Path(tmp).write_text(json.dumps(report, indent=1, default=str))
+    failed = [Path(r["image"]).name for r in report["photos"] if r["status"] == "failed"]
+    print(f"batch: {totals['done']} done, {totals['skipped']} skipped, {len(failed)} failed"
+          + (f" ({', '.join(failed)})" if failed else ""))
     return 2 if failed else 0

@@ -6,7 +6,17 @@ from __future__ import annotations
 
 import argparse
 
-from ..config import DEFAULT_PATHS, Config, config_from_mapping, load_config
+from ..config import (
+    DEFAULT_PATHS,
+    PRESET_PATHS,
+    STEREO_MODES,
+    VIDEO_CODECS,
+    VIDEO_FORMATS,
+    VIDEO_PRESETS,
+    Config,
+    config_from_mapping,
+    load_config,
+)
 
 # flag (argparse dest) -> config key(s)
 FLAG_KEYS: dict[str, tuple[str, ...]] = {
@@ -23,6 +33,17 @@ FLAG_KEYS: dict[str, tuple[str, ...]] = {
     "device": ("inpaint.device", "depth.device"),
     "checkpoints": ("inpaint.checkpoints",),
     "supersample": ("render.supersample",),
+    "video_size": ("video.size",),
+    "aspect": ("video.aspect",),
+    "format": ("video.format",),
+    "codec": ("video.codec",),
+    "crf": ("video.crf",),
+    "preset": ("video.preset",),
+    "stereo": ("video.stereo",),
+    "eye_separation": ("video.eye_separation",),
+    "motion": ("video.motion",),
+    "duration": ("video.duration",),
+    "loops": ("video.loops",),
 }
 # store_true flags -> (config key, value they set)
 SWITCH_KEYS: dict[str, tuple[str, bool]] = {
@@ -31,7 +52,37 @@ SWITCH_KEYS: dict[str, tuple[str, bool]] = {
     "glb": ("output.save_glb", True),
     "fp16": ("inpaint.fp16", True),
     "quiet": ("output.quiet", True),
+    "enlarge": ("prepare.enlarge", True),
 }
+
+
+def video_size(text: str) -> list[int]:
+    """``WxH`` (e.g. 1080x1920) as [width, height]."""
+    w, sep, h = text.lower().partition("x")
+    if not sep or not w.strip().isdigit() or not h.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT (e.g. 1080x1920), got {text!r}")
+    return [int(w), int(h)]
+
+
+def add_video(ap: argparse.ArgumentParser) -> None:
+    """Options of the videos (shared by the build commands and ``photo3d render``)."""
+    ap.add_argument("--frames", type=int, help="frames per video (default 240)")
+    ap.add_argument("--fps", type=float, help="video frame rate (default 40)")
+    ap.add_argument("--duration", type=float, metavar="SECONDS", help="video length; sets the frames to duration x fps")
+    ap.add_argument("--paths", help=f"comma-separated camera paths ({', '.join(DEFAULT_PATHS + PRESET_PATHS)}, "
+                                    f"or a motion of the config), or 'none' (default {','.join(DEFAULT_PATHS)})")
+    ap.add_argument("--motion", type=float, metavar="S", help="scale every path's range (default 1)")
+    ap.add_argument("--loops", type=float, help="cycles of the path per video; periodic paths loop seamlessly (default 1)")
+    ap.add_argument("--video-size", type=video_size, metavar="WxH",
+                    help="output size, cropped and scaled from the render (never squashed)")
+    ap.add_argument("--aspect", metavar="W:H", help="output aspect ratio, e.g. 9:16 or 1:1, cut from the centre")
+    ap.add_argument("--format", choices=list(VIDEO_FORMATS), help="mp4 (default), webm, gif, png or jpg (sequences)")
+    ap.add_argument("--codec", choices=list(VIDEO_CODECS), help="mp4 codec: h264 (default) or h265")
+    ap.add_argument("--crf", type=int, help="quality for mp4/webm, lower = better (default 18 H.264, 22 H.265, 31 VP9)")
+    ap.add_argument("--preset", choices=list(VIDEO_PRESETS), help="encoder speed preset (default fast)")
+    ap.add_argument("--stereo", choices=list(STEREO_MODES), help="sbs: side-by-side stereo for VR players")
+    ap.add_argument("--eye-separation", type=float, help="stereo eye distance in normalised depth units (default 0.03)")
+    ap.add_argument("--supersample", type=float, help="render scale for anti-aliasing (default 2)")
 
 
 def add_common(ap: argparse.ArgumentParser) -> None:
@@ -46,15 +97,14 @@ def add_common(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--save-depth", action="store_true", help="also write the depth used (16-bit PNG and .npy)")
     ap.add_argument("--out", help="output folder (default outputs/)")
     ap.add_argument("--config", help="YAML config (photo3d's config.yml, or the reference's argument.yml keys)")
-    ap.add_argument("--longer-side", type=int, help="working resolution, longer side in pixels (default 960)")
-    ap.add_argument("--frames", type=int, help="frames per video (default 240)")
-    ap.add_argument("--fps", type=float, help="video frame rate (default 40)")
-    ap.add_argument("--paths", help=f"comma-separated camera paths, or 'none' (default {','.join(DEFAULT_PATHS)})")
+    ap.add_argument("--longer-side", type=int,
+                    help="working resolution, longer side in pixels (default 960; smaller photos keep their size)")
+    ap.add_argument("--enlarge", action="store_true", help="enlarge photos smaller than --longer-side to it")
     ap.add_argument("--inpaint", choices=["auto", "learned", "fill"], help="inpainting method (default auto)")
     ap.add_argument("--device", help="auto, cpu, cuda or cuda:N (default auto)")
     ap.add_argument("--checkpoints", help="folder holding the network weights")
     ap.add_argument("--fp16", action="store_true", help="float16 inference for the inpainting networks on CUDA")
-    ap.add_argument("--supersample", type=float, help="render scale for anti-aliasing (default 2)")
+    add_video(ap)
     ap.add_argument("--no-ply", action="store_true", help="do not write the mesh")
     ap.add_argument("--glb", action="store_true", help="also write the mesh as <name>.glb (binary glTF)")
     ap.add_argument("--quiet", action="store_true", help="no progress bars or timing table")
@@ -64,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="photo3d",
         description="Turn a photo (and its depth) into a layered 3D photo: a mesh and parallax videos. "
-        "Subcommands: 'photo3d batch FOLDER' and 'photo3d weights list|download'.",
+        "Subcommands: 'photo3d batch INPUTS', 'photo3d render MESH' and 'photo3d weights list|download'.",
     )
     ap.add_argument("--image", required=True, help="the photo (jpg, png, webp, tiff, heic)")
     ap.add_argument("--depth", help="its depth or disparity map (.npy, .png 8/16-bit, .pfm, .tiff)")
@@ -86,7 +136,7 @@ def effective_config(args: argparse.Namespace) -> tuple[Config, list[str]]:
             changes[key] = value
     if getattr(args, "name", None) is not None:
         changes["output.name"] = args.name
-    if args.paths is not None:
+    if getattr(args, "paths", None) is not None:
         changes["video.paths"] = ([] if args.paths.strip().lower() == "none"
                                   else [p.strip() for p in args.paths.split(",") if p.strip()])
     if changes:

@@ -33,7 +33,8 @@ def process_one(image_path: Path, depth_path: Path | None, config: Config, ignor
                 inpainter=None, name: str | None = None) -> dict:
     """Build one 3D photo and write its outputs under ``config.output.out_dir``/<name>/.
 
-    ``name`` defaults to ``config.output.name``, else the image's stem. Returns a summary dict.
+    ``name`` defaults to ``config.output.name``, else the image's stem. Returns a summary dict
+    (name, files, seconds, stages: the (stage, seconds) timings).
     """
     from ..inputs import load_inputs
     from ..pipeline import build_scene, write_outputs
@@ -68,7 +69,7 @@ def process_one(image_path: Path, depth_path: Path | None, config: Config, ignor
           f"{scene.mesh.num_faces:,} triangles, {time.perf_counter() - start:.1f} s -> {out_dir}")
     for f in files:
         print(f"  {f}")
-    return {"name": name, "files": files, "seconds": time.perf_counter() - start}
+    return {"name": name, "files": files, "seconds": time.perf_counter() - start, "stages": scene.timings.stages}
 
 
 def main(argv: list[str]) -> int:

@@ -18,8 +18,11 @@ from ..errors import Photo3DError
 from .data import Intrinsics, PreparedRGBD
 
 
-def working_size(width: int, height: int, longer_side: int) -> tuple[int, int]:
-    """(w, h) with the longer side equal to ``longer_side`` (truncated, as the reference)."""
+def working_size(width: int, height: int, longer_side: int, enlarge: bool = False) -> tuple[int, int]:
+    """(w, h) with the longer side ``min(longer_side, max(width, height))`` (truncated, as the
+    reference); with ``enlarge`` exactly ``longer_side``, also for smaller photos."""
+    if not enlarge and longer_side >= max(width, height):
+        return int(width), int(height)
     scale = longer_side / max(width, height)
     return max(1, int(width * scale)), max(1, int(height * scale))
 
@@ -159,7 +162,7 @@ def prepare(
     values = check_and_fill(depth_values, kind, source)
     # Deliberate difference: the working size follows the image (the reference takes it from
     # the depth map's shape); they agree when both have the same aspect ratio.
-    size = working_size(w0, h0, int(config.longer_side))
+    size = working_size(w0, h0, int(config.longer_side), bool(config.enlarge))
     work_image = resize_image(image, size)
     if intrinsics is None:
         intrinsics = Intrinsics.default(w0, h0)
