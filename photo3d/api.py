@@ -20,14 +20,16 @@ from typing import Sequence
 import numpy as np
 
 from .checks import (
+    as_depth_map,
     as_rgb_image,
     check_float_range,
+    check_int_range,
     check_intrinsics_values,
     check_pose,
-    check_size,
+    check_size_pair,
     crop_fractions,
 )
-from .config import Config
+from .config import MAX_FPS, MAX_FRAMES, MIN_FPS, Config
 from .core.data import Intrinsics, Mesh
 from .errors import Photo3DError
 from .pipeline import Scene, build_scene, make_renderer, path_frames, video_options, write_outputs
@@ -87,9 +89,12 @@ class Photo3D:
         """
         image = as_rgb_image(image, "image")
         h, w = image.shape[:2]
-        config = config or Config()
+        if config is None:
+            config = Config()
+        elif not isinstance(config, Config):
+            raise Photo3DError(f"config: expected a photo3d.config.Config, got {type(config).__name__}")
         scene = build_scene(
-            image, np.asarray(depth, dtype=np.float32), config, kind="depth",
+            image, as_depth_map(depth, "depth"), config, kind="depth",
             intrinsics=_as_intrinsics(intrinsics, w, h), normalize=normalize, source="depth", progress=progress,
         )
         return cls(scene, config)
@@ -155,7 +160,7 @@ class Photo3D:
         pose = check_pose(pose)
         k = self.intrinsics
         if size is not None:
-            w, h = check_size(*size, "render: size")
+            w, h = check_size_pair(size, "render: size")
         else:
             w, h = k.width, k.height
         cam = _as_intrinsics(intrinsics, w, h)
@@ -204,6 +209,8 @@ class Photo3D:
         from .video import write_path_video
 
         video = self.config.video
+        if num_frames is not None:
+            num_frames = check_int_range(num_frames, "num_frames", "write_video", low=1, high=MAX_FRAMES)
         if isinstance(path_name, str):
             if focal_scales is not None:
                 raise Photo3DError("write_video: focal_scales go with a list of poses, not a named path")
@@ -224,15 +231,16 @@ class Photo3D:
         if crop is not None:
             options["crop"] = crop_fractions(list(crop))
         if size is not None or aspect is not None:
-            options["size"] = tuple(size) if size is not None else None
+            options["size"] = check_size_pair(size, "write_video: size") if size is not None else None
             options["aspect"] = check_aspect(aspect, "write_video: aspect") if aspect is not None else None
         if format is not None or Path(path).suffix:
             options["format"] = format
         if stereo is not None:
             options["eye_separation"] = (float(video.eye_separation) * self.scene.prepared.depth_scale
                                          if stereo else None)
+        fps = video.fps if fps is None else check_float_range(fps, "fps", "write_video", low=MIN_FPS, high=MAX_FPS)
         return write_path_video(self._get_renderer(), frames, self.intrinsics, path,
-                                float(fps or video.fps), progress=progress, **options)
+                                float(fps), progress=progress, **options)
 
     def write_outputs(self, out_dir, name: str, progress: bool = False) -> dict:
         """The CLI's outputs: PLY and the configured videos under ``out_dir``."""

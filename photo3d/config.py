@@ -52,6 +52,18 @@ DEPTH_SOURCES = ("auto", "embedded", "model", "file")
 # Written by the CLI into outputs/<name>/config.yml to record the run (files, depth source,
 # inpainter used); skipped on loading so that a saved config.yml can be passed back.
 RUN_RECORD_KEY = "_run"
+# Upper bounds of size-like settings that are not image sides (those follow the memory:
+# photo3d.checks.max_scene_side).
+MAX_FILTER_SIZE = 99  # median window side; the reference uses 5 and 7
+MAX_MODEL_SIZE = 14 * 147  # depth network input side: ~22 k tokens of attention at most
+MAX_FRAMES = 100_000  # frames per video (an hour at 25 fps)
+MIN_FPS, MAX_FPS = 0.01, 1000.0  # frame rates an H.264 stream can carry (1/1001 s time base)
+
+
+def max_longer_side() -> int:
+    """Upper bound of ``prepare.longer_side``: a 64-pixel-high strip of that length must fit
+    in memory (the actual photo is checked against the memory before the build)."""
+    return min(checks.MAX_SIDE, checks.max_scene_pixels() // 64)
 
 
 @dataclass
@@ -73,12 +85,13 @@ class PrepareConfig:
     """Median window side in pixels per pass (reference ``filter_size``)."""
 
     def validate(self, source: str) -> None:
-        checks.check_int_range(self.longer_side, "prepare.longer_side", source, low=16)
+        checks.check_int_range(self.longer_side, "prepare.longer_side", source, low=16, high=max_longer_side())
         checks.check_float_range(self.disp_rescale, "prepare.disp_rescale", source, low=0, low_open=True)
         checks.check_float_range(self.min_disparity, "prepare.min_disparity", source, low=0, low_open=True)
         checks.check_int_range(self.sparse_iter, "prepare.sparse_iter", source, low=0)
-        if not all(checks.is_int(v) and int(v) > 0 for v in self.filter_size):
-            raise Photo3DError(f"{source}: prepare.filter_size must be a list of positive integers, got {self.filter_size!r}")
+        if not all(checks.is_int(v) and 0 < int(v) <= MAX_FILTER_SIZE for v in self.filter_size):
+            raise Photo3DError(f"{source}: prepare.filter_size must be a list of integers in [1, {MAX_FILTER_SIZE}], "
+                               f"got {checks.short(self.filter_size)}")
         if len(self.filter_size) < int(self.sparse_iter):
             raise Photo3DError(f"{source}: prepare.filter_size needs sparse_iter={self.sparse_iter} entries, "
                                f"got {len(self.filter_size)}")
@@ -115,8 +128,11 @@ class RegionsConfig:
     """Width of the band added around the image, in pixels (reference ``extrapolation_thickness``)."""
 
     def validate(self, source: str) -> None:
-        for name in ("background_thickness", "context_thickness", "extrapolation_thickness"):
-            checks.check_int_range(getattr(self, name), f"regions.{name}", source, low=0)
+        for name in ("background_thickness", "context_thickness"):
+            checks.check_int_range(getattr(self, name), f"regions.{name}", source, low=0, high=checks.MAX_SIDE)
+        # the border grows the canvas on every side: (2 t)^2 pixels at least
+        checks.check_int_range(self.extrapolation_thickness, "regions.extrapolation_thickness", source, low=0,
+                               high=checks.max_scene_side() // 2)
 
     @property
     def border_pad(self) -> int:
@@ -154,10 +170,11 @@ class InpaintConfig:
     def validate(self, source: str) -> None:
         checks.check_choice(self.method, "inpaint.method", source, INPAINT_METHODS)
         checks.check_float_range(self.ext_edge_threshold, "inpaint.ext_edge_threshold", source, low=0, high=1)
-        checks.check_int_range(self.largest_size, "inpaint.largest_size", source, low=16)
+        checks.check_int_range(self.largest_size, "inpaint.largest_size", source, low=16, high=checks.max_scene_side())
         checks.check_device(self.device, "inpaint.device", source)
         if self.max_batch_pixels is not None:
-            checks.check_int_range(self.max_batch_pixels, "inpaint.max_batch_pixels", source, low=1)
+            checks.check_int_range(self.max_batch_pixels, "inpaint.max_batch_pixels", source, low=1,
+                                       high=checks.max_scene_pixels())
 
 
 @dataclass
@@ -181,7 +198,7 @@ class DepthConfig:
         checks.check_choice(self.kind, "depth.kind", source, DEPTH_KINDS)
         checks.check_choice(self.source, "depth.source", source, DEPTH_SOURCES)
         checks.check_choice(self.model_output, "depth.model_output", source, DEPTH_KINDS)
-        checks.check_int_range(self.model_size, "depth.model_size", source, low=14)
+        checks.check_int_range(self.model_size, "depth.model_size", source, low=14, high=MAX_MODEL_SIZE)
         checks.check_device(self.device, "depth.device", source)
 
 
@@ -248,8 +265,8 @@ class VideoConfig:
     like the paths' shifts)."""
 
     def validate(self, source: str) -> None:
-        checks.check_int_range(self.num_frames, "video.num_frames", source, low=0)
-        checks.check_float_range(self.fps, "video.fps", source, low=0, low_open=True)
+        checks.check_int_range(self.num_frames, "video.num_frames", source, low=0, high=MAX_FRAMES)
+        checks.check_float_range(self.fps, "video.fps", source, low=MIN_FPS, high=MAX_FPS)
         try:
             checks.check_crop(self.crop_fractions())
         except Photo3DError as exc:
@@ -279,11 +296,13 @@ class VideoConfig:
             if (not isinstance(t, dict) or "name" not in t or t.get("traj_type") not in TRAJECTORY_TYPES
                     or not all(checks.is_number(t.get(axis)) for axis in "xyz")):
                 raise Photo3DError(f"{source}: video.custom_trajectories entries need a name, traj_type in "
-                                   f"{', '.join(TRAJECTORY_TYPES)} and numbers x, y, z, got {t!r}")
+                                   f"{', '.join(TRAJECTORY_TYPES)} and numbers x, y, z, got {checks.short(t)}")
+        for t in self.custom_trajectories or []:  # the name becomes part of a file name
+            checks.check_output_name(str(t["name"]), f"{source}: video.custom_trajectories name", limit=64)
         known = self.known_paths()
         unknown = [p for p in self.paths if p not in known]
         if unknown:
-            raise Photo3DError(f"{source}: unknown path(s) {', '.join(map(str, unknown))}; valid: {', '.join(sorted(known))}")
+            raise Photo3DError(f"{source}: unknown path(s) {checks.short_list(unknown)}; valid: {checks.short_list(sorted(known))}")
         if self.paths and int(self.num_frames) < 1:
             raise Photo3DError(f"{source}: video.num_frames must be >= 1 when videos are made")
 
@@ -448,7 +467,7 @@ def field_docs(section_cls: type) -> dict[str, str]:
 def _coerce(key: str, kind: Any, value: Any, source: str) -> Any:
     """``value`` checked against the annotation ``kind`` of field ``key`` (ints may be written 3.0)."""
     def bad(what: str) -> Photo3DError:
-        return Photo3DError(f"{source}: {key} must be {what}, got {value!r}")
+        return Photo3DError(f"{source}: {key} must be {what}, got {checks.short(value)}")
 
     args = typing.get_args(kind)
     optional = type(None) in args
@@ -552,10 +571,10 @@ def _dotted_keys(data: dict, source: str) -> dict[str, Any]:
             fields = _field_types(type(_SECTION_TYPES[key]()))
             unknown = [k for k in value if k not in fields]
             if unknown:
-                raise Photo3DError(f"{source}: unknown key(s) in section {key}: {', '.join(sorted(map(str, unknown)))}")
+                raise Photo3DError(f"{source}: unknown key(s) in section {key}: {checks.short_list(sorted(map(str, unknown)))}")
             out.update({f"{key}.{k}": v for k, v in value.items()})
         elif key in SECTIONS and key not in FLAT_KEYS:
-            raise Photo3DError(f"{source}: section {key} must be a mapping of keys to values, got {value!r}")
+            raise Photo3DError(f"{source}: section {key} must be a mapping of keys to values, got {checks.short(value)}")
         else:
             out[key] = value
     return out
@@ -588,11 +607,11 @@ def config_from_mapping(data: dict, source: str = "config", base: Config | None 
         elif key not in REFERENCE_TRAJECTORY_KEYS and key not in _REFERENCE_SPECIAL:
             unknown.append(str(key))
     if unknown:
-        raise Photo3DError(f"{source}: unknown config key(s): {', '.join(sorted(unknown))}")
+        raise Photo3DError(f"{source}: unknown config key(s): {checks.short_list(sorted(unknown))}")
     if "gpu_ids" in data:
         gid = data["gpu_ids"]
         if gid is not None and not checks.is_int(gid):
-            raise Photo3DError(f"{source}: gpu_ids must be an integer (-1 for CPU), got {gid!r}")
+            raise Photo3DError(f"{source}: gpu_ids must be an integer (-1 for CPU), got {checks.short(gid)}")
         # The reference's default gpu_ids is 0 even on CPU-only machines: treat >= 0 as "auto".
         device = "cpu" if gid is None or int(gid) < 0 else "auto"
         changes.setdefault("inpaint.device", device)
@@ -602,7 +621,7 @@ def config_from_mapping(data: dict, source: str = "config", base: Config | None 
         changes["video.paths"] = [t["name"] for t in changes["video.custom_trajectories"]]
     if "inference_video" in data:
         if not isinstance(data["inference_video"], bool):
-            raise Photo3DError(f"{source}: inference_video must be true or false, got {data['inference_video']!r}")
+            raise Photo3DError(f"{source}: inference_video must be true or false, got {checks.short(data['inference_video'])}")
         if not data["inference_video"]:  # after the trajectories, which the reference file always has
             changes["video.paths"] = []
     sections = {name: dataclasses.replace(getattr(base, name)) if base is not None else _SECTION_TYPES[name]()
@@ -611,7 +630,7 @@ def config_from_mapping(data: dict, source: str = "config", base: Config | None 
         section, _, name = str(key).partition(".")
         fields = _field_types(type(sections[section])) if section in sections else {}
         if name not in fields:
-            raise Photo3DError(f"{source}: unknown config key: {key}")
+            raise Photo3DError(f"{source}: unknown config key: {checks.short(str(key))}")
         setattr(sections[section], name, _coerce(key, fields[name], value, source))
     cfg = Config(**sections)
     cfg.validate(source)
@@ -638,13 +657,64 @@ def _reference_trajectories(data: dict, source: str) -> list[dict]:
             for t, n, x, y, z in zip(types, names, xs, ys, zs)]
 
 
+MAX_CONFIG_BYTES = 1 << 20  # a config file is a few KB; refuse anything near a megabyte
+MAX_YAML_NODES = 100_000  # nodes of a config document with every alias expanded
+
+
+def _expanded_nodes(node: yaml.Node, memo: dict[int, int]) -> int:
+    """Nodes of ``node``'s tree with every alias expanded (shared nodes counted per use)."""
+    key = id(node)
+    if key not in memo:
+        memo[key] = 0  # a recursive alias counts as a cycle here, never as infinite
+        if isinstance(node, yaml.SequenceNode):
+            children = node.value
+        elif isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        else:
+            children = []
+        memo[key] = 1 + sum(_expanded_nodes(child, memo) for child in children)
+    return memo[key]
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """A YAML document as plain data (safe loader), refusing alias bombs: a document whose
+    aliases would expand beyond :data:`MAX_YAML_NODES` nodes raises :class:`Photo3DError`."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        expanded = _expanded_nodes(node, {})
+        if expanded > MAX_YAML_NODES:
+            raise Photo3DError(f"{source}: YAML aliases expand to {expanded:,} nodes (at most "
+                               f"{MAX_YAML_NODES:,}); not a config file")
+        return loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        raise Photo3DError(f"{source}: not valid YAML ({checks.short(str(exc).splitlines()[0])})") from None
+    except RecursionError:
+        raise Photo3DError(f"{source}: YAML nests too deeply; not a config file") from None
+    finally:
+        loader.dispose()
+
+
 def load_config(path: str | Path, base: Config | None = None) -> tuple[Config, list[str]]:
-    """Load a YAML config (nested photo3d sections, flat keys, or the reference's argument.yml)."""
+    """Load a YAML config (nested photo3d sections, flat keys, or the reference's argument.yml).
+
+    Raises :class:`Photo3DError` naming the file for a missing, binary, oversized or
+    malformed file, a YAML alias bomb, and unknown keys or bad values.
+    """
     path = Path(path)
     if not path.is_file():
         raise Photo3DError(f"{path}: config file not found")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise Photo3DError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise Photo3DError(f"{path}: cannot read config file ({exc.strerror or exc})") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise Photo3DError(f"{path}: config file is {len(raw):,} bytes (at most {MAX_CONFIG_BYTES:,}); not a config file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Photo3DError(f"{path}: not a text file (binary bytes, not UTF-8 YAML)") from None
+    data = parse_yaml(text, str(path)) or {}
     return config_from_mapping(data, str(path), base)

@@ -4,16 +4,21 @@ Errors are :class:`~photo3d.errors.Photo3DError` with one line naming the file.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import tempfile
 from pathlib import Path
+from typing import Iterator
 
 import cv2
 import numpy as np
 
+from .checks import check_finite
 from .core.data import Intrinsics, Mesh
 from .errors import Photo3DError
-from .files import atomic_write, current_umask  # noqa: F401  (re-exported: io is where callers look)
+from .files import atomic_write as files_atomic_write
+from .files import current_umask
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".heic", ".heif")
 DEPTH_SUFFIXES = (".npy", ".png", ".pfm", ".tif", ".tiff")
@@ -50,10 +55,23 @@ def _exif_orientation(path: Path) -> int:
 
 
 def _check_file(path: Path, what: str) -> None:
-    if not path.exists():
-        raise Photo3DError(f"{path}: {what} file not found")
+    """A readable regular file, or one line saying what is wrong with ``path``."""
+    try:
+        path.stat()
+    except OSError as exc:
+        import errno
+
+        if exc.errno == errno.ELOOP:
+            raise Photo3DError(f"{path}: {what} path is a symbolic link loop") from None
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR) and path.is_symlink():
+            raise Photo3DError(f"{path}: {what} path is a broken symbolic link") from None
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            raise Photo3DError(f"{path}: {what} file not found") from None
+        raise Photo3DError(f"{path}: cannot access {what} file ({exc.strerror or exc})") from None
     if not path.is_file():
         raise Photo3DError(f"{path}: {what} path is not a file")
+    if not os.access(path, os.R_OK):
+        raise Photo3DError(f"{path}: {what} file is not readable (permission denied)")
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
@@ -67,8 +85,14 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     _check_file(path, "image")
     if path.suffix.lower() in (".heic", ".heif"):
         return _read_heif(path)
-    data = np.fromfile(path, dtype=np.uint8)
-    raw = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as exc:
+        raise Photo3DError(f"{path}: cannot read image ({exc.strerror or exc})") from None
+    try:
+        raw = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    except cv2.error:  # e.g. an image header claiming more pixels than OpenCV accepts
+        raw = None
     if raw is None:
         raise Photo3DError(f"{path}: not a readable image (jpg, png, webp, tiff, heic expected)")
     if raw.ndim == 2:
@@ -197,6 +221,18 @@ def _single_channel(values: np.ndarray, path: Path) -> np.ndarray:
     return values[..., 0]
 
 
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike) -> Iterator[Path]:
+    """:func:`photo3d.files.atomic_write` (a temporary file beside ``path``, renamed onto it
+    only on success), with a system error (disk full, no permission, a folder in the way)
+    reported as one :class:`Photo3DError` naming ``path``."""
+    try:
+        with files_atomic_write(path) as tmp:
+            yield tmp
+    except OSError as exc:
+        raise Photo3DError(f"{path}: cannot write ({exc.strerror or exc})") from exc
+
+
 # The format and property lines of the PLY files photo3d writes, in order.
 _PLY_LAYOUT = [
     "format binary_little_endian 1.0",
@@ -214,6 +250,7 @@ def write_ply(mesh: Mesh, path: str | os.PathLike) -> Path:
     +z forward).
     """
     path = Path(path)
+    check_finite(mesh.vertices, str(path), "mesh vertices are not finite; not written")
     k = mesh.intrinsics
     vertex = np.empty(
         mesh.num_vertices,
@@ -337,6 +374,7 @@ def write_glb(mesh: Mesh, path: str | os.PathLike) -> Path:
     import struct
 
     path = Path(path)
+    check_finite(mesh.vertices, str(path), "mesh vertices are not finite; not written")
     positions = np.ascontiguousarray(mesh.vertices * np.array([1, -1, -1], np.float32), dtype="<f4")
     colors = np.full((mesh.num_vertices, 4), 65535, "<u2")  # RGBA, linear (glTF's COLOR_0 is linear)
     colors[:, :3] = np.round(srgb_to_linear(mesh.colors) * 65535)
@@ -446,3 +484,186 @@ def read_mesh(path: str | os.PathLike) -> Mesh:
     if mesh.info.depth_scale is None:
         mesh.info.depth_scale = 1.0
     return mesh
+# ---------------------------------------------------------------------------------------
+# The output transaction: every file of a run, committed together or not at all
+# ---------------------------------------------------------------------------------------
+
+STAGING_SUFFIX = ".partial"  # private folders of runs in progress: .<name>.XXXXXXXX.partial
+LOCK_SUFFIX = ".lock"
+
+
+def _own_output(entry: str, name: str) -> bool:
+    """Whether a file name in a run's folder is one that a photo3d run named ``name`` writes."""
+    return entry == "config.yml" or entry.startswith((f"{name}.", f"{name}_"))
+
+
+class OutputTransaction:
+    """The files of one run, built in a private folder and moved into ``folder`` together
+    when everything succeeded; on any failure (an error, Ctrl-C, SIGTERM) nothing of the
+    run stays and ``folder`` is left as it was found.
+
+        with OutputTransaction(out / name, name, staging_parent=out, replace_set=True) as tmp:
+            ...write every file into tmp...
+        # committed here
+
+    Args:
+        folder: where the files go.
+        name: the run's name (the lock and the private folder are named after it).
+        staging_parent: where the private folder and the lock live (default ``folder``);
+            the same file system as ``folder``, inside the caller's output folder.
+        replace_set: ``folder`` belongs to this run's name: photo3d's files of an earlier
+            run there that this run does not make (an old video) are removed at the commit,
+            so the folder always holds the files of exactly one run.
+
+    A lock (``.<name>.lock`` beside the private folder, removed afterwards) refuses a second
+    run into the same name while one is in progress; private folders left by killed runs
+    (SIGKILL) are removed by the next run of that name. When ``folder`` does not exist yet,
+    the commit is one rename of the private folder.
+    """
+
+    def __init__(self, folder: str | os.PathLike, name: str, *, staging_parent: str | os.PathLike | None = None,
+                 replace_set: bool = False):
+        self.folder = Path(folder)
+        self.name = name
+        self.parent = Path(staging_parent) if staging_parent is not None else self.folder
+        self.replace_set = replace_set
+        self.staging: Path | None = None
+        self._lock_fd: int | None = None
+        self._created: list[Path] = []
+
+    # -- lock ------------------------------------------------------------------------
+    @property
+    def lock_path(self) -> Path:
+        return self.parent / f".{self.name}{LOCK_SUFFIX}"
+
+    def _lock(self) -> None:
+        import fcntl
+
+        while True:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise Photo3DError(f"{self.folder}: another photo3d run is writing these outputs; "
+                                   "wait for it to finish or choose another name") from None
+            try:  # the holder before us may have removed the file: lock the one that is there
+                same = os.fstat(fd).st_ino == os.stat(self.lock_path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                self._lock_fd = fd
+                return
+            os.close(fd)
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.lock_path)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    # -- lifecycle -------------------------------------------------------------------
+    def __enter__(self) -> Path:
+        return self.begin()
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+    def begin(self) -> Path:
+        """Take the lock and make the private folder; returns it."""
+        try:
+            missing = []
+            p = self.parent
+            while not p.exists() and p != p.parent:
+                missing.append(p)
+                p = p.parent
+            self.parent.mkdir(parents=True, exist_ok=True)
+            self._created = missing  # deepest first: removed again if the run fails
+            self._lock()
+            for stale in self.parent.glob(f".{glob_escape(self.name)}.*{STAGING_SUFFIX}"):
+                if stale.is_dir():  # a killed run's; we hold the lock, so none is running
+                    import shutil
+
+                    shutil.rmtree(stale, ignore_errors=True)
+            self.staging = Path(tempfile.mkdtemp(prefix=f".{self.name}.", suffix=STAGING_SUFFIX, dir=self.parent))
+            os.chmod(self.staging, 0o777 & ~current_umask())
+        except OSError as exc:
+            self.abort()
+            raise Photo3DError(f"{self.parent}: cannot write outputs ({exc.strerror or exc})") from exc
+        return self.staging
+
+    def final_path(self, path: str | os.PathLike) -> Path:
+        """Where a file written into the private folder lands after the commit."""
+        return self.folder / Path(path).name
+
+    def commit(self) -> Path:
+        """Move the run's files into ``folder`` (see the class docs); returns ``folder``."""
+        import shutil
+
+        staging = self.staging
+        try:
+            if staging is None:
+                raise Photo3DError(f"{self.folder}: output transaction was never begun")
+            new = {p.name for p in staging.iterdir() if not p.name.startswith(".")}
+            for hidden in (p for p in staging.iterdir() if p.name.startswith(".")):
+                hidden.unlink()  # temporary files of writers that were interrupted
+            if self.folder.exists() and not self.folder.is_dir():
+                raise Photo3DError(f"{self.folder}: output path exists and is not a folder")
+            if not self.folder.exists() and self.parent != self.folder:
+                self.folder.parent.mkdir(parents=True, exist_ok=True)
+                os.rename(staging, self.folder)  # the whole set at once
+                self.staging = None
+            else:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                for entry in self.folder.iterdir():
+                    stale = self.replace_set and _own_output(entry.name, self.name) and entry.name not in new
+                    if stale or (entry.name in new and entry.is_dir() and not entry.is_symlink()):
+                        _remove(entry)  # an earlier run's file, or a frame folder replaced as a whole
+                for entry in sorted(new):
+                    os.replace(staging / entry, self.folder / entry)
+                shutil.rmtree(staging, ignore_errors=True)
+                self.staging = None
+            self._created = []
+        except OSError as exc:
+            self.abort()
+            raise Photo3DError(f"{self.folder}: cannot write outputs ({exc.strerror or exc})") from exc
+        except BaseException:
+            self.abort()
+            raise
+        finally:
+            self._unlock()
+        return self.folder
+
+    def abort(self) -> None:
+        """Remove the private folder (and the folders this run created), release the lock."""
+        import shutil
+
+        if self.staging is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            self.staging = None
+        self._unlock()
+        for created in self._created:
+            with contextlib.suppress(OSError):
+                created.rmdir()  # only when empty
+        self._created = []
+
+
+def _remove(path: Path) -> None:
+    """Delete a file or a whole folder."""
+    import shutil
+
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
+def glob_escape(text: str) -> str:
+    """``text`` with glob wildcards escaped, for Path.glob."""
+    import glob
+
+    return glob.escape(text)

@@ -13,6 +13,7 @@ from typing import Iterator
 
 import numpy as np
 
+from .checks import BYTES_PER_SCENE_PIXEL, MAX_RENDER_SIDE, check_finite, check_memory, check_rgb_image
 from .config import Config, RenderConfig, VideoConfig
 from .core.canvas import fill_border, make_canvas
 from .core.data import (
@@ -28,7 +29,8 @@ from .core.data import (
 from .core.discontinuities import detect_discontinuities
 from .core.ldi import add_layer, front_layer
 from .core.mesh import build_mesh
-from .core.prepare import prepare
+from .core.prepare import prepare, working_size
+from .errors import Photo3DError
 from .core.regions import find_regions
 from .inpaint import Inpainter, make_inpainter
 
@@ -92,6 +94,36 @@ class _Progress:
             self.bar.close()
 
 
+def check_scene_size(image_shape: tuple[int, ...], config: Config, what: str) -> tuple[int, int]:
+    """The working size (w, h) of an image of ``image_shape`` (H, W, ...), after checking,
+    before anything is allocated, that its canvas (image + border) fits in memory.
+    Raises Photo3DError naming ``what`` (the input) otherwise."""
+    h0, w0 = int(image_shape[0]), int(image_shape[1])
+    w, h = working_size(w0, h0, int(config.prepare.longer_side), bool(config.prepare.enlarge))
+    pad = config.regions.border_pad
+    check_memory((w + 2 * pad) * (h + 2 * pad), BYTES_PER_SCENE_PIXEL,
+                 f"{what}: a {w}x{h} working image with a {pad}-pixel border")
+    return w, h
+
+
+def check_video_plan(image_shape: tuple[int, ...], config: Config, what: str) -> None:
+    """What can be checked of the videos before the build, from the photo's size alone:
+    each frame (the working size, even, after the border crop) has at least 2x2 pixels and
+    fits the renderer. Raises Photo3DError naming ``what`` (the photo)."""
+    if not config.video.paths:
+        return
+    w, h = check_scene_size(image_shape, config, what)
+    top, left, bottom, right = config.video.crop_fractions()
+    inner_w, inner_h = w - int(w * left) - int(w * right), h - int(h * top) - int(h * bottom)
+    if inner_w < 1 or inner_h < 1 or (config.video.size is None and (w - w % 2 < 2 or h - h % 2 < 2)):
+        raise Photo3DError(f"{what}: {image_shape[1]}x{image_shape[0]} photo gives {w}x{h} video frames; "
+                           "videos need at least 2x2 pixels (a larger prepare.longer_side, or no videos)")
+    out_w, out_h = config.video.size or (w, h)
+    if max(w, h, out_w, out_h) > MAX_RENDER_SIDE:  # (the renderer lowers the supersampling to fit by itself)
+        raise Photo3DError(f"{what}: {w}x{h} video frames exceed the renderer's {MAX_RENDER_SIDE} pixels "
+                           "per side; use a smaller prepare.longer_side")
+
+
 STAGES = ["prepare", "border", "discontinuities", "ldi", "regions", "inpaint", "merge", "mesh"]
 
 
@@ -124,9 +156,14 @@ def build_regions(
     timings = timings if timings is not None else Timings()
     step = progress.step if progress is not None else (lambda name: None)
     threshold = float(config.edges.depth_threshold)
+    check_rgb_image(image, "image")
+    check_scene_size(image.shape, config, source)  # before anything is allocated
     with timings.stage("prepare"):
         prepared = prepare(image, depth_values, config.prepare, depth_threshold=threshold, kind=kind,
                            intrinsics=intrinsics, normalize=normalize, source=source)
+        # the stage boundary: extreme input values must not go on as NaN/inf
+        check_finite(prepared.depth, source, "depth is not finite after normalisation")
+        check_finite(prepared.detect_disparity, source, "disparity is not finite after normalisation")
     step("prepare")
     with timings.stage("border"):
         canvas = fill_border(make_canvas(prepared, config.regions.border_pad), threshold)
@@ -183,6 +220,7 @@ def build_scene(
         bar.step("merge")
         with timings.stage("mesh"):
             mesh = build_mesh(ldi, guard_holes=bool(config.render.hole_guard))
+            check_finite(mesh.vertices, source, "mesh vertices are not finite")
             mesh.info.inpaint = inpainter.name
             mesh.info.center_depth = round(before.prepared.center_depth, 6)
             mesh.info.depth_scale = before.prepared.depth_scale

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..checks import short
 from ..config import (
     DEFAULT_PATHS,
     PRESET_PATHS,
@@ -17,6 +18,7 @@ from ..config import (
     config_from_mapping,
     load_config,
 )
+from ..errors import Photo3DError
 
 # flag (argparse dest) -> config key(s)
 FLAG_KEYS: dict[str, tuple[str, ...]] = {
@@ -123,6 +125,16 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def parse_paths(text: str) -> list[str]:
+    """``--paths`` as a list of path names: ``none`` is no videos; an empty list is an error."""
+    if text.strip().lower() == "none":
+        return []
+    names = [p.strip() for p in text.split(",") if p.strip()]
+    if not names:
+        raise Photo3DError(f"--paths: no path names in {short(text)} (use 'none' for no videos)")
+    return names
+
+
 def effective_config(args: argparse.Namespace) -> tuple[Config, list[str]]:
     """The config file (if any), then the flags given on top. Returns (config, ignored keys)."""
     cfg, ignored = (load_config(args.config) if args.config else (Config(), []))
@@ -137,8 +149,7 @@ def effective_config(args: argparse.Namespace) -> tuple[Config, list[str]]:
     if getattr(args, "name", None) is not None:
         changes["output.name"] = args.name
     if getattr(args, "paths", None) is not None:
-        changes["video.paths"] = ([] if args.paths.strip().lower() == "none"
-                                  else [p.strip() for p in args.paths.split(",") if p.strip()])
+        changes["video.paths"] = parse_paths(args.paths)
     if changes:
         cfg, _ = config_from_mapping(changes, "command line", base=cfg)
     return cfg, ignored

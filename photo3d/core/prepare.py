@@ -56,10 +56,11 @@ def normalize_disparity(disparity: np.ndarray, size: tuple[int, int], disp_resca
     skimage's resize), clamp at ``min_disparity``.
     Returns (h, w) float32 disparity.
     """
-    disp = disparity.astype(np.float32) - float(disparity.min())
+    # float64: values near the float32 limits (+-3.4e38) would overflow in the shift
+    disp = disparity.astype(np.float64) - float(np.min(disparity))
     top = float(disp.max())
     disp = cv2.blur(disp / top, (3, 3)) * top  # OpenCV's default border (reflect-101), as the reference
-    disp = disp / float(disp.max()) * disp_rescale
+    disp = (disp / float(disp.max()) * disp_rescale).astype(np.float32)
     disp = _resize_bilinear(disp, size)
     return np.maximum(disp, min_disparity).astype(np.float32)
 
@@ -171,7 +172,7 @@ def prepare(
     passes = list(config.filter_size[: max(int(config.sparse_iter) - 1, 0)])  # reference keeps the 2nd-to-last
 
     if normalize:
-        disparity = 1.0 / values if kind == "depth" else values
+        disparity = 1.0 / values.astype(np.float64) if kind == "depth" else values
         disparity = normalize_disparity(disparity, size, float(config.disp_rescale), float(config.min_disparity))
         depth = sparse_median_filter(1.0 / disparity, threshold, passes)
         detect = 1.0 / depth

@@ -28,7 +28,15 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..checks import check_float_range, check_intrinsics_values, check_pose, check_size
+from ..checks import (
+    MAX_RENDER_SIDE,
+    check_float_range,
+    check_intrinsics_values,
+    check_memory,
+    check_pose,
+    check_size,
+    memory_bytes,
+)
 from ..core.data import Intrinsics, Mesh
 from ..errors import Photo3DError
 from .context import gl_context
@@ -166,11 +174,35 @@ class Renderer:
         self._target: tuple[Any, Any, Any] | None = None  # colour texture, depth buffer, framebuffer
         self._target_size = (0, 0)
         self._readback = np.zeros((0, 0, 4), np.uint8)
+        self._gl_max_side: int | None = None
         self._ensure_target(*self._render_size(int(width), int(height)))
 
     # -- resources -------------------------------------------------------------------
+    def _max_side(self) -> int:
+        """Largest render-target side this GL context supports (texture, renderbuffer, viewport)."""
+        if self._gl_max_side is None:
+            gl = self._ctx.gl
+            try:
+                limits = [int(gl.glGetParameter(gl.GL_MAX_TEXTURE_SIZE)),
+                          int(gl.glGetParameter(gl.GL_MAX_RENDERBUFFER_SIZE)),
+                          *(int(v) for v in np.ravel(gl.glGetParameter(gl.GL_MAX_VIEWPORT_DIMS)))]
+                self._gl_max_side = max(1, min(limits))
+            except Exception:  # a driver that does not answer: the common minimum
+                self._gl_max_side = MAX_RENDER_SIDE
+        return self._gl_max_side
+
     def _render_size(self, width: int, height: int) -> tuple[int, int]:
-        return max(1, round(width * self.supersample)), max(1, round(height * self.supersample))
+        """The supersampled target size, the supersampling lowered (to 1 at least) where the
+        target would exceed the GL limit or the memory. Raises Photo3DError (before any GL
+        call) for an output the GL context cannot hold."""
+        limit = self._max_side()
+        if max(width, height) > limit:
+            raise Photo3DError(f"render: size {width}x{height} exceeds this GL renderer's {limit} pixels per side")
+        check_memory(width * height, 16, f"render: size {width}x{height}")  # readback, resize, RGB copy
+        scale = min(self.supersample, limit / max(width, height),
+                    max(1.0, (memory_bytes() / 8 / (8 * width * height)) ** 0.5))
+        scale = max(1.0, scale)
+        return (min(limit, max(1, round(width * scale))), min(limit, max(1, round(height * scale))))
 
     def _ensure_target(self, width: int, height: int) -> None:
         if self._target_size == (width, height):
@@ -182,6 +214,16 @@ class Renderer:
         self._target = (color, depth, gloo.FrameBuffer(color=color, depth=depth))
         self._target_size = (width, height)
         self._readback = np.empty((height, width, 4), np.uint8)
+
+    def _recover(self) -> None:
+        """After a failed GL call: drop the queued GL commands and this renderer's target,
+        so that the shared context stays usable for later renders (its own and others')."""
+        try:
+            self._ctx.canvas.context.glir.clear()
+        except Exception:
+            pass
+        self._target = None  # its GL objects may never have been made; forget them
+        self._target_size = (0, 0)
 
     def _release_target(self) -> None:
         if self._target is not None:
@@ -275,11 +317,24 @@ class Renderer:
         out_w, out_h = intrinsics.width, intrinsics.height
         render_w, render_h = self._render_size(out_w, out_h)
         render_intrinsics = intrinsics.scaled(render_w / out_w, render_h / out_h)
-        gloo = self._ctx.gloo
         self._ctx.make_current()
+        world_to_camera = np.linalg.inv(pose)  # checked invertible
+        try:
+            return self._draw(world_to_camera, render_intrinsics, (render_w, render_h), (out_w, out_h))
+        except Photo3DError:
+            raise
+        except Exception as exc:  # a GL error: keep the context usable, report it as ours
+            self._recover()
+            text = " ".join(str(exc).split())[:200]
+            raise Photo3DError(f"render: the GL renderer failed at {out_w}x{out_h} ({type(exc).__name__}: {text})") from exc
+
+    def _draw(self, world_to_camera: np.ndarray, render_intrinsics: Intrinsics, render_size: tuple[int, int],
+              out_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """Draw the mesh into the (supersampled) target and read it back at ``out_size``."""
+        gloo = self._ctx.gloo
+        (render_w, render_h), (out_w, out_h) = render_size, out_size
         self._ensure_target(render_w, render_h)
 
-        world_to_camera = np.linalg.inv(pose)
         near, far, behind_ndc = self._clip_range(world_to_camera)
         mvp = projection_matrix(render_intrinsics, near, far) @ world_to_camera
         # gloo uploads row-major arrays that GL reads column-major: pass the transpose.
