@@ -15,7 +15,6 @@ import numpy as np
 
 from .errors import Photo3DError
 
-
 MAX_ECHO_CHARS = 100  # an echoed value is cut to about this many characters
 _REPR = reprlib.Repr()
 _REPR.maxlevel, _REPR.maxlist, _REPR.maxtuple, _REPR.maxdict = 3, 8, 8, 8

@@ -90,8 +90,8 @@ class PrepareConfig:
         checks.check_float_range(self.min_disparity, "prepare.min_disparity", source, low=0, low_open=True)
         checks.check_int_range(self.sparse_iter, "prepare.sparse_iter", source, low=0)
         if not all(checks.is_int(v) and 0 < int(v) <= MAX_FILTER_SIZE for v in self.filter_size):
-            raise Photo3DError(f"{source}: prepare.filter_size must be a list of integers in [1, {MAX_FILTER_SIZE}], "
-                               f"got {checks.short(self.filter_size)}")
+            raise Photo3DError(f"{source}: prepare.filter_size must be a list of positive integers (at most "
+                               f"{MAX_FILTER_SIZE}), got {checks.short(self.filter_size)}")
         if len(self.filter_size) < int(self.sparse_iter):
             raise Photo3DError(f"{source}: prepare.filter_size needs sparse_iter={self.sparse_iter} entries, "
                                f"got {len(self.filter_size)}")
@@ -166,6 +166,9 @@ class InpaintConfig:
     """float16 autocast for the networks on CUDA (ignored on the CPU)."""
     max_batch_pixels: int | None = None
     """Padded pixels per network batch (bounds memory); null = chosen by device."""
+    download: bool = True
+    """Download the networks' missing weights on first use when ``method`` is "learned"
+    (off also with PHOTO3D_OFFLINE=1)."""
 
     def validate(self, source: str) -> None:
         checks.check_choice(self.method, "inpaint.method", source, INPAINT_METHODS)
@@ -186,11 +189,15 @@ class DepthConfig:
     source: str = "auto"
     """Without a depth file: "auto" (embedded, then a model, then the prior), "embedded", "model" or "file"."""
     model: str | None = None
-    """An ONNX depth model to use instead of Depth Anything V2 Small."""
+    """The depth model: "vits" (Depth Anything V2 Small, Apache-2.0; null means this), "vitb"
+    (Base) or "vitl" (Large; both CC-BY-NC-4.0, non-commercial), or a file: an ONNX model
+    (.onnx) or Depth Anything V2 weights (.pth, .safetensors)."""
     model_output: str = "disparity"
     """What the ONNX model outputs: "disparity" or "depth"."""
     model_size: int = 518
-    """The ONNX model's input size in pixels (its shorter side)."""
+    """The depth model's input size in pixels (its shorter side; larger suits large photos)."""
+    download: bool = True
+    """Download missing Depth Anything V2 weights on first use (off also with PHOTO3D_OFFLINE=1)."""
     device: str = "auto"
     """Torch device for Depth Anything V2: "auto", "cpu", "cuda" or "cuda:N"."""
 
@@ -630,7 +637,7 @@ def config_from_mapping(data: dict, source: str = "config", base: Config | None 
         section, _, name = str(key).partition(".")
         fields = _field_types(type(sections[section])) if section in sections else {}
         if name not in fields:
-            raise Photo3DError(f"{source}: unknown config key: {checks.short(str(key))}")
+            raise Photo3DError(f"{source}: unknown config key: {checks.short_list([key])}")
         setattr(sections[section], name, _coerce(key, fields[name], value, source))
     cfg = Config(**sections)
     cfg.validate(source)

@@ -44,7 +44,7 @@ class RGBDInput:
 
 
 def load_inputs(image_path: str | Path, depth_path: str | Path | None = None, depth: DepthConfig | None = None,
-                checkpoints: str | None = None) -> RGBDInput:
+                checkpoints: str | None = None, progress: bool = False) -> RGBDInput:
     """Read the photo and find its depth (see the module docs).
 
     Args:
@@ -52,8 +52,10 @@ def load_inputs(image_path: str | Path, depth_path: str | Path | None = None, de
         depth_path: its depth or disparity map, or None to find one.
         depth: the depth section (kind of a depth file, source, model, device).
         checkpoints: folder searched first for the Depth Anything weights.
+        progress: a progress bar when weights are downloaded on first use.
     """
     from .depth import resolve_depth
+    from .depth.resolve import MODEL_VARIANTS
     from .io import read_image
 
     depth = depth or DepthConfig()
@@ -63,10 +65,18 @@ def load_inputs(image_path: str | Path, depth_path: str | Path | None = None, de
     if depth_path is None and depth.source == "file":
         raise Photo3DError(f"{image_path}: depth source 'file' needs a depth file")
     onnx_options = {"input_size": int(depth.model_size), "output": depth.model_output}
+    variant, onnx_model, model_file = "vits", None, None
+    if depth.model in MODEL_VARIANTS:
+        variant = depth.model
+    elif depth.model is not None and Path(depth.model).suffix.lower() == ".onnx":
+        onnx_model = depth.model
+    elif depth.model is not None:
+        model_file = depth.model
     found = resolve_depth(
         image_path, image, source="file" if depth_path is not None else depth.source, depth_path=depth_path,
-        depth_kind=depth.kind, onnx_model=depth.model, onnx_options=onnx_options, checkpoints_dir=checkpoints,
-        device=depth.device,
+        depth_kind=depth.kind, onnx_model=onnx_model, onnx_options=onnx_options, checkpoints_dir=checkpoints,
+        device=depth.device, model_input_size=int(depth.model_size), model_variant=variant, model_file=model_file,
+        allow_download=bool(depth.download), progress=progress,
     )
     if found.warning:
         log.warning(found.warning)

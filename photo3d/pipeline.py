@@ -13,7 +13,13 @@ from typing import Iterator
 
 import numpy as np
 
-from .checks import BYTES_PER_SCENE_PIXEL, MAX_RENDER_SIDE, check_finite, check_memory, check_rgb_image
+from .checks import (
+    BYTES_PER_SCENE_PIXEL,
+    MAX_RENDER_SIDE,
+    check_finite,
+    check_memory,
+    check_rgb_image,
+)
 from .config import Config, RenderConfig, VideoConfig
 from .core.canvas import fill_border, make_canvas
 from .core.data import (
@@ -30,8 +36,8 @@ from .core.discontinuities import detect_discontinuities
 from .core.ldi import add_layer, front_layer
 from .core.mesh import build_mesh
 from .core.prepare import prepare, working_size
-from .errors import Photo3DError
 from .core.regions import find_regions
+from .errors import Photo3DError
 from .inpaint import Inpainter, make_inpainter
 
 

@@ -20,6 +20,9 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("EGL_PLATFORM", "surfaceless")
+# No test reaches the network: first-use downloads are off (the download tests switch them
+# on against a server of their own on 127.0.0.1).
+os.environ["PHOTO3D_OFFLINE"] = "1"
 
 REPO = Path(__file__).resolve().parents[1]
 TESTS = REPO / "tests"

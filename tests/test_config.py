@@ -10,11 +10,21 @@ import cv2
 import numpy as np
 import pytest
 import yaml
-
-from photo3d.config import (DEFAULT_PATHS, FLAT_IGNORED, FLAT_KEYS, REFERENCE_RENAMES, SECTIONS, Config,
-                            VideoConfig, config_from_mapping, field_docs, load_config)
-from photo3d.errors import Photo3DError
 from scenes import synthetic_rgbd
+
+from photo3d.config import (
+    DEFAULT_PATHS,
+    FLAT_IGNORED,
+    FLAT_KEYS,
+    REFERENCE_RENAMES,
+    SECTIONS,
+    Config,
+    VideoConfig,
+    config_from_mapping,
+    field_docs,
+    load_config,
+)
+from photo3d.errors import Photo3DError
 
 
 def get(cfg: Config, dotted: str):
@@ -186,7 +196,7 @@ def test_wrong_types_raise(data, problem):
     ({"background_thickness": -1}, "regions.background_thickness must be an integer >= 0"),
     ({"sparse_iter": -2}, "prepare.sparse_iter must be an integer >= 0"),
     ({"depth_threshold": 0}, "edges.depth_threshold must be a finite number > 0"),
-    ({"fps": 0}, "video.fps must be a finite number > 0"),
+    ({"fps": 0}, "video.fps must be a finite number >= 0.01"),
     ({"fps": float("nan")}, "video.fps must be a finite number"),
     ({"supersample": 0.5}, "render.supersample must be a finite number >= 1 and <= 8"),
     ({"device": "gpu"}, "inpaint.device must be auto, cpu, cuda or cuda:N"),
@@ -483,12 +493,14 @@ def test_every_flag_lands_in_its_config_key():
 def test_every_switch_lands_in_its_config_key():
     from photo3d.cli.options import SWITCH_KEYS
 
-    for dest, (key, value) in SWITCH_KEYS.items():
-        assert get(Config(), key) != value, key
+    for dest, (keys, value) in SWITCH_KEYS.items():
+        keys = (keys,) if isinstance(keys, str) else keys
         cfg = parse(f"--{dest.replace('_', '-')}")
-        assert get(cfg, key) == value, dest
+        for key in keys:
+            assert get(Config(), key) != value, key
+            assert get(cfg, key) == value, dest
         changed = {k for k in NON_DEFAULT_KEYS if get(cfg, k) != get(Config(), k)}
-        assert changed == {key}, (dest, changed)
+        assert changed == set(keys), (dest, changed)
 
 
 def test_paths_and_name_land_in_the_config():

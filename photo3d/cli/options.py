@@ -48,13 +48,14 @@ FLAG_KEYS: dict[str, tuple[str, ...]] = {
     "loops": ("video.loops",),
 }
 # store_true flags -> (config key, value they set)
-SWITCH_KEYS: dict[str, tuple[str, bool]] = {
+SWITCH_KEYS: dict[str, tuple[str | tuple[str, ...], bool]] = {
     "save_depth": ("output.save_depth", True),
     "no_ply": ("output.save_ply", False),
     "glb": ("output.save_glb", True),
     "fp16": ("inpaint.fp16", True),
     "quiet": ("output.quiet", True),
     "enlarge": ("prepare.enlarge", True),
+    "no_download": (("depth.download", "inpaint.download"), False),
 }
 
 
@@ -92,10 +93,14 @@ def add_common(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--depth-kind", choices=["disparity", "depth"], help="what the depth file holds (default disparity)")
     ap.add_argument("--depth-source", choices=["auto", "embedded", "model", "file"],
                     help="where depth comes from when --depth is not given (default auto)")
-    ap.add_argument("--depth-model", metavar="ONNX", help="an ONNX depth model to use instead of Depth Anything V2")
+    ap.add_argument("--depth-model", metavar="vits|vitb|vitl|FILE",
+                    help="Depth Anything V2 Small (vits, default), Base (vitb) or Large (vitl; both non-commercial), "
+                         "or a file: an ONNX model or Depth Anything V2 weights")
     ap.add_argument("--depth-model-output", choices=["disparity", "depth"],
                     help="what the ONNX model outputs (default disparity)")
-    ap.add_argument("--depth-model-size", type=int, help="ONNX model input size (default 518)")
+    ap.add_argument("--depth-model-size", type=int, help="depth model input size (default 518; larger for large photos)")
+    ap.add_argument("--no-download", action="store_true",
+                    help="never download missing weights on first use (also: PHOTO3D_OFFLINE=1)")
     ap.add_argument("--save-depth", action="store_true", help="also write the depth used (16-bit PNG and .npy)")
     ap.add_argument("--out", help="output folder (default outputs/)")
     ap.add_argument("--config", help="YAML config (photo3d's config.yml, or the reference's argument.yml keys)")
@@ -143,9 +148,9 @@ def effective_config(args: argparse.Namespace) -> tuple[Config, list[str]]:
         value = getattr(args, dest, None)
         if value is not None:
             changes.update({key: value for key in keys})
-    for dest, (key, value) in SWITCH_KEYS.items():
+    for dest, (keys, value) in SWITCH_KEYS.items():
         if getattr(args, dest, False):
-            changes[key] = value
+            changes.update({key: value for key in ((keys,) if isinstance(keys, str) else keys)})
     if getattr(args, "name", None) is not None:
         changes["output.name"] = args.name
     if getattr(args, "paths", None) is not None:

@@ -63,7 +63,8 @@ def process_one(image_path: Path, depth_path: Path | None, config: Config, ignor
     out_dir = out_root / name
     check_output_dir(out_dir)
     with OutputTransaction(out_dir, name, staging_parent=out_root, replace_set=True) as staging:
-        rgbd = load_inputs(image_path, depth_path, config.depth, config.inpaint.checkpoints)
+        rgbd = load_inputs(image_path, depth_path, config.depth, config.inpaint.checkpoints,
+                           progress=not out.quiet)
         check_video_plan(rgbd.image.shape, config, str(image_path))  # before the (slow) build
         scene = build_scene(rgbd.image, rgbd.depth, config, kind=rgbd.kind, source=rgbd.source,
                             progress=progress, inpainter=inpainter)

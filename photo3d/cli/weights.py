@@ -5,7 +5,14 @@ import argparse
 import sys
 
 from ..errors import Photo3DError
-from ..weights import REGISTRY, cache_dir, download, find_weights, search_dirs
+from ..weights import (
+    REGISTRY,
+    cache_dir,
+    download,
+    find_weights,
+    search_dirs,
+    weight_status,
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -16,7 +23,8 @@ def _parser() -> argparse.ArgumentParser:
     lst.add_argument("--dir", help="also search this directory first")
     dl = sub.add_parser("download", help="download weights (default: all)")
     dl.add_argument("names", nargs="*", metavar="NAME",
-                    help=f"weights to fetch: {', '.join(REGISTRY)} (default: all)")
+                    help=f"weights to fetch: {', '.join(REGISTRY)} (default: the reference networks and "
+                         "Depth Anything V2 Small)")
     dl.add_argument("--dir", help=f"target directory (default: {cache_dir()})")
     dl.add_argument("--url", help="replace the download URL prefix (file name is appended)")
     dl.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -30,8 +38,10 @@ def _list(checkpoints_dir: str | None) -> int:
         path = find_weights(name, checkpoints_dir)
         if path is None:
             missing.append(name)
-        where = str(path) if path is not None else "MISSING"
-        print(f"{name:24s} {where}    ({spec.description})")
+            status, where = "MISSING", ""
+        else:  # verified: the pinned or recorded sha256 matches; unverified: none known
+            status, where = weight_status(name, path), str(path)
+        print(f"{name:24s} {status:10s} {where}    ({spec.description})")
     if missing:
         print("missing: " + " ".join(missing)
               + f"  (fetch with: photo3d weights download {' '.join(missing)})")
@@ -50,6 +60,7 @@ def main(argv: list[str]) -> int:
         for path in download(args.names, args.dir, args.url, progress=not args.quiet):
             print(path)
         return 0
-    except Photo3DError as exc:
-        print(f"photo3d weights: error: {exc}", file=sys.stderr)
+    except (Photo3DError, OSError) as exc:
+        text = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and exc.filename else str(exc)
+        print(f"photo3d weights: error: {' '.join(text.split())}", file=sys.stderr)
         return 2

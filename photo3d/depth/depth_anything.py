@@ -1,8 +1,10 @@
-"""Depth Anything V2 Small: monocular relative disparity for RGB-only input.
+"""Depth Anything V2 (Small, Base, Large): monocular relative disparity for RGB-only input.
 
-Our own declaration of the published network (DINOv2 ViT-S/14 backbone + DPT head) so
-that the published ``depth_anything_v2_vits.pth`` loads with ``strict=True``; module and
-parameter names mirror its ``state_dict`` keys (``pretrained.*``, ``depth_head.*``).
+Our own declaration of the published networks (a DINOv2 ViT/14 backbone + a DPT head), one
+model class and a table of variants (:data:`VARIANTS`, the widths of each published size),
+so that the published ``depth_anything_v2_vit{s,b,l}.pth`` load with ``strict=True``;
+module and parameter names mirror their ``state_dict`` keys (``pretrained.*``,
+``depth_head.*``). Small is Apache-2.0; Base and Large are non-commercial (CC-BY-NC-4.0).
 
 Conventions:
 
@@ -14,6 +16,7 @@ Conventions:
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +27,7 @@ from torch import nn
 from ..checks import check_rgb_image
 from ..errors import Photo3DError
 
-WEIGHTS_NAME = "depth_anything_v2_vits"
+WEIGHTS_NAME = "depth_anything_v2_vits"  # the default variant's registry name
 
 PATCH_SIZE = 14
 EMBED_DIM = 384
@@ -38,6 +41,53 @@ HEAD_CHANNELS = (48, 96, 192, 384)
 # The reference adds this to the target grid size before taking the scale factor of
 # the bicubic position-embedding resize (a floating-point guard from DINO).
 POS_EMBED_OFFSET = 0.1
+
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One published size of Depth Anything V2 (the reference's ``model_configs``).
+
+    name: "vits", "vitb" or "vitl"; weights: its registry name in :mod:`photo3d.weights`;
+    label: for messages; embed_dim, num_blocks, num_heads: the ViT; feature_blocks: the
+    blocks feeding the head; features, channels: the DPT head's widths; licence.
+    """
+
+    name: str
+    label: str
+    embed_dim: int
+    num_blocks: int
+    num_heads: int
+    feature_blocks: tuple[int, ...]
+    features: int
+    channels: tuple[int, int, int, int]
+    licence: str
+
+    @property
+    def weights(self) -> str:
+        return f"depth_anything_v2_{self.name}"
+
+    @property
+    def commercial_use(self) -> bool:
+        return "NC" not in self.licence
+
+
+VARIANTS: dict[str, Variant] = {v.name: v for v in (
+    Variant("vits", "Depth Anything V2 Small", 384, 12, 6, (2, 5, 8, 11), 64, (48, 96, 192, 384), "Apache-2.0"),
+    Variant("vitb", "Depth Anything V2 Base", 768, 12, 12, (2, 5, 8, 11), 128, (96, 192, 384, 768), "CC-BY-NC-4.0"),
+    Variant("vitl", "Depth Anything V2 Large", 1024, 24, 16, (4, 11, 17, 23), 256, (256, 512, 1024, 1024),
+            "CC-BY-NC-4.0"),
+)}
+DEFAULT_VARIANT = "vits"
+
+
+def get_variant(name: str) -> Variant:
+    """The variant ``name`` ("vits", "vitb", "vitl"); Photo3DError listing them otherwise."""
+    try:
+        return VARIANTS[name]
+    except KeyError:
+        raise Photo3DError(f"Depth Anything V2: unknown variant {name!r}; known: {', '.join(VARIANTS)}") from None
+
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -119,18 +169,20 @@ class Block(nn.Module):
         return x + self.ls2(self.mlp(self.norm2(x)))
 
 
-class DinoV2Small(nn.Module):
-    """DINOv2 ViT-S/14 encoder returning normalised intermediate block outputs."""
+class DinoV2(nn.Module):
+    """DINOv2 ViT/14 encoder returning normalised intermediate block outputs
+    (ViT-S by default; widths from a :class:`Variant`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, embed_dim: int = EMBED_DIM, num_blocks: int = NUM_BLOCKS, num_heads: int = NUM_HEADS) -> None:
         super().__init__()
-        self.cls_token = nn.Parameter(torch.zeros(1, 1, EMBED_DIM))
-        self.pos_embed = nn.Parameter(torch.zeros(1, 1 + BASE_GRID * BASE_GRID, EMBED_DIM))
+        self.embed_dim = embed_dim
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
+        self.pos_embed = nn.Parameter(torch.zeros(1, 1 + BASE_GRID * BASE_GRID, embed_dim))
         # Unused at inference (masked-image training); kept so the published file loads strictly.
-        self.mask_token = nn.Parameter(torch.zeros(1, EMBED_DIM))
-        self.patch_embed = PatchEmbed()
-        self.blocks = nn.ModuleList(Block() for _ in range(NUM_BLOCKS))
-        self.norm = nn.LayerNorm(EMBED_DIM, eps=_LAYER_NORM_EPS)
+        self.mask_token = nn.Parameter(torch.zeros(1, embed_dim))
+        self.patch_embed = PatchEmbed(embed_dim)
+        self.blocks = nn.ModuleList(Block(embed_dim, num_heads) for _ in range(num_blocks))
+        self.norm = nn.LayerNorm(embed_dim, eps=_LAYER_NORM_EPS)
 
     def position_embedding(self, height: int, width: int) -> torch.Tensor:
         """Position embedding for an input of ``height`` x ``width`` pixels: ``(1, 1 + h*w, C)``.
@@ -144,14 +196,14 @@ class DinoV2Small(nn.Module):
             return self.pos_embed
         dtype = self.pos_embed.dtype
         pos = self.pos_embed.float()
-        patch_pos = pos[:, 1:].reshape(1, BASE_GRID, BASE_GRID, EMBED_DIM).permute(0, 3, 1, 2)
+        patch_pos = pos[:, 1:].reshape(1, BASE_GRID, BASE_GRID, self.embed_dim).permute(0, 3, 1, 2)
         scale = ((grid_h + POS_EMBED_OFFSET) / BASE_GRID, (grid_w + POS_EMBED_OFFSET) / BASE_GRID)
         # scale_factor (not size) on purpose: with the default recompute_scale_factor the
         # sampling positions follow the given factor, which is what the weights were used with.
         patch_pos = F.interpolate(patch_pos, scale_factor=scale, mode="bicubic", antialias=False)
         if patch_pos.shape[-2:] != (grid_h, grid_w):
             raise RuntimeError(f"position grid {tuple(patch_pos.shape[-2:])} != {(grid_h, grid_w)}")
-        patch_pos = patch_pos.permute(0, 2, 3, 1).reshape(1, grid_h * grid_w, EMBED_DIM)
+        patch_pos = patch_pos.permute(0, 2, 3, 1).reshape(1, grid_h * grid_w, self.embed_dim)
         return torch.cat((pos[:, :1], patch_pos), dim=1).to(dtype)
 
     def tokens(self, x: torch.Tensor) -> torch.Tensor:
@@ -277,42 +329,66 @@ class DPTHead(nn.Module):
         return s.output_conv2(out)
 
 
-class DepthAnythingV2Small(nn.Module):
-    """Depth Anything V2 Small: ``(N, 3, H, W)`` normalised image -> ``(N, 14*(H//14), 14*(W//14))``.
+class DepthAnythingV2(nn.Module):
+    """Depth Anything V2 of one :data:`VARIANTS` entry (default Small):
+    ``(N, 3, H, W)`` normalised image -> ``(N, 14*(H//14), 14*(W//14))``.
 
     The output is relative disparity (>= 0, larger = nearer). Weights are not loaded here:
     see :func:`load_depth_anything`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, variant: str = DEFAULT_VARIANT) -> None:
         super().__init__()
-        self.pretrained = DinoV2Small()
-        self.depth_head = DPTHead()
+        self.variant = get_variant(variant)
+        v = self.variant
+        self.pretrained = DinoV2(v.embed_dim, v.num_blocks, v.num_heads)
+        self.depth_head = DPTHead(v.embed_dim, v.channels, v.features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         grid_h, grid_w = x.shape[-2] // PATCH_SIZE, x.shape[-1] // PATCH_SIZE
-        features = self.pretrained(x, FEATURE_BLOCKS)
+        features = self.pretrained(x, self.variant.feature_blocks)
         disparity = self.depth_head([patch for patch, _cls in features], grid_h, grid_w)
         return F.relu(disparity).squeeze(1)
+
+
+def DepthAnythingV2Small() -> DepthAnythingV2:  # noqa: N802 (kept: the name earlier code imports)
+    """Depth Anything V2 Small (``DepthAnythingV2("vits")``)."""
+    return DepthAnythingV2("vits")
+
+
+DinoV2Small = DinoV2  # ViT-S is DinoV2's default
 
 
 # ---------------------------------------------------------------------------------------
 # Loading and inference on images
 # ---------------------------------------------------------------------------------------
 
-def _missing_weights_error(checkpoints_dir: str | Path | None) -> Photo3DError:
+def _missing_weights_error(checkpoints_dir: str | Path | None, variant: str = DEFAULT_VARIANT) -> Photo3DError:
     where = f" (searched {checkpoints_dir} and the default places)" if checkpoints_dir else ""
+    v = get_variant(variant)
     return Photo3DError(
-        f"{WEIGHTS_NAME}.pth: Depth Anything V2 Small weights not found{where}; "
-        f"get them with `photo3d weights download {WEIGHTS_NAME}`")
+        f"{v.weights}.pth: {v.label} weights not found{where}; "
+        f"get them with `photo3d weights download {v.weights}`")
 
 
-def load_depth_anything(path: str | Path, device: str | torch.device = "cpu") -> DepthAnythingV2Small:
+def variant_of(state_dict, path: str | Path) -> Variant:
+    """The variant whose widths a state dict has (read from its class token's width)."""
+    token = state_dict.get("pretrained.cls_token")
+    width = int(token.shape[-1]) if token is not None and token.ndim == 3 else None
+    for variant in VARIANTS.values():
+        if variant.embed_dim == width:
+            return variant
+    raise Photo3DError(f"{path}: not Depth Anything V2 weights (no pretrained.cls_token of a known width)")
+
+
+def load_depth_anything(path: str | Path, device: str | torch.device = "cpu",
+                        variant: str | None = None) -> DepthAnythingV2:
     """Build the network and load a published-format state dict strictly; eval mode.
 
     Args:
-        path: ``depth_anything_v2_vits.pth`` (or ``.safetensors``); never unpickled.
+        path: ``depth_anything_v2_vit{s,b,l}.pth`` (or ``.safetensors``); never unpickled.
         device: where the model lives: "auto" (CUDA when available), "cpu", "cuda[:N]".
+        variant: "vits", "vitb" or "vitl"; None: the one the file's widths say.
 
     Raises:
         Photo3DError: the file is missing, unreadable, or its keys/shapes do not fit; the
@@ -322,8 +398,10 @@ def load_depth_anything(path: str | Path, device: str | torch.device = "cpu") ->
     from ..weights import load_into, load_state_dict
 
     device = pick_device(device)
-    model = DepthAnythingV2Small()
-    load_into(model, load_state_dict(path), path)
+    state = load_state_dict(path)
+    chosen = get_variant(variant) if variant is not None else variant_of(state, path)
+    model = DepthAnythingV2(chosen.name)
+    load_into(model, state, path)
     model = model.to(device).eval()
     if device.type == "cpu":
         # oneDNN convolutions of the DPT head run ~40 % faster in NHWC; same results to ~1e-5.
@@ -379,7 +457,8 @@ def resize_to_image(disparity: torch.Tensor, height: int, width: int) -> torch.T
 
 def estimate(image: np.ndarray, model: nn.Module | None = None, *,
              weights: str | Path | None = None, checkpoints_dir: str | Path | None = None,
-             device: str | torch.device = "cpu", input_size: int = DEFAULT_INPUT_SIZE) -> np.ndarray:
+             device: str | torch.device = "cpu", input_size: int = DEFAULT_INPUT_SIZE,
+             variant: str = DEFAULT_VARIANT) -> np.ndarray:
     """Relative disparity of an RGB image (larger = nearer), ``(H, W)`` float32, >= 0.
 
     Args:
@@ -390,6 +469,8 @@ def estimate(image: np.ndarray, model: nn.Module | None = None, *,
         device: where a newly loaded model runs ("auto", "cpu", "cuda[:N]"); a given
             model runs where it already is.
         input_size: shorter side of the network input (518 for the published weights).
+        variant: which published size to look up when neither ``model`` nor ``weights``
+            is given ("vits", "vitb", "vitl").
 
     Raises:
         Photo3DError: bad image, or no weights to be found.
@@ -400,10 +481,10 @@ def estimate(image: np.ndarray, model: nn.Module | None = None, *,
         if path is None:
             from ..weights import find_weights
 
-            path = find_weights(WEIGHTS_NAME, checkpoints_dir)
+            path = find_weights(get_variant(variant).weights, checkpoints_dir)
             if path is None:
-                raise _missing_weights_error(checkpoints_dir)
-        model = load_depth_anything(path, device)
+                raise _missing_weights_error(checkpoints_dir, variant)
+        model = load_depth_anything(path, device, variant if weights is None else None)
     model_device = next(model.parameters()).device
     height, width = image.shape[:2]
     x = preprocess(image, input_size).to(model_device)

@@ -7,6 +7,7 @@ one-line warning on how to get the model.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -17,6 +18,8 @@ import numpy as np
 from ..checks import check_choice, check_rgb_image
 from ..config import DEPTH_KINDS, DEPTH_SOURCES
 from ..errors import Photo3DError
+
+log = logging.getLogger("photo3d")
 
 DEPTH_ANYTHING_WEIGHTS = "depth_anything_v2_vits"
 DEPTH_ANYTHING_LABEL = "Depth Anything V2 Small"
@@ -99,20 +102,42 @@ def _from_onnx(onnx_model: Any, onnx_options: Mapping[str, Any] | None, image: n
     return DepthResult(values, model.kind, model.name, warning)
 
 
-def _find_depth_anything(checkpoints_dir: str | Path | None) -> Path | None:
-    from ..weights import find_weights
+MODEL_VARIANTS = ("vits", "vitb", "vitl")  # Depth Anything V2 Small, Base, Large
+_LICENCES_SHOWN: set[str] = set()
 
-    return find_weights(DEPTH_ANYTHING_WEIGHTS, checkpoints_dir)
+
+def _find_depth_anything(checkpoints_dir: str | Path | None, variant: str = "vits", allow_download: bool = False,
+                         fallback: str = "", progress: bool = False) -> Path | None:
+    """The variant's weight file: installed, or downloaded now on first use (see
+    :func:`photo3d.weights.ensure_weights`); None when neither."""
+    from ..weights import ensure_weights
+
+    return ensure_weights(f"depth_anything_v2_{variant}", checkpoints_dir, allow_download=allow_download,
+                          fallback=fallback, progress=progress)
+
+
+def _note_licence(variant: str) -> None:
+    """Say once per process that a non-commercial variant is used."""
+    from .depth_anything import get_variant
+
+    v = get_variant(variant)
+    if not v.commercial_use and v.name not in _LICENCES_SHOWN:
+        _LICENCES_SHOWN.add(v.name)
+        log.warning(f"{v.label} weights are licensed {v.licence}: non-commercial use only "
+                    "(Depth Anything V2 Small is Apache-2.0)")
 
 
 def _from_depth_anything(weights: Path, image: np.ndarray, checkpoints_dir: str | Path | None,
-                         device: str, input_size: int | None) -> DepthResult:
-    from .depth_anything import estimate
+                         device: str, input_size: int | None, variant: str | None = None) -> DepthResult:
+    from .depth_anything import estimate, get_variant, load_depth_anything
 
     options = {} if input_size is None else {"input_size": int(input_size)}
-    disparity = estimate(image, weights=weights, checkpoints_dir=checkpoints_dir, device=device, **options)
-    values, warning = fit_to_image(disparity, image.shape[0], image.shape[1], DEPTH_ANYTHING_LABEL)
-    return DepthResult(values, "disparity", DEPTH_ANYTHING_LABEL, warning)
+    model = load_depth_anything(weights, device, variant)
+    _note_licence(model.variant.name)
+    label = get_variant(model.variant.name).label
+    disparity = estimate(image, model, **options)
+    values, warning = fit_to_image(disparity, image.shape[0], image.shape[1], label)
+    return DepthResult(values, "disparity", label, warning)
 
 
 def _from_prior(image: np.ndarray) -> DepthResult:
@@ -125,7 +150,9 @@ def resolve_depth(image_path: str | Path | None, image: np.ndarray, *, source: s
                   depth_path: str | Path | None = None, depth_kind: str = "disparity",
                   onnx_model: Any = None, onnx_options: Mapping[str, Any] | None = None,
                   checkpoints_dir: str | Path | None = None, device: str = "cpu",
-                  model_input_size: int | None = None) -> DepthResult:
+                  model_input_size: int | None = None, model_variant: str = "vits",
+                  model_file: str | Path | None = None, allow_download: bool = False,
+                  progress: bool = False) -> DepthResult:
     """Find the depth of a photo.
 
     Args:
@@ -141,7 +168,12 @@ def resolve_depth(image_path: str | Path | None, image: np.ndarray, *, source: s
         checkpoints_dir: searched first for the Depth Anything weights.
         device: where Depth Anything runs ("auto", "cpu", "cuda[:N]").
         model_input_size: shorter side of Depth Anything's input (None: its default, 518;
-            smaller is faster and coarser). ONNX models take theirs from ``onnx_options``.
+            smaller is faster and coarser, larger suits large photos). ONNX models take
+            theirs from ``onnx_options``.
+        model_variant: which Depth Anything V2 ("vits" Small, "vitb" Base, "vitl" Large).
+        model_file: a Depth Anything V2 weight file to use instead of the installed one.
+        allow_download: download the variant's weights on first use when missing (a
+            one-line note and a progress bar; offline: one warning and the prior).
 
     Returns:
         A :class:`DepthResult` with values at the image's size.
@@ -174,12 +206,23 @@ def resolve_depth(image_path: str | Path | None, image: np.ndarray, *, source: s
 
     if onnx_model is not None:
         return _from_onnx(onnx_model, onnx_options, image)
-    weights = _find_depth_anything(checkpoints_dir)
+    check_choice(model_variant, "depth model", "depth", MODEL_VARIANTS)
+    if model_file is not None:
+        if not Path(model_file).is_file():
+            raise Photo3DError(f"{model_file}: depth model file not found")
+        return _from_depth_anything(Path(model_file), image, checkpoints_dir, device, model_input_size)
+    fallback = "" if source == "model" else "the weak heuristic depth prior"
+    weights = _find_depth_anything(checkpoints_dir, model_variant, allow_download, fallback, progress)
     if weights is not None:
-        return _from_depth_anything(weights, image, checkpoints_dir, device, model_input_size)
+        return _from_depth_anything(weights, image, checkpoints_dir, device, model_input_size, model_variant)
     if source == "model":
         raise Photo3DError(f"depth source 'model': no ONNX model given and no Depth Anything "
                            f"weights found; run `{DOWNLOAD_HINT}`")
-    return _from_prior(image)
+    prior = _from_prior(image)
+    from ..weights import will_download
+
+    if will_download(allow_download):  # the failed download already said so, in one line
+        prior.warning = None
+    return prior
 
 

@@ -250,6 +250,11 @@ def make_learned_inpainter(config: InpaintConfig, depth_threshold: float, requir
     from ... import weights
 
     found, missing = weight_paths(config)
+    if missing and required and weights.will_download(config.download):  # first use: fetch them once
+        for kind in NETWORK_KINDS:
+            if kind not in found:
+                weights.ensure_weights(kind, config.checkpoints, allow_download=True)
+        found, missing = weight_paths(config)
     if missing:
         if not required:
             return None
