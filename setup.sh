@@ -4,7 +4,7 @@
 #   bash setup.sh --no-sample  # install only
 # Installs: the headless OpenGL system libraries (EGL, Mesa) where missing; PyTorch (the CPU
 # build where there is no NVIDIA GPU); the Python requirements; photo3d itself (editable, with
-# the `photo3d` command).
+# the `photo3d` command); the network weights where the network allows.
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-python3}
@@ -45,7 +45,24 @@ $PY -m pip install -q --no-deps -e .
 EGL_PLATFORM=${EGL_PLATFORM:-surfaceless} $PY -c "from photo3d.render import gl_context; gl_context()" \
   || { echo "setup: headless OpenGL does not work here (see the message above)" >&2; exit 1; }
 
-# 5) Render the bundled sample (the rendered scene of inputs/make_sample.py).
+# 5) Weights: Depth Anything V2 Small (real depth for photos without a depth map) and the
+# reference's inpainting networks, from live mirrors, checked by hash or schema. Offline
+# (or behind a firewall) photo3d still runs: heuristic depth and the non-learned fill.
+if [ -n "${PHOTO3D_OFFLINE:-}${HF_HUB_OFFLINE:-}" ]; then
+  echo "setup: offline (PHOTO3D_OFFLINE/HF_HUB_OFFLINE set): no weights downloaded; photo3d uses its fallbacks"
+else
+  got=(); failed=()
+  for w in depth_anything_v2_vits edge depth color; do
+    if $PY run.py weights download "$w" --quiet >/dev/null 2>&1; then got+=("$w"); else failed+=("$w"); fi
+  done
+  if [ ${#got[@]} -eq 0 ]; then
+    echo "setup: no weights downloaded (offline?); photo3d uses heuristic depth and the non-learned fill; run 'photo3d weights download' later"
+  else
+    echo "setup: weights installed: ${got[*]}${failed:+; not downloaded: ${failed[*]}}"
+  fi
+fi
+
+# 6) Render the bundled sample (the rendered scene of inputs/make_sample.py).
 if [ "$SAMPLE" = 1 ]; then
   $PY run.py --image inputs/sample.png --depth inputs/sample_disparity.png --out outputs
 fi
