@@ -14,6 +14,7 @@ Intrinsics are (fx, fy, cx, cy) in pixels with pixel centres at integer coordina
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Sequence
 
@@ -243,8 +244,22 @@ class Photo3D:
                                 float(fps), progress=progress, **options)
 
     def write_outputs(self, out_dir, name: str, progress: bool = False) -> dict:
-        """The CLI's outputs: PLY and the configured videos under ``out_dir``."""
-        return write_outputs(self.scene, out_dir, name, self.config, progress=progress, renderer=self._get_renderer())
+        """The CLI's outputs: PLY and the configured videos under ``out_dir``, all or none
+        (built in a private folder inside ``out_dir``, moved into place together)."""
+        from .checks import check_output_name
+        from .io import OutputTransaction
+
+        check_output_name(name, "write_outputs: name")
+        transaction = OutputTransaction(out_dir, name)
+        with transaction as staging:
+            result = write_outputs(self.scene, staging, name, self.config, progress=progress,
+                                   renderer=self._get_renderer())
+        for key in ("ply", "glb"):
+            if result.get(key):
+                result[key] = transaction.final_path(result[key])
+        result["videos"] = {k: dataclasses.replace(v, path=transaction.final_path(v.path))
+                            for k, v in result["videos"].items()}
+        return result
 
     def close(self) -> None:
         if self._renderer is not None:

@@ -181,6 +181,18 @@ def find_weights(name: str, checkpoints_dir: str | Path | None = None) -> Path |
 # Loading
 # ---------------------------------------------------------------------------------------
 
+def _load_problem(exc: BaseException) -> str:
+    """A short reason why a weight file did not load. torch's refusal of pickled objects
+    goes on to suggest ``weights_only=False``, which would run the file's code: that advice
+    is never passed on."""
+    text = " ".join(str(exc).split())
+    if "weights only" in text.lower() or "weights_only" in text:
+        return "it holds Python objects, not only tensors; photo3d never unpickles weight files"
+    if not text:
+        return type(exc).__name__
+    return text[:200]
+
+
 def _is_tensor_dict(obj: object) -> bool:
     import torch
 
@@ -211,8 +223,7 @@ def load_state_dict(path: str | Path) -> dict[str, "torch.Tensor"]:
         else:
             obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # damaged zip/pickle, forbidden globals, bad header...
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise Photo3DError(f"{path}: cannot read weights ({detail[:200]})") from exc
+        raise Photo3DError(f"{path}: cannot read weights ({_load_problem(exc)})") from exc
     if _is_tensor_dict(obj):
         return dict(obj)  # type: ignore[arg-type]
     if isinstance(obj, Mapping):

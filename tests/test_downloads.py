@@ -298,3 +298,35 @@ def test_first_use_downloads_depth_anything_and_uses_it(server, monkeypatch, tmp
     caplog.clear()
     again = resolve_depth(None, image, allow_download=True, model_input_size=56)  # no second download
     assert again.source == result.source and len(server.requests) == 1 and not caplog.records
+
+
+@pytest.mark.parametrize("variant", ["vits", "vitb", "vitl"])
+def test_each_depth_anything_variant_has_the_schema_its_download_is_checked_against(variant):
+    from photo3d.depth.depth_anything import DepthAnythingV2, get_variant, variant_of
+
+    with torch.device("meta"):  # shapes only: no memory for the Large weights
+        state = DepthAnythingV2(variant).state_dict()
+    spec = weights.get_spec(get_variant(variant).weights)
+    for key, shape in spec.schema:
+        assert tuple(state[key].shape) == shape, (variant, key)
+    assert variant_of(state, "x.pth").name == variant
+    assert (spec.licence == "Apache-2.0") == get_variant(variant).commercial_use
+
+
+def test_a_pickled_object_is_refused_without_suggesting_weights_only_false(tmp_path):
+    path = tmp_path / "object.pth"
+    torch.save({"w": torch.zeros(2), "obj": Server}, path)
+    with pytest.raises(Photo3DError) as info:
+        weights.load_state_dict(path)
+    assert "weights_only" not in str(info.value) and "never unpickles" in str(info.value)
+
+
+def test_a_non_commercial_variant_prints_its_licence_once(monkeypatch, tmp_path, caplog):
+    from photo3d.depth import resolve as resolve_module
+
+    monkeypatch.setattr(resolve_module, "_LICENCES_SHOWN", set())
+    with caplog.at_level(logging.WARNING, logger="photo3d"):
+        resolve_module._note_licence("vitb")
+        resolve_module._note_licence("vitb")
+        resolve_module._note_licence("vits")
+    assert [r.getMessage().count("CC-BY-NC-4.0") for r in caplog.records] == [1]

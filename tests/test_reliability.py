@@ -152,8 +152,9 @@ def p3d():
     yy, xx = np.mgrid[0:24, 0:32]
     image = np.stack([xx * 8, yy * 10, np.full_like(xx, 90)], 2).astype(np.uint8)
     depth = np.where((abs(xx - 16) < 6) & (abs(yy - 12) < 5), 1.0, 2.0).astype(np.float32)
-    with Photo3D.from_rgbd(image, depth, config=Config.from_keys(longer_side=32, inpaint="fill",
-                                                                  extrapolation_thickness=4)) as scene:
+    config = Config.from_keys(longer_side=32, inpaint="fill", extrapolation_thickness=4, num_frames=3,
+                              paths=["circle"])
+    with Photo3D.from_rgbd(image, depth, config=config) as scene:
         yield scene
 
 
@@ -361,3 +362,62 @@ def test_a_killed_runs_private_folder_is_removed_by_the_next_run(tmp_path):
     with OutputTransaction(out / "n", "n", staging_parent=out, replace_set=True) as staging:
         (staging / "n.ply").write_text("whole")
     assert all_files(out) == ["n", "n/n.ply"]
+
+
+def test_sigterm_during_a_batch_leaves_no_partial_video(tmp_path, capsys, monkeypatch):
+    import photo3d.video
+
+    image, depth = photo(tmp_path)
+    (tmp_path / "photos").mkdir()
+    for stem in ("a", "b"):
+        (tmp_path / "photos" / f"{stem}.png").write_bytes(image.read_bytes())
+    original = photo3d.video.VideoWriter.write
+    calls = []
+
+    def write(self, frame):
+        calls.append(1)
+        if len(calls) == 3:  # the second photo's video
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)
+        return original(self, frame)
+
+    monkeypatch.setattr(photo3d.video.VideoWriter, "write", write)
+    code, err = run_cli(["batch", tmp_path / "photos", "--out", tmp_path / "out", *FAST, "--paths", "circle",
+                         "--no-download"], capsys)
+    assert code == 143
+    assert all_files(tmp_path / "out") == ["a", "a/a.ply", "a/a_circle.mp4", "a/config.yml"]
+
+
+def test_disk_full_during_the_ply_write_names_the_file_and_leaves_nothing(tmp_path, capsys, monkeypatch):
+    import errno
+
+    import photo3d.io
+    import photo3d.pipeline  # noqa: F401
+
+    def full(mesh, path):
+        with photo3d.io.atomic_write(path) as tmp, open(tmp, "wb"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(photo3d.io, "write_ply", full)
+    image, depth = photo(tmp_path)
+    code, err = run_cli(["--image", image, "--depth", depth, "--out", tmp_path / "out", *FAST, "--paths", "none"],
+                        capsys)
+    assert code == 2 and "p.ply: cannot write (No space left on device)" in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_api_writes_its_outputs_all_or_none(p3d, tmp_path, monkeypatch):
+    import photo3d.video
+
+    result = p3d.write_outputs(tmp_path, "scene")
+    assert result["ply"] == tmp_path / "scene.ply" and result["ply"].is_file()
+    assert all(v.path.parent == tmp_path and v.path.is_file() for v in result["videos"].values())
+    before = all_files(tmp_path)
+
+    def broken(*args, **kwargs):
+        raise Photo3DError("video: simulated")
+
+    monkeypatch.setattr(photo3d.video, "write_path_video", broken)
+    with pytest.raises(Photo3DError, match="simulated"):
+        p3d.write_outputs(tmp_path, "other")
+    assert all_files(tmp_path) == before
