@@ -10,21 +10,11 @@ import cv2
 import numpy as np
 import pytest
 import yaml
-from scenes import synthetic_rgbd
 
-from photo3d.config import (
-    DEFAULT_PATHS,
-    FLAT_IGNORED,
-    FLAT_KEYS,
-    REFERENCE_RENAMES,
-    SECTIONS,
-    Config,
-    VideoConfig,
-    config_from_mapping,
-    field_docs,
-    load_config,
-)
+from photo3d.config import (DEFAULT_PATHS, FLAT_IGNORED, FLAT_KEYS, REFERENCE_RENAMES, SECTIONS, Config,
+                            VideoConfig, config_from_mapping, field_docs, load_config)
 from photo3d.errors import Photo3DError
+from scenes import synthetic_rgbd
 
 
 def get(cfg: Config, dotted: str):
