@@ -238,6 +238,29 @@ def config_cases() -> list[Case]:
     return [Case(f"config {n}", "config", _config(t)) for n, t in texts]
 
 
+FIELD_VALUES = (-1, 0, 10**12, float("nan"), float("inf"), "x", [1, 2], None, True, {"a": 1})
+_NOT_FUZZED = {"output.out_dir", "output.name"}  # the harness sets these itself
+
+
+def config_field_cases() -> list[Case]:
+    """Every field of every config section set to each of :data:`FIELD_VALUES`."""
+    import dataclasses
+
+    import yaml
+
+    from photo3d.config import SECTIONS, Config
+
+    cases = []
+    for section in SECTIONS:
+        for f in dataclasses.fields(type(getattr(Config(), section))):
+            if f"{section}.{f.name}" in _NOT_FUZZED:
+                continue
+            for value in FIELD_VALUES:
+                text = yaml.safe_dump({section: {f.name: value}})
+                cases.append(Case(f"field {section}.{f.name}={value!r}"[:60], "config fields", _config(text)))
+    return cases
+
+
 STAGE_TARGETS = {  # stage -> (module, attribute) that is interrupted
     "read": ("photo3d.io", "read_image"),
     "prepare": ("photo3d.pipeline", "prepare"),
@@ -261,13 +284,17 @@ def concurrent_cases() -> list[Case]:
 
 
 def all_cases() -> list[Case]:
-    return file_cases() + content_cases() + option_cases() + config_cases() + signal_cases() + concurrent_cases()
+    return (file_cases() + content_cases() + option_cases() + config_cases() + config_field_cases()
+            + signal_cases() + concurrent_cases())
 
 
 def fast_cases() -> list[Case]:
     """The subset run by the test suite (< 60 s): every class, every file/content/config
-    case, a third of the option cases, SIGTERM at each stage, one concurrent pair."""
-    return (file_cases() + content_cases() + option_cases()[::3] + config_cases()
+    case, a third of the option cases, 16 config-field cases (a fixed sample), SIGTERM at
+    each stage, one concurrent pair."""
+    fields = config_field_cases()
+    sample = [fields[i] for i in np.random.default_rng(11).choice(len(fields), 16, replace=False)]
+    return (file_cases() + content_cases() + option_cases()[::3] + config_cases() + sample
             + signal_cases((signal.SIGTERM,)) + concurrent_cases())
 
 

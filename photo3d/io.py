@@ -494,7 +494,7 @@ LOCK_SUFFIX = ".lock"
 
 def _own_output(entry: str, name: str) -> bool:
     """Whether a file name in a run's folder is one that a photo3d run named ``name`` writes."""
-    return entry == "config.yml" or entry.startswith((f"{name}.", f"{name}_"))
+    return entry in ("config.yml", "manifest.json") or entry.startswith((f"{name}.", f"{name}_"))
 
 
 class OutputTransaction:

@@ -9,6 +9,6 @@ from benchmarks.fuzz_inputs import fast_cases, report, run_cases
 
 def test_the_fast_fuzz_subset_finds_no_defect():
     cases = fast_cases()
-    assert len(cases) >= 60 and len({c.klass for c in cases}) == 6
+    assert len(cases) >= 80 and len({c.klass for c in cases}) == 7
     outcomes = run_cases(cases)
     assert not any(o.defects for o in outcomes), report(outcomes)

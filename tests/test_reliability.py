@@ -385,7 +385,7 @@ def test_sigterm_during_a_batch_leaves_no_partial_video(tmp_path, capsys, monkey
     code, err = run_cli(["batch", tmp_path / "photos", "--out", tmp_path / "out", *FAST, "--paths", "circle",
                          "--no-download"], capsys)
     assert code == 143
-    assert all_files(tmp_path / "out") == ["a", "a/a.ply", "a/a_circle.mp4", "a/config.yml"]
+    assert all_files(tmp_path / "out") == ["a", "a/a.ply", "a/a_circle.mp4", "a/config.yml", "a/manifest.json"]
 
 
 def test_disk_full_during_the_ply_write_names_the_file_and_leaves_nothing(tmp_path, capsys, monkeypatch):
