@@ -391,14 +391,16 @@ class BatchConfig:
     """Times a photo is retried when its worker dies (never for a photo's own errors)."""
     cpus_per_task: float = 1.0
     """CPUs a photo's Ray task declares."""
-    gpus_per_task: float = 0.0
-    """GPUs a photo's Ray task declares (e.g. 0.5 to share a GPU between two workers)."""
+    gpus_per_task: float | None = None
+    """GPUs a photo's Ray task declares (0.5: two workers share a GPU); null: 0.5 when the
+    cluster has GPUs, else 0."""
 
     def validate(self, source: str) -> None:
         checks.check_int_range(self.jobs, "batch.jobs", source, low=1)
         checks.check_int_range(self.max_retries, "batch.max_retries", source, low=0)
         checks.check_float_range(self.cpus_per_task, "batch.cpus_per_task", source, low=0)
-        checks.check_float_range(self.gpus_per_task, "batch.gpus_per_task", source, low=0)
+        if self.gpus_per_task is not None:
+            checks.check_float_range(self.gpus_per_task, "batch.gpus_per_task", source, low=0)
 
 
 @dataclass

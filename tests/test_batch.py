@@ -166,3 +166,45 @@ def test_render_rerenders_a_saved_mesh_without_rebuilding(tmp_path, capsys):
     assert a.shape == (48, 48, 3) and cv2.PSNR(a, b) > 35
     code, _, stderr = run(capsys, "render", tmp_path / "nothing.ply")
     assert code == 2 and "nothing.ply" in stderr
+
+
+def test_jobs_retry_the_photos_of_a_killed_worker_process(tmp_path):
+    """--jobs 2 with one worker process killed mid-run: its photos run again in a new pool."""
+    import signal
+    import subprocess
+    import time
+
+    folder, out = tmp_path / "in", tmp_path / "out"
+    for i in range(6):
+        photo(folder, f"k{i}", seed=i)
+    repo = Path(__file__).resolve().parents[1]
+    driver = subprocess.Popen([sys.executable, "run.py", "batch", str(folder), "--out", str(out), "--jobs", "2",
+                               "--frames", "6", "--paths", "circle", *FAST], cwd=repo, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def workers() -> list[int]:
+        found = []
+        for entry in Path("/proc").iterdir():
+            try:
+                stat = (entry / "stat").read_text()
+                cmd = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == driver.pid and b"spawn_main" in cmd:
+                found.append(int(entry.name))
+        return found
+
+    killed = None
+    deadline = time.monotonic() + 240
+    while driver.poll() is None and killed is None and time.monotonic() < deadline:
+        if any(out.glob("*/manifest.json")) and workers():
+            killed = workers()[0]
+            os.kill(killed, signal.SIGKILL)
+        time.sleep(0.1)
+    stdout, stderr = driver.communicate(timeout=300)
+    assert killed is not None and driver.returncode == 0, stderr
+    assert stdout.splitlines()[-1] == "batch: 6 done, 0 skipped, 0 failed"
+    report = json.loads((out / "batch_report.json").read_text())
+    assert report["totals"]["retried"] >= 1
+    assert all((out / f"k{i}" / "manifest.json").is_file() for i in range(6))
+    assert not [f for f in files(out) if ".partial" in f]

@@ -10,7 +10,9 @@ by photo3d says so itself). Those files are never photos. Without one, depth is 
 the single-photo path. One bad photo is reported and skipped; the batch goes on.
 
 Each finished photo gets ``manifest.json`` (written last); ``--skip-existing`` skips photos whose
-manifest matches the config and inputs, so a re-run resumes an interrupted batch. At the end:
+manifest matches the config and inputs, so a re-run resumes an interrupted batch. ``--jobs N``
+runs N local worker processes, ``--ray [ADDRESS]`` a task per photo on a Ray cluster
+(:mod:`.workers`: retries when a worker dies, never for a photo's own errors). At the end:
 a summary table (done, skipped, failed with reasons, retried, photos per minute, time per
 stage summed over workers) and ``<out>/batch_report.json``. Exit code: 0 when no photo
 failed, 2 otherwise.

@@ -204,12 +204,15 @@ def run_ray(jobs: list[Job], config: Config, ignored: list[str], on_result: Call
         raise Photo3DError(ray_missing_message()) from None
     env = {"EGL_PLATFORM": os.environ.get("EGL_PLATFORM", "surfaceless"),
            "PYTHONPATH": os.pathsep.join(p for p in (_package_root(), os.environ.get("PYTHONPATH")) if p)}
+    local = {"include_dashboard": False} if address == "local" else {}  # only for a Ray this starts
     ray.init(address=None if address == "local" else address, runtime_env={"env_vars": env},
-             logging_level=logging.WARNING, log_to_driver=False, include_dashboard=False,
-             **({"num_cpus": os.cpu_count()} if address == "local" else {}))
+             logging_level=logging.WARNING, log_to_driver=False, **local)
     batch = config.batch
     state_dir = str(Path(config.output.out_dir) / STATE_DIR)
-    task = ray.remote(num_cpus=float(batch.cpus_per_task), num_gpus=float(batch.gpus_per_task),
+    gpus = batch.gpus_per_task
+    if gpus is None:  # auto: share each GPU between two workers (one renders while the other infers)
+        gpus = 0.5 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
+    task = ray.remote(num_cpus=float(batch.cpus_per_task), num_gpus=float(gpus),
                       max_retries=int(batch.max_retries), retry_exceptions=False)(_ray_task)
     try:
         refs = {task.remote(job, config, ignored, state_dir): job for job in jobs}
@@ -217,12 +220,12 @@ def run_ray(jobs: list[Job], config: Config, ignored: list[str], on_result: Call
             done, _ = ray.wait(list(refs), num_returns=1)
             for ref in done:
                 job = refs.pop(ref)
-                starts = sum(1 for p in Path(state_dir).glob(f"{job.name}.*"))
+                starts = [p.read_text() for p in Path(state_dir).glob(f"{job.name}.*")]  # the workers it ran on
                 try:
                     result = ray.get(ref)
                 except ray.exceptions.RayError as exc:  # the worker or its node died too often
-                    result = _died(job, exc.__class__.__name__, max(starts, int(batch.max_retries) + 1))
+                    result = _died(job, exc.__class__.__name__, max(len(starts), int(batch.max_retries) + 1))
                     remove_partials(Path(config.output.out_dir) / job.name)
-                on_result(result | {"attempts": max(starts, 1)})
+                on_result(result | {"attempts": max(len(starts), 1), "attempt_workers": starts})
     finally:
         ray.shutdown()
