@@ -24,6 +24,9 @@ from photo3d.cli import main  # noqa: E402
 from test_batch import files, photo  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+# Token authentication off for this private cluster (on 127.0.0.1 only), whatever token file
+# an earlier local ray.init() left in ~/.ray: the nodes and the driver must agree.
+RAY_ENV = dict(os.environ, RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0")
 ARGS = ["--frames", "4", "--paths", "circle", "--inpaint", "fill", "--quiet", "--longer-side", "64"]
 
 
@@ -76,9 +79,8 @@ class TwoNodeCluster:
         self.address = f"127.0.0.1:{self.port}"
 
     def _ray(self, *args: str) -> None:
-        env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
         subprocess.run([self.ray, "start", *args, "--node-ip-address=127.0.0.1", "--num-cpus=1",
-                        "--disable-usage-stats"], check=True, env=env, timeout=240, capture_output=True)
+                        "--disable-usage-stats"], check=True, env=RAY_ENV, timeout=240, capture_output=True)
 
     def start(self) -> None:
         self._ray("--head", f"--port={self.port}", "--include-dashboard=false", f"--temp-dir={self.temp}")
@@ -122,7 +124,7 @@ def test_ray_batch_survives_a_dead_node_and_matches_one_process(tmp_path, capsys
 
     out = tmp_path / "out"
     driver = subprocess.Popen([sys.executable, "run.py", "batch", str(photos), "--out", str(out),
-                               "--ray", cluster.address, *ARGS], cwd=REPO, text=True,
+                               "--ray", cluster.address, *ARGS], cwd=REPO, text=True, env=RAY_ENV,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     killed = set()
     deadline = time.monotonic() + 300
@@ -153,6 +155,6 @@ def test_ray_batch_survives_a_dead_node_and_matches_one_process(tmp_path, capsys
 
     # resumable: the same batch again skips every complete photo
     again = subprocess.run([sys.executable, "run.py", "batch", str(photos), "--out", str(out), "--ray",
-                            cluster.address, "--skip-existing", *ARGS], cwd=REPO, text=True,
+                            cluster.address, "--skip-existing", *ARGS], cwd=REPO, text=True, env=RAY_ENV,
                            capture_output=True, timeout=300)
     assert again.stdout.splitlines()[-1] == "batch: 0 done, 7 skipped, 1 failed (corrupt.jpg)", again.stderr
