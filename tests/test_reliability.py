@@ -421,3 +421,24 @@ def test_the_api_writes_its_outputs_all_or_none(p3d, tmp_path, monkeypatch):
     with pytest.raises(Photo3DError, match="simulated"):
         p3d.write_outputs(tmp_path, "other")
     assert all_files(tmp_path) == before
+
+
+def test_re_rendering_a_saved_mesh_writes_all_its_videos_or_none(tmp_path, capsys, monkeypatch):
+    import photo3d.video
+
+    image, depth = photo(tmp_path)
+    assert run_cli(["--image", image, "--depth", depth, "--out", tmp_path / "out", *FAST, "--paths", "none"],
+                   capsys)[0] == 0
+    before = all_files(tmp_path / "out")
+    original, calls = photo3d.video.write_path_video, []
+
+    def second_fails(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise Photo3DError("video: simulated")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(photo3d.video, "write_path_video", second_fails)
+    code, err = run_cli(["render", tmp_path / "out" / "p" / "p.ply", "--paths", "circle,swing", "--frames", "2",
+                         "--quiet"], capsys)
+    assert code == 2 and "simulated" in err and all_files(tmp_path / "out") == before

@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     from ..camera import CameraFrame
     from ..checks import check_output_name
-    from ..io import atomic_write, read_mesh
+    from ..io import OutputTransaction, atomic_write, read_mesh
     from ..pipeline import make_renderer, path_frames, video_file_name, video_options
     from ..video import video_intrinsics, write_path_video
     from .options import effective_config
@@ -65,7 +65,7 @@ def main(argv: list[str]) -> int:
     mesh = read_mesh(mesh_path)
     name = check_output_name(args.name, "--name") if args.name else mesh_path.stem
     out_dir = Path(out_flag) / name if out_flag else mesh_path.parent
-    out_dir.mkdir(parents=True, exist_ok=True)
+    transaction = OutputTransaction(out_dir, name)  # the videos and the still: all or none
     video = config.video
     progress = not args.quiet and sys.stderr.isatty()
     k = mesh.intrinsics
@@ -73,7 +73,7 @@ def main(argv: list[str]) -> int:
     options = video_options(video, depth_scale)
     written: list[str] = []
     start = time.perf_counter()
-    with make_renderer(k, config.render) as renderer:
+    with transaction as staging, make_renderer(k, config.render) as renderer:
         renderer.set_mesh(mesh)
         if args.still is not None:
             path_name, t = parse_still(args.still, video.known_paths())
@@ -85,16 +85,16 @@ def main(argv: list[str]) -> int:
             rgb, _ = renderer.render(frame.pose, camera)
             import cv2
 
-            target = out_dir / f"{name}_still.png"
+            target = staging / f"{name}_still.png"
             with atomic_write(target) as tmp:  # the temporary name ends in .png
                 if not cv2.imwrite(str(tmp), rgb[..., ::-1]):
                     raise Photo3DError(f"{target}: could not write the still")
-            written.append(str(target))
+            written.append(str(transaction.final_path(target)))
         for path_name in ([] if still_only else video.paths):
             frames = path_frames(path_name, video, center_depth, depth_scale, intrinsics=k)
-            result = write_path_video(renderer, frames, k, out_dir / video_file_name(name, path_name, video),
+            result = write_path_video(renderer, frames, k, staging / video_file_name(name, path_name, video),
                                       float(video.fps), progress=progress, **options)
-            written.append(str(result.path))
+            written.append(str(transaction.final_path(result.path)))
     print(f"{name}: {mesh.num_faces:,} triangles re-rendered in {time.perf_counter() - start:.1f} s -> {out_dir}")
     for f in written:
         print(f"  {f}")
