@@ -11,7 +11,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 from photo3d.config import Config
 from photo3d.inputs import load_inputs

@@ -188,6 +188,17 @@ def test_sbs_halves_differ_by_the_eye_offset(p3d, tmp_path):
         p3d.write_video(tmp_path / "x.mp4", [np.eye(4)] * 3, focal_scales=[1.0, 1.0])
 
 
+def test_a_periodic_video_loops_without_a_jump(p3d, tmp_path):
+    """Decoded: the step from the last frame back to the first is like any other step."""
+    result = p3d.write_video(tmp_path / "loop.png", "orbit", num_frames=12, motion=3.0)
+    frames = [cv2.imread(str(p)) for p in sorted(result.path.iterdir())]
+    assert len(frames) == 12
+    steps = [cv2.PSNR(a, b) for a, b in zip(frames, frames[1:])]
+    closing = cv2.PSNR(frames[-1], frames[0])
+    assert min(steps) - 1.0 <= closing <= max(steps) + 1.0, (closing, steps)
+    assert cv2.PSNR(frames[0], frames[6]) < min(steps)  # half a turn away: it moved
+
+
 def test_api_write_video_follows_the_suffix(p3d, tmp_path):
     from PIL import Image
 

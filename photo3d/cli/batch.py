@@ -29,7 +29,6 @@ import sys
 import time
 from pathlib import Path
 
-from ..config import Config
 from ..errors import Photo3DError
 from ..io import DEPTH_SUFFIXES, IMAGE_SUFFIXES, atomic_write
 from .manifest import is_complete
@@ -42,6 +41,7 @@ LIST_SUFFIXES = (".txt", ".lst", ".list")
 
 
 def _is_image(path: Path) -> bool:
+    """A file with an image suffix."""
     return path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()
 
 
@@ -145,6 +145,7 @@ class Progress:
             self.bar = tqdm(total=total, desc="batch", unit="photo", file=sys.stderr)
 
     def eta(self) -> str:
+        """Time left at the mean time per photo so far (``-`` before the first or after the last)."""
         left = self.total - self.count
         if not self.counted or not left:
             return "-"
@@ -152,6 +153,7 @@ class Progress:
         return str(datetime.timedelta(seconds=round(seconds)))
 
     def update(self, name: str, status: str, took: bool = True) -> None:
+        """One photo finished (``took``: it cost time, i.e. was not skipped)."""
         self.count += 1
         self.counted += took
         if self.bar is not None:
@@ -161,6 +163,7 @@ class Progress:
             print(f"[{self.count}/{self.total}] {name}: {status} (ETA {self.eta()})", file=sys.stderr)
 
     def close(self) -> None:
+        """End the bar."""
         if self.bar is not None:
             self.bar.close()
 
@@ -193,6 +196,7 @@ def summary_table(results: list[dict], wall: float) -> tuple[str, dict]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """``photo3d batch``'s options: the shared ones and the batch's own."""
     from .options import add_common
 
     ap = argparse.ArgumentParser(prog="photo3d batch", description=__doc__.splitlines()[0])
@@ -209,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
+    """Run a batch; returns the exit code (2 when a photo failed)."""
     from .options import effective_config
     from .workers import run_processes, run_ray, run_sequential
 

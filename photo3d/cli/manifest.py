@@ -87,6 +87,18 @@ def remove_partials(out_dir: Path) -> int:
     return removed
 
 
+def remove_stale_run(out_root: Path, name: str) -> None:
+    """What a run of ``name`` killed for good left in the output folder: its temporary files in
+    ``<out_root>/<name>/``, its private folder ``.<name>.*.partial`` and its lock ``.<name>.lock``
+    (call only when no run of that name can be in progress)."""
+    import glob as _glob
+
+    remove_partials(Path(out_root) / name)
+    for stale in Path(out_root).glob(f".{_glob.escape(name)}.*.partial"):
+        shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
+    (Path(out_root) / f".{name}.lock").unlink(missing_ok=True)
+
+
 def invalidate(out_dir: Path) -> None:
     """Drop a manifest before its photo is redone (its outputs are about to change)."""
     try:

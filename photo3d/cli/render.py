@@ -35,6 +35,7 @@ def parse_still(spec: str, paths: set[str]) -> tuple[str | None, float]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """``photo3d render``'s options (the video options of the build commands, and its own)."""
     from .options import add_video
 
     ap = argparse.ArgumentParser(prog="photo3d render", description=__doc__.splitlines()[0])
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
+    """Re-render a saved mesh; returns the exit code."""
     from ..camera import CameraFrame
     from ..checks import check_output_name
     from ..io import OutputTransaction, atomic_write, read_mesh

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import sys
 import time
 import uuid
 from collections import deque
@@ -23,7 +22,7 @@ from typing import Callable
 
 from ..config import Config
 from ..errors import Photo3DError
-from .manifest import invalidate, remove_partials, write_manifest
+from .manifest import invalidate, remove_partials, remove_stale_run, write_manifest
 
 STATE_DIR = ".photo3d-batch"  # under --out: one marker file per task start (counts retries), removed at the end
 
@@ -39,6 +38,7 @@ class Job:
 
     @property
     def name(self) -> str:
+        """The output name: the image's file name without suffix."""
         return self.image.stem
 
 
@@ -57,10 +57,12 @@ class _Collect(logging.Handler):
         self.messages: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
+        """Keep the record's message."""
         self.messages.append(record.getMessage())
 
 
 def _worker_id() -> str:
+    """``host:pid`` of this worker process."""
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
@@ -100,6 +102,7 @@ def run_job(job: Job, config: Config, ignored: list[str], inpainter=None) -> dic
 
 
 def _died(job: Job, why: str, attempts: int) -> dict:
+    """The result of a photo whose worker died on every attempt."""
     return {"name": job.name, "image": str(job.image), "status": "failed", "stages": [], "warnings": [],
             "reason": f"{job.image}: its worker died {attempts} time(s) ({why})", "seconds": 0.0, "worker": None,
             "attempts": attempts}
@@ -130,6 +133,7 @@ def _init_process(config: Config) -> None:
 
 
 def _process_task(job: Job, config: Config, ignored: list[str]) -> dict:
+    """One photo in a pool worker, with that worker's networks."""
     return run_job(job, config, ignored, _WORKER.get("inpainter"))
 
 
@@ -163,15 +167,18 @@ def run_processes(jobs: list[Job], config: Config, ignored: list[str], on_result
                         if attempts[job] <= int(config.batch.max_retries):
                             pending.appendleft(job)
                         else:
+                            remove_stale_run(Path(config.output.out_dir), job.name)
                             on_result(_died(job, str(exc) or "process pool broken", attempts[job]))
 
 
 # -------------------------------------------------------------------- Ray
 def ray_missing_message() -> str:
+    """The one line ``--ray`` answers without Ray."""
     return "--ray needs Ray, which is not installed: pip install 'photo3d[ray]'"
 
 
 def _package_root() -> str:
+    """The folder holding this ``photo3d`` package (put on the Ray workers' PYTHONPATH)."""
     return str(Path(__file__).resolve().parents[2])
 
 
@@ -225,7 +232,7 @@ def run_ray(jobs: list[Job], config: Config, ignored: list[str], on_result: Call
                     result = ray.get(ref)
                 except ray.exceptions.RayError as exc:  # the worker or its node died too often
                     result = _died(job, exc.__class__.__name__, max(len(starts), int(batch.max_retries) + 1))
-                    remove_partials(Path(config.output.out_dir) / job.name)
+                    remove_stale_run(Path(config.output.out_dir), job.name)
                 on_result(result | {"attempts": max(len(starts), 1), "attempt_workers": starts})
     finally:
         ray.shutdown()
