@@ -11,7 +11,7 @@ every import, lazy ones included):
     io, camera, device            files, camera paths, the torch device
     weights                       finding, loading and downloading weight files
     depth, inpaint, render        depth sources; inpainters and networks; offscreen rendering
-    video                         streaming frames to ffmpeg
+    video, web                    streaming frames to ffmpeg; the web GLB, viewer page and server
     inputs, pipeline              loading photo + depth; sequencing the stages
     train                         training photo3d's own networks
     api                           the Python API (Photo3D)
@@ -30,7 +30,7 @@ LAYERS = (
     ("io", "camera", "device"),
     ("weights",),
     ("depth", "inpaint", "render"),
-    ("video",),
+    ("video", "web"),
     ("inputs", "pipeline"),
     ("train",),
     ("api",),

@@ -139,6 +139,35 @@ class Photo3D:
 
         return write_glb(self.mesh, path)
 
+    def save_web_glb(self, path) -> Path:
+        """The web-sized GLB (simplified, textured, quantised, hole guard as node
+        ``photo3d_hole_guard``; see :mod:`photo3d.web.glb`), with this photo's video paths."""
+        from .io import atomic_write
+        from .pipeline import web_paths
+        from .web.glb import web_glb
+
+        out = self.config.output
+        data = web_glb(self.mesh, web_paths(self.scene, self.config.video), fps=float(self.config.video.fps),
+                       autoplay=out.html_autoplay, max_error_px=float(out.web_max_error))
+        with atomic_write(Path(path)) as tmp:
+            tmp.write_bytes(data)
+        return Path(path)
+
+    def save_html(self, path, embed: bool = True) -> Path:
+        """An interactive 3D photo for any browser: one self-contained HTML page with photo3d's
+        WebGL2 viewer and the web GLB embedded (``embed=False``: ``<stem>_web.glb`` written
+        beside the page, which loads it; serve that folder, e.g. ``photo3d view``)."""
+        import copy
+
+        from .pipeline import write_web
+
+        path = Path(path)
+        config = copy.deepcopy(self.config)
+        config.output.html_embed = bool(embed)
+        config.output.save_web_glb = False
+        config.output.save_html = False
+        return write_web(self.scene, path.parent, path.stem, config, html_path=path)["html"]
+
     def _get_renderer(self):
         if self._renderer is None:
             self._renderer = make_renderer(self.intrinsics, self.config.render)

@@ -124,20 +124,32 @@ class RegionsConfig:
     """Depth of the context band on the background side, in pixels (reference ``context_thickness``)."""
     extrapolate_border: bool = True
     """Extend the photo outwards so that moving cameras see no edge (reference ``extrapolate_border``)."""
-    extrapolation_thickness: int = 60
-    """Width of the band added around the image, in pixels (reference ``extrapolation_thickness``)."""
+    extrapolation_thickness: int | None = None
+    """Width of the band added around the image, in pixels (reference ``extrapolation_thickness``,
+    whose 60 px a reference ``argument.yml`` sets); null: ``extrapolation_fraction`` of the
+    working image's longer side."""
+    extrapolation_fraction: float = 0.0625
+    """Width of the band as a fraction of the working image's longer side, when
+    ``extrapolation_thickness`` is null (0.0625: the reference's 60 px at its 960 px default), so
+    that the band, and the mesh it adds, scale with the photo."""
 
     def validate(self, source: str) -> None:
         for name in ("background_thickness", "context_thickness"):
             checks.check_int_range(getattr(self, name), f"regions.{name}", source, low=0, high=checks.MAX_SIDE)
         # the border grows the canvas on every side: (2 t)^2 pixels at least
-        checks.check_int_range(self.extrapolation_thickness, "regions.extrapolation_thickness", source, low=0,
-                               high=checks.max_scene_side() // 2)
+        if self.extrapolation_thickness is not None:
+            checks.check_int_range(self.extrapolation_thickness, "regions.extrapolation_thickness", source, low=0,
+                                   high=checks.max_scene_side() // 2)
+        checks.check_float_range(self.extrapolation_fraction, "regions.extrapolation_fraction", source, low=0, high=1)
 
-    @property
-    def border_pad(self) -> int:
-        """Pixels added on every side of the image (0 when the border is not extended)."""
-        return int(self.extrapolation_thickness) if self.extrapolate_border else 0
+    def border_pad(self, longer_side: int) -> int:
+        """Pixels added on every side of an image whose longer side is ``longer_side`` (0 when
+        the border is not extended)."""
+        if not self.extrapolate_border:
+            return 0
+        if self.extrapolation_thickness is not None:
+            return int(self.extrapolation_thickness)
+        return int(round(float(self.extrapolation_fraction) * int(longer_side)))
 
 
 @dataclass
@@ -365,6 +377,19 @@ class OutputConfig:
     """Write <name>.ply (binary, per-vertex colour, intrinsics in the header)."""
     save_glb: bool = False
     """Also write <name>.glb (binary glTF, vertex colours)."""
+    save_web_glb: bool = False
+    """Also write <name>_web.glb: simplified, textured and quantised for the web (the hole guard
+    as node ``photo3d_hole_guard``), the form the viewer page shows."""
+    save_html: bool = False
+    """Also write <name>.html: photo3d's own WebGL2 viewer of the web GLB (drag, tilt, autoplay)."""
+    html_embed: bool = True
+    """The page holds the mesh (base64), one file to share; false: it loads <name>_web.glb
+    from beside it (then serve the folder, e.g. with ``photo3d view``)."""
+    html_autoplay: str = "swing"
+    """Video path the page plays while nobody drags or tilts ("none": stay still)."""
+    web_max_error: float = 0.5
+    """Largest image displacement (pixels) the web mesh's simplification may cause at the most
+    extreme camera of the video paths."""
     save_depth: bool = False
     """Also write the depth used (<name>_depth.png 16-bit with its scale, and .npy)."""
     quiet: bool = False
@@ -373,6 +398,7 @@ class OutputConfig:
     def validate(self, source: str) -> None:
         if self.name is not None:
             checks.check_output_name(self.name, f"{source}: output.name")
+        checks.check_float_range(self.web_max_error, "output.web_max_error", source, low=0, low_open=True)
 
 
 @dataclass

@@ -106,7 +106,7 @@ def check_scene_size(image_shape: tuple[int, ...], config: Config, what: str) ->
     Raises Photo3DError naming ``what`` (the input) otherwise."""
     h0, w0 = int(image_shape[0]), int(image_shape[1])
     w, h = working_size(w0, h0, int(config.prepare.longer_side), bool(config.prepare.enlarge))
-    pad = config.regions.border_pad
+    pad = config.regions.border_pad(max(w, h))
     check_memory((w + 2 * pad) * (h + 2 * pad), BYTES_PER_SCENE_PIXEL,
                  f"{what}: a {w}x{h} working image with a {pad}-pixel border")
     return w, h
@@ -172,7 +172,7 @@ def build_regions(
         check_finite(prepared.detect_disparity, source, "disparity is not finite after normalisation")
     step("prepare")
     with timings.stage("border"):
-        canvas = fill_border(make_canvas(prepared, config.regions.border_pad), threshold)
+        canvas = fill_border(make_canvas(prepared, config.regions.border_pad(max(prepared.depth.shape))), threshold)
     step("border")
     with timings.stage("discontinuities"):
         disc = detect_discontinuities(canvas.detect_disparity, config.edges)
@@ -289,6 +289,44 @@ def make_renderer(intrinsics: Intrinsics, render: RenderConfig):
                     simplify=bool(render.simplify))
 
 
+def web_paths(scene: Scene, video: VideoConfig) -> dict:
+    """Camera frames of the web viewer's paths: the configured videos' (the reference's four
+    when no video is made)."""
+    from .camera import PATH_NAMES
+
+    names = list(video.paths) or list(PATH_NAMES)
+    return {n: path_frames(n, video, scene.prepared.center_depth, scene.prepared.depth_scale) for n in names}
+
+
+def write_web(scene: Scene, out_dir, name: str, config: Config, html_path=None) -> dict:
+    """``<name>_web.glb`` (when ``config.output.save_web_glb``, or for a page that loads it from
+    beside itself) and ``<name>.html`` (when ``config.output.save_html``, or at ``html_path``):
+    the viewer page with the web GLB embedded unless ``config.output.html_embed`` is false.
+    Returns {"web_glb": path or None, "html": path or None}."""
+    from pathlib import Path
+
+    from .web.glb import web_glb
+    from .web.page import write_html
+
+    out = config.output
+    data = web_glb(scene.mesh, web_paths(scene, config.video), fps=float(config.video.fps),
+                   autoplay=out.html_autoplay, max_error_px=float(out.web_max_error))
+    result: dict = {"web_glb": None, "html": None}
+    glb_path = Path(out_dir) / f"{name}_web.glb"
+    if out.save_web_glb or ((out.save_html or html_path) and not out.html_embed):
+        from .io import atomic_write
+
+        with atomic_write(glb_path) as tmp:
+            tmp.write_bytes(data)
+        result["web_glb"] = glb_path
+    if out.save_html or html_path:
+        target = Path(html_path) if html_path else Path(out_dir) / f"{name}.html"
+        if not out.html_embed and target.parent.resolve() != glb_path.parent.resolve():
+            raise Photo3DError(f"{target}: a page that loads its GLB from beside it must be written to {glb_path.parent}")
+        result["html"] = write_html(data, target, embed=bool(out.html_embed), title=name, glb_name=glb_path.name)
+    return result
+
+
 def write_outputs(
     scene: Scene,
     out_dir,
@@ -301,7 +339,9 @@ def write_outputs(
     """Write ``<out_dir>/<name>.ply`` (when ``config.output.save_ply``), ``<name>.glb`` (when
     ``config.output.save_glb``) and one video per path in ``config.video.paths``. Every file
     is written under a temporary name and renamed when complete.
-    Returns {"ply": path or None, "glb": path or None, "videos": {path_name: VideoResult}}.
+    ``<name>_web.glb`` and ``<name>.html`` (``config.output.save_web_glb``, ``save_html``; see
+    :func:`write_web`).
+    Returns {"ply", "glb", "web_glb", "html": path or None, "videos": {path_name: VideoResult}}.
     """
     from pathlib import Path
 
@@ -309,13 +349,16 @@ def write_outputs(
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    result: dict = {"ply": None, "glb": None, "videos": {}}
+    result: dict = {"ply": None, "glb": None, "web_glb": None, "html": None, "videos": {}}
     if config.output.save_ply:
         with scene.timings.stage("write ply"):
             result["ply"] = write_ply(scene.mesh, out_dir / f"{name}.ply")
     if config.output.save_glb:
         with scene.timings.stage("write glb"):
             result["glb"] = write_glb(scene.mesh, out_dir / f"{name}.glb")
+    if config.output.save_web_glb or config.output.save_html:
+        with scene.timings.stage("write web"):
+            result.update(write_web(scene, out_dir, name, config))
     if not config.video.paths:
         return result
     from .video import write_path_video

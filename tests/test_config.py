@@ -457,6 +457,7 @@ FLAG_VALUES = {
     "video_size": ("320x240", [320, 240]), "aspect": ("9:16", "9:16"), "format": ("gif", "gif"),
     "codec": ("h265", "h265"), "crf": ("23", 23), "preset": ("slow", "slow"), "stereo": ("sbs", "sbs"),
     "eye_separation": ("0.05", 0.05), "motion": ("2", 2.0), "duration": ("3", 3.0), "loops": ("2", 2.0),
+    "autoplay": ("none", "none"),
 }
 
 
@@ -536,3 +537,16 @@ def test_saved_config_reproduces_the_run_byte_for_byte(tmp_path, capsys):
     assert load_config(saved)[0].to_dict() == load_config(keep)[0].to_dict()
     header = first.split(b"end_header")[0]
     assert b"comment image_size 64 48" in header
+
+
+def test_the_border_band_scales_with_the_longer_side_unless_given_in_pixels():
+    regions = Config().regions
+    assert [regions.border_pad(n) for n in (320, 640, 960, 1920)] == [20, 40, 60, 120]  # the reference's 60 at 960
+    regions.extrapolation_thickness = 60
+    assert regions.border_pad(320) == 60
+    regions.extrapolate_border = False
+    assert regions.border_pad(960) == 0
+    cfg = Config()
+    cfg.regions.extrapolation_fraction = 2.0
+    with pytest.raises(Photo3DError, match="regions.extrapolation_fraction"):
+        cfg.validate()

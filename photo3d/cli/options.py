@@ -46,12 +46,16 @@ FLAG_KEYS: dict[str, tuple[str, ...]] = {
     "motion": ("video.motion",),
     "duration": ("video.duration",),
     "loops": ("video.loops",),
+    "autoplay": ("output.html_autoplay",),
 }
 # store_true flags -> (config key, value they set)
 SWITCH_KEYS: dict[str, tuple[str | tuple[str, ...], bool]] = {
     "save_depth": ("output.save_depth", True),
     "no_ply": ("output.save_ply", False),
     "glb": ("output.save_glb", True),
+    "web": ("output.save_web_glb", True),
+    "html": ("output.save_html", True),
+    "html_glb_beside": ("output.html_embed", False),
     "fp16": ("inpaint.fp16", True),
     "quiet": ("output.quiet", True),
     "enlarge": ("prepare.enlarge", True),
@@ -114,6 +118,13 @@ def add_common(ap: argparse.ArgumentParser) -> None:
     add_video(ap)
     ap.add_argument("--no-ply", action="store_true", help="do not write the mesh")
     ap.add_argument("--glb", action="store_true", help="also write the mesh as <name>.glb (binary glTF)")
+    ap.add_argument("--web", action="store_true",
+                    help="also write <name>_web.glb: simplified, textured, quantised for the web, hole guard included")
+    ap.add_argument("--html", action="store_true",
+                    help="also write <name>.html: an interactive 3D photo in any browser (mesh embedded)")
+    ap.add_argument("--html-glb-beside", action="store_true",
+                    help="with --html: load <name>_web.glb from beside the page instead of embedding it")
+    ap.add_argument("--autoplay", metavar="PATH", help="video path the page plays when idle, or 'none' (default swing)")
     ap.add_argument("--quiet", action="store_true", help="no progress bars or timing table")
 
 

@@ -81,7 +81,7 @@ def process_one(image_path: Path, depth_path: Path | None, config: Config, ignor
         result = write_outputs(scene, staging, name, config, progress=progress)
     if not out.quiet:
         print(scene.timings.table(), file=sys.stderr)
-    made = [result[k] for k in ("ply", "glb") if result.get(k)] + [v.path for v in result["videos"].values()]
+    made = [result[k] for k in ("ply", "glb", "web_glb", "html") if result.get(k)] + [v.path for v in result["videos"].values()]
     files = [str(out_dir / Path(p).name) for p in made + depth_files]
     print(f"{name}: depth from {rgbd.depth_source}, inpainting {scene.inpaint_method}, "
           f"{scene.mesh.num_faces:,} triangles, {time.perf_counter() - start:.1f} s -> {out_dir}")

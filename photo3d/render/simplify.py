@@ -185,7 +185,7 @@ def _fan_weights(block: int) -> np.ndarray:
 
 
 def _find_blocks(
-    quads: np.ndarray, origin: np.ndarray, block: int, disparity: np.ndarray, tolerance: float, free: np.ndarray
+    quads: np.ndarray, origin: np.ndarray, block: int, disparity: np.ndarray, allowed: np.ndarray, free: np.ndarray
 ) -> np.ndarray:
     """Aligned block x block patches of quads forming one connected grid with planar disparity.
 
@@ -225,7 +225,7 @@ def _find_blocks(
         [disp[:, centre * (block + 1) + centre], disp[:, 0], disp[:, block], disp[:, block * (block + 1)], disp[:, -1]], 1
     )
     predicted = key @ _fan_weights(block).T
-    planar = (np.abs(predicted - disp) <= tolerance * disp).all(1)
+    planar = (np.abs(predicted - disp) <= allowed[verts.reshape(len(grid), -1)]).all(1)
     return grid[planar]
 
 
@@ -240,14 +240,37 @@ def _block_vertices(quads: np.ndarray, grid: np.ndarray) -> np.ndarray:
     return verts
 
 
-def simplify_grid_mesh(mesh: Mesh, blocks: tuple[int, ...] = (8, 4), tolerance: float = 1e-3) -> RenderMesh:
+def disparity_tolerance(mesh: Mesh, pixels: float, shift_xy: float, shift_z: float, focal_scale: float = 1.0) -> np.ndarray:
+    """(V,) float64 disparity error each vertex may take so that its image moves by at most
+    ``pixels`` (of the input camera's image) from any camera translated by up to ``shift_xy``
+    sideways and ``shift_z`` along the axis, with focal lengths scaled by up to ``focal_scale``.
+
+    A point at pixel (u, v) and disparity d seen from a camera translated by t projects to
+    u' - cx = s ((u - cx) - fx tx d) / (1 - tz d); so du'/dd = s (-fx tx + (u - cx) tz) /
+    (1 - tz d)^2, bounded by s (fx |t_xy| + r |tz|) / (1 - |tz| d)^2 with r the vertex's
+    distance from the principal point. At the input camera alone (no shift) any error is
+    invisible; the bound is then set by a nominal 1 % relative disparity.
+    """
+    k = mesh.intrinsics
+    v = mesh.vertices.astype(np.float64)
+    z = np.maximum(v[:, 2], 1e-12)
+    d = 1.0 / z
+    r = np.hypot(v[:, 0] * d * k.fx, v[:, 1] * d * k.fy)
+    f = max(k.fx, k.fy)
+    gain = focal_scale * (f * abs(shift_xy) + r * abs(shift_z)) / np.maximum(1.0 - abs(shift_z) * d, 0.1) ** 2
+    return np.where(gain > 0, pixels / np.maximum(gain, 1e-300), 0.01 * d)
+
+
+def simplify_grid_mesh(mesh: Mesh, blocks: tuple[int, ...] = (8, 4), tolerance: float = 1e-3,
+                       allowed_error: np.ndarray | None = None, atlas_width: int = 4096) -> RenderMesh:
     """Replace planar patches of the pixel grid by a few textured triangles.
 
     A mesh of a (layered) depth image has two triangles per pixel, and a software
     rasteriser spends its time per triangle, not per pixel. Aligned k x k patches of
     grid quads (k in ``blocks``, largest first) whose disparity deviates from the
     patch's centre-fan surface by at most ``tolerance`` (relative; 1e-3 moves points by
-    0.1 % of their own parallax) become a fan of 4 triangles around the patch centre,
+    0.1 % of their own parallax; or by ``allowed_error``, a (V,) absolute disparity bound
+    per vertex such as :func:`disparity_tolerance` gives) become a fan of 4 triangles around the patch centre,
     coloured by a texture that holds the patch's vertex colours (bilinear filtering
     reproduces them at the vertices). A patch side keeps its intermediate vertices where
     other triangles use them, so the result has no T-junctions (no cracks).
@@ -258,12 +281,13 @@ def simplify_grid_mesh(mesh: Mesh, blocks: tuple[int, ...] = (8, 4), tolerance: 
     quads, origin, quad_faces = _grid_quads(mesh)
     faces = mesh.faces.astype(np.int64)
     disparity = 1.0 / np.maximum(mesh.vertices[:, 2].astype(np.float64), 1e-12)
+    allowed = tolerance * disparity if allowed_error is None else np.asarray(allowed_error, np.float64)
     free = np.ones(len(quads), bool)
     chosen = []
     for k in sorted(set(int(b) for b in blocks), reverse=True):
         if k < 2 or k % 2:
             raise Photo3DError(f"simplify_grid_mesh: block sizes must be even and >= 2, got {k}")
-        grid = _find_blocks(quads, origin, k, disparity, tolerance, free)
+        grid = _find_blocks(quads, origin, k, disparity, allowed, free)
         free[grid.ravel()] = False
         chosen.append(grid)
 
@@ -295,7 +319,6 @@ def simplify_grid_mesh(mesh: Mesh, blocks: tuple[int, ...] = (8, 4), tolerance: 
         used[verts[:, [0, 0, -1, -1], [0, -1, 0, -1]].ravel()] = True
 
     positions, uvs, tris, textures = [], [], [], []
-    atlas_width = 4096
     row_y = 0  # running atlas row (in texels) per level: levels are stacked vertically
     num_vertices = 0
     for verts in level_verts:

@@ -1,0 +1,132 @@
+"""The web export on real photos: file sizes, quality against the full mesh, and the viewer's
+load time and fidelity in headless Chromium.
+
+For each photo (Middlebury 2005/2006 view1 with its ground-truth disparity, and a BSDS500
+photo with photo3d's heuristic depth prior, from ../shared/data) at each size: triangles of the
+full and the web mesh; sizes of the full GLB, the web GLB and the self-contained page; PSNR of
+photo3d's render of the web GLB against the full mesh's at the input camera and at the most
+extreme camera of the circle path; seconds from navigation to the first frame in headless
+Chromium (served from 127.0.0.1), and PSNR of its picture (centre crop) against photo3d's own
+render of the web GLB.
+
+    python -m benchmarks.bench_web                        # 960 px: Art, Baby1, BSDS 100007
+    python -m benchmarks.bench_web --sizes 640 960 --screenshot docs/viewer.jpg
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from photo3d.api import Photo3D
+from photo3d.camera import camera_path
+from photo3d.config import Config
+from photo3d.io import write_glb
+from photo3d.render import Renderer
+from photo3d.web.glb import read_web_glb
+from photo3d.web.serve import start_server
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+PHOTOS = {
+    "Art": ("middlebury_2005_2006_half/Art/view1.png", "middlebury_2005_2006_half/Art/disp1.png"),
+    "Baby1": ("middlebury_2005_2006_half/Baby1/view1.png", "middlebury_2005_2006_half/Baby1/disp1.png"),
+    "bsds100007": ("bsds500/test/100007.jpg", None),
+}
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
+
+
+def extreme_pose(p3d: Photo3D) -> np.ndarray:
+    """The circle path's frame farthest from the input camera."""
+    frames = camera_path("circle", 240, center_depth=p3d.scene.prepared.center_depth,
+                         shift_scale=p3d.scene.prepared.depth_scale)
+    return max(frames, key=lambda f: np.linalg.norm(f.center)).pose
+
+
+def browser_check(folder: Path, page: str, web, k, screenshot: Path | None) -> dict:
+    """Load time (s) and centre-crop PSNR of the viewer's first frame vs photo3d's render."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        return {"browser": "no chromium"}
+    server, url = start_server(folder)
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, args=ARGS)
+            tab = browser.new_page(viewport={"width": k.width, "height": k.height})
+            start = time.perf_counter()
+            tab.goto(url + page + "#autoplay=none")
+            tab.evaluate("window.photo3dViewer.then(v => v.frames())")
+            load = time.perf_counter() - start
+            png = tab.locator("#photo3d-canvas").screenshot()
+            browser.close()
+    finally:
+        server.shutdown()
+    shot = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)[..., ::-1]
+    with Renderer(k.width, k.height) as r:
+        r.set_mesh(web)
+        own, _ = r.render(np.eye(4), k)
+    h, w = own.shape[:2]
+    crop = (slice(h // 4, 3 * h // 4), slice(w // 4, 3 * w // 4))
+    if screenshot is not None:
+        cv2.imwrite(str(screenshot), shot[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return {"load_s": round(load, 2), "browser_psnr_centre": round(psnr(shot[crop], own[crop]), 2)}
+
+
+def run(name: str, side: int, screenshot: Path | None) -> dict:
+    image, depth = PHOTOS[name]
+    config = Config()
+    config.prepare.longer_side = side
+    config.inpaint.method = "fill"
+    p3d = Photo3D.from_files(DATA / image, DATA / depth if depth else None, config=config)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        start = time.perf_counter()
+        glb = p3d.save_web_glb(tmp / f"{name}_web.glb")
+        web_s = time.perf_counter() - start
+        page = p3d.save_html(tmp / f"{name}.html")
+        full = write_glb(p3d.mesh, tmp / f"{name}.glb")
+        web, k, _ = read_web_glb(glb)
+        row = {"photo": name, "size": f"{k.width}x{k.height}", "triangles_full": p3d.mesh.num_faces,
+               "triangles_web": int(len(web.tex_faces)), "guard_triangles": int(len(web.hole_faces)),
+               "full_glb_MB": round(full.stat().st_size / 1e6, 2), "web_glb_MB": round(glb.stat().st_size / 1e6, 2),
+               "html_MB": round(page.stat().st_size / 1e6, 2), "web_export_s": round(web_s, 2)}
+        with Renderer(k.width, k.height) as r:
+            for label, pose in (("identity", np.eye(4)), ("extreme", extreme_pose(p3d))):
+                r.set_mesh(p3d.mesh)
+                a, _ = r.render(pose, k)
+                r.set_mesh(web)
+                b, _ = r.render(pose, k)
+                row[f"psnr_{label}"] = round(psnr(a, b), 2)
+        row.update(browser_check(tmp, page.name, web, k, screenshot))
+    p3d.close()
+    return row
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--photos", nargs="+", default=list(PHOTOS), choices=list(PHOTOS))
+    ap.add_argument("--sizes", nargs="+", type=int, default=[960])
+    ap.add_argument("--screenshot", type=Path, help="save the viewer's first frame of the first photo (JPEG)")
+    args = ap.parse_args()
+    rows = []
+    for i, name in enumerate(args.photos):
+        for side in args.sizes:
+            rows.append(run(name, side, args.screenshot if i == 0 and side == args.sizes[0] else None))
+            print(json.dumps(rows[-1]), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,389 @@
+// photo3d's web viewer: a layered 3D photo (binary glTF written by photo3d) drawn with WebGL2.
+// Written for photo3d; no third-party code. Conventions as photo3d's renderer
+// (photo3d/render/renderer.py): camera frame x right, y down, z forward; glTF stores (x, -y, -z);
+// the input camera's intrinsics come from asset.extras; the hole guard (node
+// "photo3d_hole_guard") is drawn behind everything. The camera only translates, within the
+// bounds of the video paths (asset.extras.photo3d.bounds); dragging grabs the scene (drag right:
+// the foreground follows the pointer, i.e. the camera moves left), tilting a phone moves the
+// camera the way it tilts, the wheel moves it along the axis; without interaction the
+// autoplay path plays. URL hash options: #autoplay=none|<path>, #camera=x,y,z.
+(function () {
+  "use strict";
+  const GUARD = "photo3d_hole_guard";
+  const IDLE_MS = 4000;
+
+  function parseGlb(bytes) {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (view.getUint32(0, true) !== 0x46546c67) throw new Error("not a binary glTF file");
+    const jsonLength = view.getUint32(12, true);
+    const json = JSON.parse(new TextDecoder().decode(bytes.subarray(20, 20 + jsonLength)));
+    const at = 20 + jsonLength;
+    const binLength = at + 8 <= bytes.byteLength ? view.getUint32(at, true) : 0;
+    return { json: json, bin: bytes.subarray(at + 8, at + 8 + binLength) };
+  }
+
+  const COMPONENTS = { 5120: Int8Array, 5121: Uint8Array, 5122: Int16Array, 5123: Uint16Array, 5125: Uint32Array, 5126: Float32Array };
+  const WIDTH = { SCALAR: 1, VEC2: 2, VEC3: 3, VEC4: 4 };
+  const MAXIMA = { 5120: 127, 5121: 255, 5122: 32767, 5123: 65535, 5125: 4294967295, 5126: 1 };
+
+  // An accessor as a Float32Array of count x width (normalised integers scaled to [0, 1]),
+  // or, for indices, as a Uint32Array.
+  function readAccessor(gltf, index, asIndex) {
+    const acc = gltf.json.accessors[index];
+    const bufferView = gltf.json.bufferViews[acc.bufferView];
+    const Type = COMPONENTS[acc.componentType];
+    const width = WIDTH[acc.type];
+    const size = Type.BYTES_PER_ELEMENT;
+    const stride = bufferView.byteStride || size * width;
+    const start = gltf.bin.byteOffset + (bufferView.byteOffset || 0) + (acc.byteOffset || 0);
+    const out = asIndex ? new Uint32Array(acc.count * width) : new Float32Array(acc.count * width);
+    const scale = acc.normalized ? 1 / MAXIMA[acc.componentType] : 1;
+    if (stride === size * width && start % size === 0) {
+      const src = new Type(gltf.bin.buffer, start, acc.count * width);
+      for (let i = 0; i < src.length; i++) out[i] = src[i] * scale;
+    } else {
+      const data = new DataView(gltf.bin.buffer);
+      const get = { 5120: "getInt8", 5121: "getUint8", 5122: "getInt16", 5123: "getUint16", 5125: "getUint32", 5126: "getFloat32" }[acc.componentType];
+      for (let i = 0; i < acc.count; i++)
+        for (let c = 0; c < width; c++) out[i * width + c] = data[get](start + i * stride + c * size, true) * scale;
+    }
+    return { data: out, width: width };
+  }
+
+  // Positions of a primitive in the camera frame: node scale and translation applied, axes flipped.
+  function cameraPositions(gltf, node, accessorIndex) {
+    const p = readAccessor(gltf, accessorIndex, false);
+    const s = node.scale || [1, 1, 1], t = node.translation || [0, 0, 0];
+    const out = new Float32Array((p.data.length / p.width) * 3);
+    for (let i = 0, j = 0; j < out.length; i += p.width, j += 3) {
+      out[j] = p.data[i] * s[0] + t[0];
+      out[j + 1] = -(p.data[i + 1] * s[1] + t[1]);
+      out[j + 2] = -(p.data[i + 2] * s[2] + t[2]);
+    }
+    return out;
+  }
+
+  const VERTEX_SHADER = `#version 300 es
+    uniform mat4 u_mvp;
+    uniform float u_behind;   // > -2: NDC depth for the hole guard, drawn behind everything
+    in vec3 a_position;
+    in vec2 a_uv;
+    in vec4 a_color;          // glTF COLOR_0: linear
+    out vec2 v_uv;
+    out vec3 v_color;
+    vec3 toSrgb(vec3 c) {
+      c = clamp(c, 0.0, 1.0);
+      return mix(c * 12.92, 1.055 * pow(c, vec3(1.0 / 2.4)) - 0.055, step(0.0031308, c));
+    }
+    void main() {
+      gl_Position = u_mvp * vec4(a_position, 1.0);
+      if (u_behind > -2.0) gl_Position.z = gl_Position.w * u_behind;
+      v_uv = a_uv;
+      v_color = toSrgb(a_color.rgb);
+    }`;
+  const FRAGMENT_SHADER = `#version 300 es
+    precision highp float;
+    uniform sampler2D u_texture;
+    uniform bool u_textured;
+    in vec2 v_uv;
+    in vec3 v_color;
+    out vec4 color;
+    void main() {
+      color = vec4(u_textured ? texture(u_texture, v_uv).rgb : v_color, 1.0);
+    }`;
+
+  function compile(gl, type, source) {
+    const shader = gl.createShader(type);
+    gl.shaderSource(shader, source);
+    gl.compileShader(shader);
+    if (!gl.getShaderParameter(shader, gl.COMPILE_STATUS)) throw new Error(gl.getShaderInfoLog(shader));
+    return shader;
+  }
+
+  function program(gl) {
+    const prog = gl.createProgram();
+    gl.attachShader(prog, compile(gl, gl.VERTEX_SHADER, VERTEX_SHADER));
+    gl.attachShader(prog, compile(gl, gl.FRAGMENT_SHADER, FRAGMENT_SHADER));
+    gl.bindAttribLocation(prog, 0, "a_position");
+    gl.bindAttribLocation(prog, 1, "a_uv");
+    gl.bindAttribLocation(prog, 2, "a_color");
+    gl.linkProgram(prog);
+    if (!gl.getProgramParameter(prog, gl.LINK_STATUS)) throw new Error(gl.getProgramInfoLog(prog));
+    return prog;
+  }
+
+  function upload(gl, positions, uv, colors, indices) {
+    const vao = gl.createVertexArray();
+    gl.bindVertexArray(vao);
+    const attribute = function (location, data, width) {
+      gl.bindBuffer(gl.ARRAY_BUFFER, gl.createBuffer());
+      gl.bufferData(gl.ARRAY_BUFFER, data, gl.STATIC_DRAW);
+      gl.enableVertexAttribArray(location);
+      gl.vertexAttribPointer(location, width, gl.FLOAT, false, 0, 0);
+    };
+    attribute(0, positions, 3);
+    if (uv) attribute(1, uv.data, 2);
+    if (colors) attribute(2, colors.data, colors.width);
+    else gl.vertexAttrib4f(2, 1, 1, 1, 1);
+    gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, gl.createBuffer());
+    gl.bufferData(gl.ELEMENT_ARRAY_BUFFER, indices, gl.STATIC_DRAW);
+    gl.bindVertexArray(null);
+    return { vao: vao, count: indices.length, textured: !!uv };
+  }
+
+  async function decodeTexture(gl, gltf, material) {
+    const info = material && material.pbrMetallicRoughness && material.pbrMetallicRoughness.baseColorTexture;
+    if (!info) return null;
+    const image = gltf.json.images[gltf.json.textures[info.index].source];
+    const bufferView = gltf.json.bufferViews[image.bufferView];
+    const bytes = gltf.bin.subarray(bufferView.byteOffset || 0, (bufferView.byteOffset || 0) + bufferView.byteLength);
+    const bitmap = await createImageBitmap(new Blob([bytes], { type: image.mimeType }),
+      { colorSpaceConversion: "none", premultiplyAlpha: "none" });
+    const texture = gl.createTexture();
+    gl.bindTexture(gl.TEXTURE_2D, texture);
+    gl.pixelStorei(gl.UNPACK_COLORSPACE_CONVERSION_WEBGL, gl.NONE);
+    gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE, bitmap);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.LINEAR);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.LINEAR);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
+    return texture;
+  }
+
+  // The glTF scene as drawable parts: {vao, count, textured, texture, guard}; bbox of the mesh.
+  async function loadScene(gl, bytes) {
+    const gltf = parseGlb(bytes);
+    const parts = [];
+    const lo = [Infinity, Infinity, Infinity], hi = [-Infinity, -Infinity, -Infinity];
+    const textures = new Map();
+    for (const node of gltf.json.nodes) {
+      if (node.mesh === undefined) continue;
+      const guard = node.name === GUARD;
+      for (const prim of gltf.json.meshes[node.mesh].primitives) {
+        const positions = cameraPositions(gltf, node, prim.attributes.POSITION);
+        const material = prim.material !== undefined ? gltf.json.materials[prim.material] : null;
+        let texture = null;
+        if (prim.attributes.TEXCOORD_0 !== undefined && material) {
+          if (!textures.has(prim.material)) textures.set(prim.material, await decodeTexture(gl, gltf, material));
+          texture = textures.get(prim.material);
+        }
+        const uv = texture ? readAccessor(gltf, prim.attributes.TEXCOORD_0, false) : null;
+        const colors = prim.attributes.COLOR_0 !== undefined ? readAccessor(gltf, prim.attributes.COLOR_0, false) : null;
+        const count = positions.length / 3;
+        const indices = prim.indices !== undefined ? readAccessor(gltf, prim.indices, true).data
+          : Uint32Array.from({ length: count }, function (_, i) { return i; });
+        const part = upload(gl, positions, uv, colors, indices);
+        part.texture = texture;
+        part.guard = guard;
+        parts.push(part);
+        if (!guard)
+          for (let i = 0; i < positions.length; i += 3)
+            for (let c = 0; c < 3; c++) {
+              const v = positions[i + c];
+              if (v < lo[c]) lo[c] = v;
+              if (v > hi[c]) hi[c] = v;
+            }
+      }
+    }
+    parts.sort(function (a, b) { return a.guard - b.guard; });  // the guard last
+    const extras = gltf.json.asset.extras || {};
+    return { parts: parts, lo: lo, hi: hi, extras: extras };
+  }
+
+  // Near/far planes around the mesh's box seen from camera centre c, and the guard's NDC depth
+  // (as photo3d.render.Renderer._clip_range).
+  function clipRange(scene, c) {
+    let dmin = Infinity, dmax = -Infinity;
+    for (const z of [scene.lo[2], scene.hi[2]]) {
+      dmin = Math.min(dmin, z - c[2]);
+      dmax = Math.max(dmax, z - c[2]);
+    }
+    if (dmax <= 0) return [1, 2, 0.5];
+    const near = Math.max(0.5 * dmin, 1e-4 * dmax), far = dmax * 1.1 + 1e-6;
+    const farNdc = (far + near - 2 * far * near / dmax) / (far - near);
+    return [near, far, 0.5 * (farNdc + 1)];
+  }
+
+  // Column-major MVP for a canvas of w x h with the input camera scaled to it, camera at c.
+  function mvp(k, w, h, c, focalScale, near, far) {
+    const sx = w / k.width, sy = h / k.height;
+    const fx = k.fx * sx * focalScale, fy = k.fy * sy * focalScale;
+    const cx = (k.cx + 0.5) * sx - 0.5, cy = (k.cy + 0.5) * sy - 0.5;
+    const a = 2 * fx / w, b = 2 * (cx + 0.5) / w - 1;
+    const d = -2 * fy / h, e = 1 - 2 * (cy + 0.5) / h;  // canvas rows run top-down: flip y
+    const p = (far + near) / (far - near), q = -2 * far * near / (far - near);
+    // projection @ translate(-c): row-major [[a,0,b,-(a c0 + b c2)], [0,d,e,-(d c1 + e c2)], [0,0,p,q - p c2], [0,0,1,-c2]]
+    return new Float32Array([a, 0, 0, 0, 0, d, 0, 0, b, e, p, 1,
+      -(a * c[0] + b * c[2]), -(d * c[1] + e * c[2]), q - p * c[2], -c[2]]);
+  }
+
+  function clamp(v, lo, hi) { return Math.min(hi, Math.max(lo, v)); }
+
+  function hashOptions() {
+    const out = {};
+    for (const item of location.hash.replace(/^#/, "").split("&")) {
+      const [key, value] = item.split("=");
+      if (key) out[decodeURIComponent(key)] = decodeURIComponent(value || "");
+    }
+    return out;
+  }
+
+  async function start(canvas, bytes, controls) {
+    const gl = canvas.getContext("webgl2", { antialias: true, depth: true, preserveDrawingBuffer: true });
+    if (!gl) throw new Error("this browser has no WebGL2");
+    const scene = await loadScene(gl, bytes);
+    const ex = scene.extras, info = ex.photo3d || {};
+    const k = { fx: ex.fx, fy: ex.fy, cx: ex.cx, cy: ex.cy, width: ex.image_size[0], height: ex.image_size[1] };
+    // without photo3d's paths (a plain GLB): the reference's ranges in its normalised units
+    const bounds = info.bounds || [[-0.015, -0.015, -0.05], [0.015, 0.015, 0.05]];
+    const paths = info.paths || {};
+    const options = hashOptions();
+    let autoplay = options.autoplay !== undefined ? options.autoplay : info.autoplay;
+    if (!(autoplay in paths)) autoplay = null;
+    const fps = info.fps || 40;
+    const prog = program(gl);
+    const loc = {
+      mvp: gl.getUniformLocation(prog, "u_mvp"), behind: gl.getUniformLocation(prog, "u_behind"),
+      textured: gl.getUniformLocation(prog, "u_textured"), texture: gl.getUniformLocation(prog, "u_texture"),
+    };
+    const state = { camera: [0, 0, 0], focalScale: 1, frames: 0, lastInput: -Infinity, playStart: performance.now() };
+    if (options.camera) {
+      state.camera = options.camera.split(",").map(Number);
+      autoplay = null;
+    }
+    canvas.style.aspectRatio = k.width + " / " + k.height;
+    canvas.style.width = "min(100vw, calc(100vh * " + (k.width / k.height) + "))";
+
+    function draw() {
+      const dpr = window.devicePixelRatio || 1;
+      const w = Math.max(1, Math.round(canvas.clientWidth * dpr)), h = Math.max(1, Math.round(canvas.clientHeight * dpr));
+      if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
+      const [near, far, behind] = clipRange(scene, state.camera);
+      gl.viewport(0, 0, w, h);
+      gl.enable(gl.DEPTH_TEST);
+      gl.disable(gl.CULL_FACE);
+      gl.clearColor(0, 0, 0, 1);
+      gl.clear(gl.COLOR_BUFFER_BIT | gl.DEPTH_BUFFER_BIT);
+      gl.useProgram(prog);
+      gl.uniformMatrix4fv(loc.mvp, false, mvp(k, w, h, state.camera, state.focalScale, near, far));
+      gl.uniform1i(loc.texture, 0);
+      for (const part of scene.parts) {
+        gl.uniform1f(loc.behind, part.guard ? behind : -3);
+        gl.uniform1i(loc.textured, part.textured ? 1 : 0);
+        gl.activeTexture(gl.TEXTURE0);
+        gl.bindTexture(gl.TEXTURE_2D, part.texture);
+        gl.bindVertexArray(part.vao);
+        gl.drawElements(gl.TRIANGLES, part.count, gl.UNSIGNED_INT, 0);
+      }
+      gl.bindVertexArray(null);
+      state.frames += 1;
+    }
+
+    function setCamera(c, focalScale) {
+      state.camera = [0, 1, 2].map(function (i) { return clamp(Number(c[i]) || 0, bounds[0][i], bounds[1][i]); });
+      state.focalScale = focalScale || 1;
+    }
+
+    function userMoved() { state.lastInput = performance.now(); }
+
+    // Drag: grab the scene; the full canvas width spans the full x range (height: y range).
+    let drag = null;
+    canvas.addEventListener("pointerdown", function (ev) {
+      drag = { x: ev.clientX, y: ev.clientY, camera: state.camera.slice() };
+      canvas.setPointerCapture(ev.pointerId);
+      userMoved();
+    });
+    canvas.addEventListener("pointermove", function (ev) {
+      if (!drag) return;
+      const dx = (ev.clientX - drag.x) / canvas.clientWidth, dy = (ev.clientY - drag.y) / canvas.clientHeight;
+      setCamera([drag.camera[0] - dx * (bounds[1][0] - bounds[0][0]), drag.camera[1] - dy * (bounds[1][1] - bounds[0][1]),
+        drag.camera[2]], 1);
+      userMoved();
+    });
+    const endDrag = function () { drag = null; };
+    canvas.addEventListener("pointerup", endDrag);
+    canvas.addEventListener("pointercancel", endDrag);
+    canvas.addEventListener("wheel", function (ev) {
+      ev.preventDefault();
+      const range = bounds[1][2] - bounds[0][2];
+      setCamera([state.camera[0], state.camera[1], state.camera[2] - Math.sign(ev.deltaY) * 0.1 * range], 1);
+      userMoved();
+    }, { passive: false });
+
+    // Tilt: +-20 degrees around the pose the phone had when tilting began spans the range.
+    let tiltOrigin = null;
+    function onTilt(ev) {
+      if (ev.gamma === null || ev.beta === null) return;
+      if (!tiltOrigin) tiltOrigin = [ev.gamma, ev.beta];
+      const tx = clamp((ev.gamma - tiltOrigin[0]) / 20, -1, 1), ty = clamp((ev.beta - tiltOrigin[1]) / 20, -1, 1);
+      const mid = [0, 1].map(function (i) { return 0.5 * (bounds[0][i] + bounds[1][i]); });
+      const half = [0, 1].map(function (i) { return 0.5 * (bounds[1][i] - bounds[0][i]); });
+      setCamera([mid[0] + tx * half[0], mid[1] + ty * half[1], state.camera[2]], 1);
+      userMoved();
+    }
+    if (window.DeviceOrientationEvent) {
+      const touch = navigator.maxTouchPoints > 0;
+      if (typeof DeviceOrientationEvent.requestPermission === "function" && controls.tilt && touch) {
+        // iOS asks for permission, and only from a user gesture.
+        controls.tilt.hidden = false;
+        controls.tilt.addEventListener("click", function () {
+          DeviceOrientationEvent.requestPermission().then(function (answer) {
+            if (answer === "granted") window.addEventListener("deviceorientation", onTilt);
+            controls.tilt.hidden = true;
+          }).catch(function () { controls.tilt.hidden = true; });
+        });
+      } else {
+        window.addEventListener("deviceorientation", onTilt);
+      }
+    }
+
+    function tick(now) {
+      if (autoplay && now - state.lastInput > IDLE_MS) {
+        const path = paths[autoplay];
+        const n = path.centers.length;
+        if (state.lastInput > state.playStart) state.playStart = now;  // restart after interaction
+        const i = Math.floor((Math.max(0, now - state.playStart) / 1000) * fps) % n;
+        setCamera(path.centers[i], path.focal_scales[i]);
+      }
+      draw();
+      requestAnimationFrame(tick);
+    }
+    draw();
+    requestAnimationFrame(tick);
+    return {
+      setCamera: function (c, focalScale) { autoplay = null; setCamera(c, focalScale); draw(); },
+      camera: function () { return state.camera.slice(); },
+      frames: function () { return state.frames; },
+      bounds: bounds, paths: Object.keys(paths), intrinsics: k,
+    };
+  }
+
+  function base64Bytes(text) {
+    const raw = atob(text.replace(/\s+/g, ""));
+    const bytes = new Uint8Array(raw.length);
+    for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+    return bytes;
+  }
+
+  async function main() {
+    const canvas = document.getElementById("photo3d-canvas");
+    const status = document.getElementById("photo3d-status");
+    const embedded = document.getElementById("photo3d-glb");
+    let bytes;
+    if (embedded && embedded.textContent.trim()) bytes = base64Bytes(embedded.textContent);
+    else {
+      const response = await fetch(canvas.dataset.src);
+      if (!response.ok) throw new Error(canvas.dataset.src + ": " + response.status);
+      bytes = new Uint8Array(await response.arrayBuffer());
+    }
+    const viewer = await start(canvas, bytes, { tilt: document.getElementById("photo3d-tilt") });
+    if (status) status.hidden = true;
+    return viewer;
+  }
+
+  window.photo3dViewer = main().catch(function (err) {
+    const status = document.getElementById("photo3d-status");
+    if (status) status.textContent = "photo3d viewer: " + err.message;
+    throw err;
+  });
+})();

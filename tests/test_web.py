@@ -1,0 +1,167 @@
+"""The web export (--web, --html, Photo3D.save_html) and ``photo3d view``: a valid, compact,
+textured glTF with the hole guard that photo3d renders like the full mesh; pages that carry the
+mesh; a server on 127.0.0.1 that prints its URL. (In a real browser: tests/test_web_browser.py.)"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from photo3d import Photo3D
+from photo3d.cli import main
+from photo3d.io import write_glb
+from photo3d.render import Renderer
+from photo3d.web.glb import GUARD_NODE, parse_glb, read_web_glb, write_web_glb
+from scenes import small_config, square_scene
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
+
+
+@pytest.fixture(scope="module")
+def photo() -> Photo3D:
+    image, depth, _ = square_scene(96, 128)
+    p3d = Photo3D.from_rgbd(image, depth, config=small_config())
+    yield p3d
+    p3d.close()
+
+
+def test_web_glb_is_quantised_textured_gltf_with_the_guard_node(photo, tmp_path):
+    path = photo.save_web_glb(tmp_path / "m_web.glb")
+    gltf, binary = parse_glb(path.read_bytes())
+    assert gltf["asset"]["version"] == "2.0"
+    assert "KHR_mesh_quantization" in gltf["extensionsRequired"]
+    names = [n["name"] for n in gltf["nodes"]]
+    assert names == ["photo3d", GUARD_NODE]
+    for node in gltf["nodes"]:
+        prim = gltf["meshes"][node["mesh"]]["primitives"][0]
+        position = gltf["accessors"][prim["attributes"]["POSITION"]]
+        uv = gltf["accessors"][prim["attributes"]["TEXCOORD_0"]]
+        assert position["componentType"] == 5123 and not position.get("normalized")  # 16-bit integers
+        assert gltf["bufferViews"][position["bufferView"]]["byteStride"] == 8
+        assert uv["componentType"] == 5123 and uv["normalized"] is True
+        assert len(node["scale"]) == 3 and len(node["translation"]) == 3
+        assert prim["material"] == 0
+    material = gltf["materials"][0]
+    assert "KHR_materials_unlit" in material["extensions"]
+    assert gltf["images"][0]["mimeType"] == "image/png"
+    extras = gltf["asset"]["extras"]
+    assert extras["image_size"] == [128, 96]
+    assert set(extras["photo3d"]["paths"]) == {"circle", "swing", "zoom-in", "dolly-zoom-in"}
+    assert extras["photo3d"]["autoplay"] == "swing"
+    lo, hi = np.array(extras["photo3d"]["bounds"])
+    assert (lo <= 0).all() and (hi >= 0).all() and (hi - lo).max() > 0
+    assert len(binary) == gltf["buffers"][0]["byteLength"]
+
+
+def test_web_glb_opens_in_trimesh_textured(photo, tmp_path):
+    trimesh = pytest.importorskip("trimesh", reason="trimesh not installed")
+    path = photo.save_web_glb(tmp_path / "m_web.glb")
+    scene = trimesh.load(path)
+    kinds = {g.visual.kind for g in scene.geometry.values()}
+    assert kinds == {"texture"}
+    image = np.asarray(next(iter(scene.geometry.values())).visual.material.baseColorTexture.convert("RGB"))
+    assert image.std() > 10  # the photo's colours, not a white material
+
+
+def test_web_glb_renders_like_the_full_mesh_and_is_smaller(photo, tmp_path):
+    path = photo.save_web_glb(tmp_path / "m_web.glb")
+    full_glb = write_glb(photo.mesh, tmp_path / "m.glb")
+    assert path.stat().st_size < full_glb.stat().st_size
+    web, k, _ = read_web_glb(path)
+    assert k == photo.intrinsics
+    assert len(web.hole_faces) == photo.mesh.guard.num_faces
+    shifted = np.eye(4)
+    shifted[:3, 3] = [0.03, -0.02, 0.05]
+    with Renderer(k.width, k.height) as renderer:
+        for pose in (np.eye(4), shifted):
+            renderer.set_mesh(photo.mesh)
+            full, _ = renderer.render(pose, k)
+            renderer.set_mesh(web)
+            mine, _ = renderer.render(pose, k)
+            assert psnr(full, mine) >= 35
+
+
+def test_simplification_bound_keeps_every_vertex_within_the_pixel_error(photo):
+    from photo3d.render.simplify import disparity_tolerance
+
+    allowed = disparity_tolerance(photo.mesh, 0.3, 0.02, 0.05)
+    assert allowed.shape == (photo.mesh.num_vertices,) and (allowed > 0).all()
+    # 10x the pixel bound allows 10x the disparity error; no motion: a nominal relative bound
+    np.testing.assert_allclose(disparity_tolerance(photo.mesh, 3.0, 0.02, 0.05), 10 * allowed)
+    still = disparity_tolerance(photo.mesh, 0.3, 0.0, 0.0)
+    np.testing.assert_allclose(still, 0.01 / photo.mesh.vertices[:, 2], rtol=1e-6)
+
+
+def test_save_html_embeds_the_mesh_or_loads_it_from_beside(photo, tmp_path):
+    page = photo.save_html(tmp_path / "one.html")
+    text = page.read_text()
+    assert 'id="photo3d-glb"' in text and "WebGL2" in text and len(text) > 10_000
+    assert "http://" not in text and "https://" not in text  # nothing from the network
+    assert not (tmp_path / "one_web.glb").exists()
+    page = photo.save_html(tmp_path / "two.html", embed=False)
+    assert (tmp_path / "two_web.glb").is_file()
+    assert 'data-src="two_web.glb"' in page.read_text()
+
+
+def test_cli_html_and_web_flags_write_the_page_and_the_web_glb(tmp_path, capsys):
+    image, depth = REPO / "inputs" / "sample.png", REPO / "inputs" / "sample_disparity.png"
+    code = main(["--image", str(image), "--depth", str(depth), "--out", str(tmp_path), "--longer-side", "160",
+                 "--paths", "swing", "--inpaint", "fill", "--quiet", "--no-ply", "--html", "--web",
+                 "--frames", "4"])
+    assert code == 0
+    folder = tmp_path / "sample"
+    assert (folder / "sample.html").is_file() and (folder / "sample_web.glb").is_file()
+    gltf, _ = parse_glb((folder / "sample_web.glb").read_bytes())
+    assert list(gltf["asset"]["extras"]["photo3d"]["paths"]) == ["swing"]
+    out = capsys.readouterr().out
+    assert "sample.html" in out and "sample_web.glb" in out
+    import yaml
+
+    saved = yaml.safe_load((folder / "config.yml").read_text())
+    assert saved["output"]["save_html"] is True and saved["output"]["save_web_glb"] is True
+
+
+def test_view_serves_the_page_on_localhost_and_prints_the_url(photo, tmp_path):
+    glb = write_web_glb(photo.mesh, tmp_path / "m_web.glb")
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from photo3d.cli import main; sys.exit(main())",
+                             "view", str(glb), "--no-browser"],
+                            stdout=subprocess.PIPE, text=True, cwd=REPO,
+                            env={**__import__("os").environ, "PYTHONPATH": str(REPO)})
+    try:
+        url = proc.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/m_web.html")
+        page = urllib.request.urlopen(url, timeout=10).read().decode()
+        assert 'data-src="m_web.glb"' in page
+        data = urllib.request.urlopen(url.rsplit("/", 1)[0] + "/m_web.glb", timeout=10).read()
+        assert data == glb.read_bytes()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_view_rejects_a_folder_without_a_page_or_mesh(tmp_path, capsys):
+    assert main(["view", str(tmp_path), "--no-browser"]) == 2
+    assert "no .html page or .glb mesh" in capsys.readouterr().err
+
+
+def test_large_meshes_split_into_primitives_with_16_bit_indices():
+    from photo3d.web.glb import CHUNK_STEP, _chunks
+
+    faces = np.arange(3 * 70_000).reshape(-1, 3)  # 210,000 vertices, each triangle local
+    chunks = _chunks(faces, 210_000)
+    assert sum(len(f) for _, f in chunks) == len(faces)
+    for start, f in chunks:
+        assert start % CHUNK_STEP == 0 and f.min() >= start and f.max() - start < 65536
+    assert _chunks(np.array([[0, 1, 200_000]]), 210_000) is None  # too far apart: 32-bit indices
+    (start, small), = _chunks(faces[:10], 30)
+    assert start == 0 and np.array_equal(small, faces[:10])
