@@ -30,6 +30,8 @@ from photo3d.render import Renderer
 from photo3d.video import video_intrinsics, write_path_video
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+if not DATA.is_dir():  # a checkout outside the project folder
+    DATA = Path("/work/shared/data")
 PHOTOS = {
     "Art": ("middlebury_2005_2006_half/Art/view1.png", "middlebury_2005_2006_half/Art/disp1.png"),
     "bsds100007": ("bsds500/test/100007.jpg", None),

@@ -33,7 +33,7 @@ from .checks import (
 from .config import MAX_FPS, MAX_FRAMES, MIN_FPS, Config
 from .core.data import Intrinsics, Mesh
 from .errors import Photo3DError
-from .pipeline import Scene, build_scene, make_renderer, path_frames, video_options, write_outputs
+from .pipeline import Scene, build_scene, make_renderer, path_frames, video_motion, video_options, write_outputs
 
 
 def _as_intrinsics(intrinsics, width: int, height: int) -> Intrinsics | None:
@@ -171,7 +171,7 @@ class Photo3D:
     def _get_renderer(self):
         if self._renderer is None:
             self._renderer = make_renderer(self.intrinsics, self.config.render)
-            self._renderer.set_mesh(self.mesh)
+            self._renderer.set_mesh(self.mesh, motion=video_motion(self.scene, self.config.video))
         return self._renderer
 
     def render(self, pose: np.ndarray, size: tuple[int, int] | None = None,

@@ -381,6 +381,19 @@ def stereo_poses(pose: np.ndarray, eye_separation: float) -> tuple[np.ndarray, n
     return pose @ np.linalg.inv(offset), pose @ offset
 
 
+def motion_extent(paths: dict[str, list[CameraFrame]] | list[list[CameraFrame]]) -> tuple[float, float, float]:
+    """(largest sideways shift, largest shift along the axis, largest focal scale) of the
+    camera centres of ``paths`` (name -> frames, or lists of frames): what bounds the parallax
+    the renderer and the web viewer have to show (see ``render.simplify.disparity_tolerance``)."""
+    runs = list(paths.values()) if isinstance(paths, dict) else list(paths)
+    frames = [f for run in runs for f in run]
+    if not frames:
+        return 0.0, 0.0, 1.0
+    centres = np.array([f.center for f in frames], np.float64)
+    return (float(np.hypot(centres[:, 0], centres[:, 1]).max()), float(np.abs(centres[:, 2]).max()),
+            float(max(f.focal_scale for f in frames)))
+
+
 def frame_intrinsics(intrinsics: Intrinsics, frame: CameraFrame) -> Intrinsics:
     """Intrinsics of ``frame``: focal lengths scaled by ``frame.focal_scale``, same centre and size."""
     s = frame.focal_scale

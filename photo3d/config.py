@@ -231,9 +231,15 @@ class RenderConfig:
     """Draw background-coloured stretched triangles behind holes (render only)."""
     simplify: bool = True
     """Draw flat patches of the mesh as fans (the same image, about 4x fewer triangles)."""
+    simplify_error: float = 0.3
+    """With ``simplify``: largest image displacement (pixels of the input image) of a vertex
+    that the simplification may cause at the most extreme camera of the videos; the patches
+    then follow the depth's smoothness, in blocks of 64 down to 2 pixels (0: planar patches
+    only, the relative 1e-3 disparity bound)."""
 
     def validate(self, source: str) -> None:
         checks.check_float_range(self.supersample, "render.supersample", source, low=1, high=8)
+        checks.check_float_range(self.simplify_error, "render.simplify_error", source, low=0, high=100)
 
 
 @dataclass

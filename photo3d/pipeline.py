@@ -286,7 +286,15 @@ def make_renderer(intrinsics: Intrinsics, render: RenderConfig):
     from .render import Renderer
 
     return Renderer(intrinsics.width, intrinsics.height, supersample=float(render.supersample),
-                    simplify=bool(render.simplify))
+                    simplify=bool(render.simplify), simplify_error=float(render.simplify_error))
+
+
+def video_motion(scene: Scene, video: VideoConfig) -> tuple[float, float, float]:
+    """The extent of the camera motion of the configured videos (the reference's four paths
+    when none is configured), for :meth:`photo3d.render.Renderer.set_mesh`."""
+    from .camera import motion_extent
+
+    return motion_extent(web_paths(scene, video))
 
 
 def web_paths(scene: Scene, video: VideoConfig) -> dict:
@@ -369,7 +377,7 @@ def write_outputs(
         renderer = make_renderer(k, config.render)
     try:
         with scene.timings.stage("upload mesh"):
-            renderer.set_mesh(scene.mesh)
+            renderer.set_mesh(scene.mesh, motion=video_motion(scene, config.video))
         options = video_options(config.video, scene.prepared.depth_scale)
         for path_name in config.video.paths:
             frames = path_frames(path_name, config.video, scene.prepared.center_depth, scene.prepared.depth_scale,

@@ -76,7 +76,11 @@ def main(argv: list[str]) -> int:
     written: list[str] = []
     start = time.perf_counter()
     with transaction as staging, make_renderer(k, config.render) as renderer:
-        renderer.set_mesh(mesh)
+        from ..camera import PATH_NAMES, motion_extent
+
+        motion = motion_extent([path_frames(n, video, center_depth, depth_scale, intrinsics=k)
+                                for n in (video.paths or PATH_NAMES)])
+        renderer.set_mesh(mesh, motion=motion)
         if args.still is not None:
             path_name, t = parse_still(args.still, video.known_paths())
             frame = CameraFrame(np.eye(4))

@@ -23,6 +23,7 @@ Speed: meshes are simplified before upload (:mod:`photo3d.render.simplify`);
 from __future__ import annotations
 
 import ctypes
+import time
 from typing import Any
 
 import cv2
@@ -54,7 +55,7 @@ uniform float u_behind_ndc;
 attribute vec3 a_position;
 #ifdef TEXTURED
 attribute vec2 a_uv;
-varying vec2 v_uv;
+varying vec3 v_uvw;
 #else
 attribute vec3 a_color;
 varying vec3 v_color;
@@ -67,7 +68,12 @@ void main() {
     gl_Position.z = gl_Position.w * u_behind_ndc;
 #endif
 #ifdef TEXTURED
-    v_uv = a_uv;
+#ifdef PROJECTIVE
+    // texture coordinates affine in the input image: interpolate (uv z, z), divide per pixel
+    v_uvw = vec3(a_uv * a_position.z, a_position.z);
+#else
+    v_uvw = vec3(a_uv, 1.0);
+#endif
 #else
     v_color = a_color;
 #endif
@@ -77,13 +83,13 @@ void main() {
 _FRAGMENT_SHADER = """
 #ifdef TEXTURED
 uniform sampler2D u_texture;
-varying vec2 v_uv;
+varying vec3 v_uvw;
 #else
 varying vec3 v_color;
 #endif
 void main() {
 #ifdef TEXTURED
-    gl_FragColor = vec4(texture2D(u_texture, v_uv).rgb, 1.0);
+    gl_FragColor = vec4(texture2D(u_texture, v_uvw.xy / v_uvw.z).rgb, 1.0);
 #else
 #ifdef BEHIND
     gl_FragColor = vec4(v_color, 0.0);  // alpha 0: not counted in the coverage mask
@@ -117,8 +123,10 @@ def projection_matrix(intrinsics: Intrinsics, near: float, far: float) -> np.nda
 class _Part:
     """GL objects of one drawable part: program, vertex and index buffers, optional texture."""
 
-    def __init__(self, gloo, data: np.ndarray, faces: np.ndarray, texture: np.ndarray | None, behind: bool = False):
-        defines = ("" if texture is None else "#define TEXTURED\n") + ("#define BEHIND\n" if behind else "")
+    def __init__(self, gloo, data: np.ndarray, faces: np.ndarray, texture: np.ndarray | None, behind: bool = False,
+                 projective: bool = False):
+        defines = (("" if texture is None else "#define TEXTURED\n") + ("#define BEHIND\n" if behind else "")
+                   + ("#define PROJECTIVE\n" if projective else ""))
         self.behind = behind
         self.program = gloo.Program(defines + _VERTEX_SHADER, defines + _FRAGMENT_SHADER)
         self.vertex_buffer = gloo.VertexBuffer(data)
@@ -162,11 +170,17 @@ class Renderer:
             (``simplify_grid_mesh``): the same picture from about 10x fewer triangles.
     """
 
-    def __init__(self, width: int, height: int, supersample: float = 2.0, simplify: bool = True):
+    def __init__(self, width: int, height: int, supersample: float = 2.0, simplify: bool = True,
+                 simplify_error: float = 0.0, profile: bool = False):
         check_size(width, height, "Renderer")
         check_float_range(supersample, "supersample", "Renderer", low=1, high=8)
+        check_float_range(simplify_error, "simplify_error", "Renderer", low=0)
         self.supersample = float(supersample)
         self.simplify = bool(simplify)
+        self.simplify_error = float(simplify_error)
+        self.profile = bool(profile)
+        # seconds spent per part of render() (with ``profile``: draw includes a glFinish)
+        self.seconds = {"draw": 0.0, "readback": 0.0, "downsample": 0.0}
         self.num_triangles = 0  # triangles drawn per frame for the current mesh
         self._ctx = gl_context()
         self._parts: list[_Part] = []
@@ -253,13 +267,16 @@ class Renderer:
         self.close()
 
     # -- mesh ------------------------------------------------------------------------
-    def set_mesh(self, mesh: Mesh | RenderMesh) -> None:
+    def set_mesh(self, mesh: Mesh | RenderMesh, motion: tuple[float, float, float] | None = None) -> None:
         """Upload a mesh: vertex colours, or its texture (``mesh.texture``).
 
-        A Mesh is converted with ``render_mesh(mesh, self.simplify)``; a RenderMesh is
-        drawn as given. Buffers are uploaded once here; renders only change the camera.
+        A Mesh is converted with ``render_mesh(mesh, self.simplify, motion,
+        self.simplify_error)``: given the ``motion`` of the cameras to come
+        (:func:`photo3d.camera.motion_extent`), simplified to what they can show; a RenderMesh
+        is drawn as given. Buffers are uploaded once here; renders only change the camera.
         """
-        prepared = mesh if isinstance(mesh, RenderMesh) else render_mesh(mesh, self.simplify)
+        prepared = (mesh if isinstance(mesh, RenderMesh)
+                    else render_mesh(mesh, self.simplify, motion, self.simplify_error))
         gloo = self._ctx.gloo
         self._ctx.make_current()
         self._release_mesh()
@@ -268,7 +285,8 @@ class Renderer:
             self._parts.append(_Part(gloo, data, prepared.faces, None))
         if len(prepared.tex_faces):
             data = _uv_vertex_data(prepared.tex_vertices, prepared.tex_uv)
-            self._parts.append(_Part(gloo, data, prepared.tex_faces, prepared.texture))
+            self._parts.append(_Part(gloo, data, prepared.tex_faces, prepared.texture,
+                                     projective=prepared.tex_projective))
         if len(prepared.hole_faces):  # drawn last: it fills only what nothing else covers
             data = _colour_vertex_data(prepared.hole_vertices, prepared.hole_colors)
             self._parts.append(_Part(gloo, data, prepared.hole_faces, None, behind=True))
@@ -350,14 +368,23 @@ class Renderer:
             gloo.set_state(depth_test=True, cull_face=False, blend=False)
             gloo.set_clear_color((0.0, 0.0, 0.0, 0.0))
             gloo.clear(color=True, depth=True)
+            t0 = time.perf_counter()
             for part in self._parts:
                 part.program.draw("triangles", part.index_buffer)
             self._ctx.flush()
+            if self.profile:  # wait for the rasteriser, so that read-back is timed alone
+                self._ctx.gl.glFinish()
+            t1 = time.perf_counter()
             # Read straight into our buffer (vispy's read_pixels copies twice and flips).
             self._ctx.read_pixels(
                 0, 0, render_w, render_h, _GL_RGBA, _GL_UNSIGNED_BYTE, self._readback.ctypes.data_as(ctypes.c_void_p)
             )
+            t2 = time.perf_counter()
         rgba = self._readback
         if (render_w, render_h) != (out_w, out_h):
             rgba = cv2.resize(rgba, (out_w, out_h), interpolation=cv2.INTER_AREA)
+        t3 = time.perf_counter()
+        self.seconds["draw"] += t1 - t0
+        self.seconds["readback"] += t2 - t1
+        self.seconds["downsample"] += t3 - t2
         return np.ascontiguousarray(rgba[..., :3]), rgba[..., 3] >= 128

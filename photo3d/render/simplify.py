@@ -51,6 +51,10 @@ class RenderMesh:
     vertices (V, 3) float32, colors (V, 3) uint8, faces (F, 3) uint32: vertex-coloured part.
     tex_vertices (T, 3) float32, tex_uv (T, 2) float32, tex_faces (G, 3) uint32, texture
     (h, w, 3) uint8 or None: textured part (uv (0, 0) = texture's top-left corner).
+    tex_projective: the textured part's uv are affine in the input image (the patches of
+    :func:`simplify_grid_mesh`): the renderer interpolates them in the input camera's image
+    (projective texturing) rather than along the 3D triangle, so that a fan over a slanted patch
+    shows its texels where the pixel grid had them.
     hole_vertices/hole_colors/hole_faces: the hole guard (``Mesh.guard``), drawn
     behind everything else and left out of the coverage mask.
     """
@@ -65,6 +69,7 @@ class RenderMesh:
     hole_vertices: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.float32))
     hole_colors: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.uint8))
     hole_faces: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.uint32))
+    tex_projective: bool = False
 
     @property
     def num_triangles(self) -> int:
@@ -387,13 +392,30 @@ def simplify_grid_mesh(mesh: Mesh, blocks: tuple[int, ...] = (8, 4), tolerance: 
         tex_uv=tex_uv,
         tex_faces=tex_faces,
         texture=texture,
+        tex_projective=True,
     )
 
 
-def render_mesh(mesh: Mesh, simplify: bool = True) -> RenderMesh:
+SCREEN_BLOCKS = (64, 32, 16, 8, 4, 2)
+
+
+def render_mesh(mesh: Mesh, simplify: bool = True, motion: tuple[float, float, float] | None = None,
+                max_error_px: float = 0.0) -> RenderMesh:
     """The RenderMesh of ``mesh``: its texture when it has one, else vertex colours, with
-    planar grid patches simplified when ``simplify``; plus the hole guard (``mesh.guard``)."""
-    out = _render_mesh(mesh, simplify)
+    grid patches simplified when ``simplify``; plus the hole guard (``mesh.guard``).
+
+    With ``motion`` = (largest sideways shift, largest shift along the axis, largest focal
+    scale) of the cameras to be rendered (:func:`photo3d.camera.motion_extent`) and
+    ``max_error_px`` > 0, patches of ``SCREEN_BLOCKS`` are merged wherever no vertex then moves
+    by more than ``max_error_px`` pixels in any of those cameras (:func:`disparity_tolerance`);
+    otherwise only planar patches (relative disparity error 1e-3) are.
+    """
+    if simplify and motion is not None and max_error_px > 0 and mesh.texture is None:
+        _check_mesh(mesh)
+        allowed = disparity_tolerance(mesh, max_error_px, *motion)
+        out = simplify_grid_mesh(mesh, SCREEN_BLOCKS, allowed_error=allowed)
+    else:
+        out = _render_mesh(mesh, simplify)
     guard = mesh.guard
     if guard is not None and guard.num_faces:
         out.hole_vertices = np.asarray(guard.vertices, np.float32)

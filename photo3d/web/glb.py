@@ -35,7 +35,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..camera import CameraFrame, camera_path, DEFAULT_PATHS
+from ..camera import DEFAULT_PATHS, CameraFrame, camera_path, motion_extent
 from ..core.data import Intrinsics, Mesh
 from ..errors import Photo3DError
 from ..io import atomic_write, srgb_to_linear  # noqa: F401  (srgb_to_linear: see read side)
@@ -73,13 +73,6 @@ def default_path_frames(mesh: Mesh, num_frames: int = 240) -> dict[str, list[Cam
         center = float(np.median(mesh.vertices[:, 2]))
     scale = 1.0 if mesh.info.depth_scale is None else float(mesh.info.depth_scale)
     return {name: camera_path(name, num_frames, center_depth=center, shift_scale=scale) for name in DEFAULT_PATHS}
-
-
-def motion_extent(paths: dict[str, list[CameraFrame]]) -> tuple[float, float, float]:
-    """(largest sideways shift, largest shift along the axis, largest focal scale) over ``paths``."""
-    centres = np.concatenate([[f.center for f in frames] for frames in paths.values()] or [np.zeros((1, 3))])
-    scales = [f.focal_scale for frames in paths.values() for f in frames] or [1.0]
-    return float(np.hypot(centres[:, 0], centres[:, 1]).max()), float(np.abs(centres[:, 2]).max()), float(max(scales))
 
 
 def _cell_rows(num_cells: int, cell_w: int, cell_h: int) -> tuple[np.ndarray, np.ndarray, int]:
