@@ -4,7 +4,9 @@ For a real photo with estimated-like depth (Middlebury Art view1 with its dispar
 photo with photo3d's heuristic depth prior; ../shared/data) at each longer side: the time of
 everything before rendering, triangles of the full mesh and triangles drawn, milliseconds per
 frame for drawing (rasterising, with a glFinish), read-back, downsampling and encoding
-(ffmpeg's CPU time), the four default videos' wall time, and the PSNR of frames against the
+(ffmpeg's CPU time), this process's CPU time per frame (llvmpipe's threads included: what 2
+free cores have to absorb, steadier than wall time on a shared machine), the four default
+videos' wall time, and the PSNR of frames against the
 full mesh's render (``Renderer(simplify=False)``) at the same pose: every ``--psnr-every``-th
 frame of each path. Two simplifications are compared: ``render.simplify_error`` 0.3 px (the
 default: patches follow the depth's smoothness) and 0 (planar patches only, as before).
@@ -69,12 +71,14 @@ def run(name: str, side: int, frames: int, psnr_every: int, errors: list[float])
                 r.set_mesh(p3d.mesh, motion=motion)
                 row["upload_s"] = round(time.perf_counter() - t, 2)
                 row["triangles_drawn"] = r.num_triangles
-                wall, encode, n = 0.0, 0.0, 0
+                wall, encode, n, cpu = 0.0, 0.0, 0, 0.0
                 scores = []
                 with tempfile.TemporaryDirectory() as tmp:
                     for path_name, run_frames in paths.items():
+                        c0 = time.process_time()
                         result = write_path_video(r, run_frames, k, Path(tmp) / f"{path_name}.mp4",
                                                   float(config.video.fps), **options)
+                        cpu += time.process_time() - c0
                         wall += result.wall_seconds
                         encode += result.encode_cpu_seconds
                         n += len(run_frames)
@@ -89,6 +93,7 @@ def run(name: str, side: int, frames: int, psnr_every: int, errors: list[float])
                     "downsample_ms": round(1000 * r.seconds["downsample"] / n_rendered, 1),
                     "encode_cpu_ms": round(1000 * encode / n, 1),
                     "frame_wall_ms": round(1000 * wall / n, 1),
+                    "render_cpu_ms": round(1000 * cpu / n, 1),
                     "four_videos_s": round(wall * scale, 1),
                     "psnr_min": round(min(scores), 2), "psnr_mean": round(float(np.mean(scores)), 2),
                 })
