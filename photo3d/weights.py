@@ -21,10 +21,11 @@ import http.client
 import logging
 import os
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Mapping
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 from .errors import Photo3DError
 
@@ -333,7 +334,7 @@ class _MirrorFailed(Exception):
         self.keep_part = keep_part
 
 
-def _fetch(url: str, part: Path, progress: bool, label: str) -> None:
+def _fetch(url: str, part: Path, progress: bool, label: str, on_start: Callable[[str], None] | None = None) -> None:
     """Append the bytes of ``url`` to ``part``, resuming with an HTTP Range request.
 
     Raises _MirrorFailed: HTTP error, no answer within :func:`connect_timeout`, an HTML
@@ -359,6 +360,8 @@ def _fetch(url: str, part: Path, progress: bool, label: str) -> None:
             response.fp.raw._sock.settimeout(max(READ_TIMEOUT, connect_timeout()))
         if "html" in (response.headers.get("Content-Type") or "").lower():
             raise _MirrorFailed("the server sent an HTML page, not a weight file")
+        if on_start is not None:
+            on_start(url)
         resumed = offset > 0 and response.status == 206
         if offset and not resumed:  # server ignored Range: start again
             offset = 0
@@ -433,7 +436,7 @@ def _installed(spec: WeightSpec, target: Path) -> bool:
 
 
 def download_one(name: str, dest_dir: str | Path | None = None, base_url: str | None = None,
-                 progress: bool = True) -> Path:
+                 progress: bool = True, on_start: Callable[[str], None] | None = None) -> Path:
     """Download one registry entry into ``dest_dir`` (default: :func:`cache_dir`).
 
     Its URLs are tried in order (a mirror first). The bytes go to ``<file>.part``
@@ -461,11 +464,43 @@ def download_one(name: str, dest_dir: str | Path | None = None, base_url: str | 
     reason = offline_reason()
     if reason:
         raise Photo3DError(f"{spec.filename}: not downloaded, downloads are off ({reason})")
+    with _download_lock(dest, spec.filename):  # batch workers may want the same file at once
+        if _installed(spec, target):  # another process got it while we waited
+            return target
+        return _download_locked(spec, target, base_url, progress, on_start)
+
+
+@contextlib.contextmanager
+def _download_lock(dest: Path, filename: str):
+    """An exclusive lock on downloading ``filename`` into ``dest`` (waits for another process)."""
+    import fcntl
+
+    lock = dest / f".{filename}.lock"
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:  # the holder before us removes the file when done: lock the one that is there
+            if os.fstat(fd).st_ino == os.stat(lock).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(lock)
+        os.close(fd)
+
+
+def _download_locked(spec: WeightSpec, target: Path, base_url: str | None, progress: bool,
+                     on_start: Callable[[str], None] | None) -> Path:
+    """The body of :func:`download_one`, under its lock."""
     part = target.with_name(target.name + ".part")
     problems = []
     for url in _source_urls(spec, base_url):
         try:
-            _fetch(url, part, progress, spec.filename)
+            _fetch(url, part, progress, spec.filename, on_start)
         except _MirrorFailed as exc:
             problems.append(f"{url}: {exc}")
             if exc.keep_part:
@@ -532,9 +567,16 @@ def ensure_weights(name: str, checkpoints_dir: str | Path | None = None, *, allo
         return found
     spec = get_spec(name)
     instead = f"; using {fallback}" if fallback else ""
-    log.warning(f"downloading {spec.description} (about {spec.size_mb} MB, once) into {cache_dir()}")
+    noted: list[str] = []
+
+    def note(url: str) -> None:  # once, when a server answers (a failure is then one line only)
+        if not noted:
+            noted.append(url)
+            log.warning(f"downloading {spec.description} (about {spec.size_mb} MB, once) from "
+                        f"{urllib.parse.urlsplit(url).netloc} into {cache_dir()}")
+
     try:
-        return download_one(name, None, None, progress)
+        return download_one(name, None, None, progress, on_start=note)
     except Photo3DError as exc:
         log.warning(f"{exc}{instead}")
         return None

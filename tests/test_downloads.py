@@ -330,3 +330,31 @@ def test_a_non_commercial_variant_prints_its_licence_once(monkeypatch, tmp_path,
         resolve_module._note_licence("vitb")
         resolve_module._note_licence("vits")
     assert [r.getMessage().count("CC-BY-NC-4.0") for r in caplog.records] == [1]
+
+
+def test_auto_inpainting_tries_the_networks_once_then_fills_with_one_warning(server, monkeypatch, tmp_path, capsys):
+    server.modes["/a/edge-model.pth"] = "hang"
+    pinned(monkeypatch, server, b"x", "/a/edge-model.pth", name="edge")
+    image = _photo(tmp_path)
+    np.save(tmp_path / "d.npy", np.linspace(1, 2, 48 * 64, dtype=np.float32).reshape(48, 64))
+    code, err = _run(["--image", image, "--depth", tmp_path / "d.npy", "--out", tmp_path / "out", "--quiet",
+                      "--longer-side", "64", "--paths", "none"], capsys)
+    warnings = [line for line in err.splitlines() if "warning" in line]
+    assert code == 0 and len(warnings) == 1, err  # no server answered: no note, one line with the fallback
+    assert "no answer" in warnings[0] and "non-learned fill" in warnings[0]
+    assert [r[0] for r in server.requests] == ["/a/edge-model.pth"]
+
+
+def test_two_processes_downloading_one_file_take_turns(server, monkeypatch, tmp_path):
+    data = state_dict_bytes()
+    server.files["/a/edge-model.pth"] = data
+    pinned(monkeypatch, server, data, "/a/edge-model.pth")
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(weights.download_one("edge", tmp_path, progress=False)))
+               for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 3 and len(server.requests) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["edge-model.pth"]

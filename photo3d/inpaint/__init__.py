@@ -64,13 +64,16 @@ INPAINTERS: dict[str, Callable[[InpaintConfig, float, bool], Inpainter | None]] 
 
 def make_inpainter(config: InpaintConfig, depth_threshold: float) -> Inpainter:
     """The inpainter that ``config.method`` asks for: ``fill``; ``learned`` (an error when its
-    weights are missing); ``auto``: the networks when their weights are found, else the fill
-    with one warning on the ``photo3d`` logger."""
+    weights are missing); ``auto``: the networks when their weights are found (or downloaded
+    on first use, ``config.download``), else the fill with one warning on the ``photo3d`` logger."""
     if config.method == "auto":
         inpainter = INPAINTERS["learned"](config, depth_threshold, False)
         if inpainter is not None:
             return inpainter
-        log.warning(MISSING_WEIGHTS_WARNING)
+        from ..weights import will_download
+
+        if not will_download(config.download):  # (a failed first-use download has said why)
+            log.warning(MISSING_WEIGHTS_WARNING)
         return INPAINTERS["fill"](config, depth_threshold, True)
     if config.method not in INPAINTERS:
         raise Photo3DError(f"inpaint.method: unknown inpainter {config.method!r}; valid: auto, {', '.join(INPAINTERS)}")

@@ -250,10 +250,12 @@ def make_learned_inpainter(config: InpaintConfig, depth_threshold: float, requir
     from ... import weights
 
     found, missing = weight_paths(config)
-    if missing and required and weights.will_download(config.download):  # first use: fetch them once
+    if missing and weights.will_download(config.download):  # first use: fetch them once
+        fallback = "" if required else "the non-learned fill"
         for kind in NETWORK_KINDS:
-            if kind not in found:
-                weights.ensure_weights(kind, config.checkpoints, allow_download=True)
+            if kind not in found and weights.ensure_weights(kind, config.checkpoints, allow_download=True,
+                                                            fallback=fallback) is None:
+                break  # warned once; the others would fail the same way
         found, missing = weight_paths(config)
     if missing:
         if not required:
