@@ -51,6 +51,7 @@ def run(name: str, side: int, frames: int, psnr_every: int, errors: list[float])
     config.prepare.longer_side = side
     config.prepare.enlarge = True
     config.inpaint.method = "fill"
+    config.depth.download = False  # offline: photos without a depth file get the heuristic prior
     config.video.num_frames = frames
     start = time.perf_counter()
     p3d = Photo3D.from_files(DATA / image, DATA / depth if depth else None, config=config)

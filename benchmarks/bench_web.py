@@ -90,6 +90,7 @@ def run(name: str, side: int, screenshot: Path | None) -> dict:
     config = Config()
     config.prepare.longer_side = side
     config.inpaint.method = "fill"
+    config.depth.download = False  # offline: photos without a depth file get the heuristic prior
     p3d = Photo3D.from_files(DATA / image, DATA / depth if depth else None, config=config)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

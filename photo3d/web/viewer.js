@@ -69,7 +69,9 @@
     in vec3 a_position;
     in vec2 a_uv;
     in vec4 a_color;          // glTF COLOR_0: linear
-    out vec2 v_uv;
+    // centroid: with multisampling, a pixel on a triangle's edge is shaded at a point inside
+    // the triangle, so the texture is never sampled outside its atlas cell (no seams)
+    centroid out vec2 v_uv;
     out vec3 v_color;
     vec3 toSrgb(vec3 c) {
       c = clamp(c, 0.0, 1.0);
@@ -85,7 +87,7 @@
     precision highp float;
     uniform sampler2D u_texture;
     uniform bool u_textured;
-    in vec2 v_uv;
+    centroid in vec2 v_uv;
     in vec3 v_color;
     out vec4 color;
     void main() {
