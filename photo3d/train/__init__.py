@@ -3,7 +3,7 @@
 ``python -m photo3d.train photo3d/train/recipes/cpu.yml`` makes the data (cached), trains
 the three networks one after another (resumable) and, with ``--export checkpoints``, writes
 them as the shipped weights. Modules: :mod:`.config` (the run's YAML), :mod:`.data` (data
-making and network inputs), :mod:`.losses`, :mod:`.loop`, :mod:`.plots`, :mod:`.export`,
+making and network inputs), :mod:`.losses`, :mod:`.loop`, :mod:`.plots`, :mod:`.shipped` (export and loading of the shipped weights),
 :mod:`.stages` (the only module importing package internals).
 """
 

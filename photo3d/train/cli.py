@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
             for r in train(config, kinds, progress=not args.quiet):
                 print(f"{r.kind}: {r.steps} steps, loss {r.final_loss:.4f}, {r.seconds / 60:.1f} min -> {r.folder}")
         if args.export or args.export_only:
-            from .export import export_run
+            from .shipped import export_run
 
             for path in export_run(config, args.export or "checkpoints", kinds):
                 print(f"wrote {path}")

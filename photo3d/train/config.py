@@ -7,7 +7,7 @@ an error naming the file.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field  # noqa: F401 (asdict re-exported)
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,8 @@ class DataConfig:
         (70 / 960 at the defaults), the context band twice as deep.
     layered_background: synthesis band depth range (px) for the synthetic scenes.
     jitter: colour jitter amplitude; photo_fraction: share of photo samples in colour batches.
+    frames: names of the RGB-D frames to take masks from (:func:`photo3d.train.data.rgbd_frames`;
+        empty = all).
     """
 
     root: str = "../shared/data"
@@ -44,6 +46,7 @@ class DataConfig:
     layered_background: list = field(default_factory=lambda: [14, 36])
     jitter: float = 0.08
     photo_fraction: float = 0.6
+    frames: list = field(default_factory=list)
 
 
 @dataclass

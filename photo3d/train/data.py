@@ -322,10 +322,11 @@ def layered_scene(textures: list[np.ndarray], size: int, rng: np.random.Generato
         mdisp = np.maximum(mdisp, base + 0.1)
         disp = np.where(middle, mdisp, base)
         rgb = np.where(middle[..., None], textures[1], rgb)
+    disp = np.clip(disp, 0.05, 2.5)  # the pipeline's range: disparity in [min_disparity, disp_rescale]
     fg = random_shape(size, rng, (0.08, 0.3))
     fdisp = np.full((size, size), float(disp.max()) + rng.uniform(0.25, 1.0), np.float32)
     fdisp = np.minimum(fdisp + surface_disparity(size, 0.0, rng) * 0.3, 3.0)
-    fdisp = np.maximum(fdisp, disp + 0.2)
+    fdisp = np.clip(np.maximum(fdisp, disp + 0.2), 0.05, 3.0)
     fg_rgb = textures[2] if rng.random() < 0.8 else np.full_like(textures[2], rng.integers(0, 256, 3, dtype=np.uint8))
     comp_disp = np.where(fg, fdisp, disp).astype(np.float32)
     comp_rgb = np.where(fg[..., None], fg_rgb, rgb)
@@ -437,6 +438,8 @@ def data_key(config: DataConfig) -> str:
     fields = asdict(config)
     fields.pop("cache", None)
     fields.pop("root", None)
+    if not fields.get("frames"):
+        fields.pop("frames", None)  # the default (all frames) keeps the key of older caches
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -450,7 +453,7 @@ def make_dataset(config: DataConfig, seed: int, progress: bool = True) -> dict[s
         raise Photo3DError(f"{root / 'bsds500'}: no BSDS500 train/val photos found")
     rng = np.random.default_rng(seed)
     pairs: list[MaskPair] = []
-    frames = rgbd_frames(root)
+    frames = [f for f in rgbd_frames(root) if not config.frames or f.name in config.frames]
     for frame in tqdm(frames, desc="real masks", disable=not progress):
         for side in config.mask_sizes:
             background = max(8, round(config.background_scale * side))

@@ -17,6 +17,7 @@ from ..inpaint.learned import (
     context_edge_map,
     depth_input,
     edge_input,
+    finish_edges,
     open_small_mask,
     segment_crops,
 )
@@ -30,7 +31,7 @@ from .. import weights as weights_module
 __all__ = [
     "Config", "Photo3DError", "fill_regions", "peel_fill", "LOG_EPS", "PAD_MULTIPLE",
     "LearnedInpainter", "SegmentCrop", "color_input", "context_edge_map", "depth_input",
-    "edge_input", "open_small_mask", "segment_crops", "NETWORK_KINDS", "build_network",
+    "edge_input", "finish_edges", "open_small_mask", "segment_crops", "NETWORK_KINDS", "build_network",
     "parameter_count", "front_layer", "Canvas", "Discontinuities", "detect_discontinuities",
     "make_canvas", "prepare", "Regions", "find_regions", "Intrinsics", "weights_module",
 ]

@@ -1,0 +1,154 @@
+"""Held-out scores of photo3d's trained inpainting networks vs the non-learned fill vs random weights.
+
+    python benchmarks/bench_inpaint_scores.py [--weights checkpoints] [--count 200]
+        [--crop 128] [--threads 1] [--json docs/train/scores.json] [--skip-timing]
+
+(a) colour PSNR/SSIM over the synthesis pixels: held-out Middlebury 2005/2006 disocclusion
+masks (photo3d's regions stage) on BSDS500 test/ photos; (b) edge F1 (1 px tolerance) and
+mean |log depth error| in the synthesis region on synthetic layered scenes textured with
+BSDS500 test/ photos; (d) seconds and peak memory (ru_maxrss) of the learned stage on the
+960 px sample with the shipped networks, and of the fill. See photo3d/train/scores.py.
+Needs ../shared/data. Nothing here is used for training.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def max_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def colour_table(nets: dict, random_nets: dict, samples) -> dict:
+    from photo3d.train import data as D
+    from photo3d.train import scores
+
+    x, _ = D.color_arrays(samples.rgb.astype(np.float32) / 255, samples.flags)
+    out = {}
+    t = time.perf_counter()
+    out["fill"] = scores.color_scores(scores.fill_color(samples.rgb, samples.flags), samples).__dict__
+    out["fill"]["seconds"] = time.perf_counter() - t
+    for name, net in (("net", nets.get("color")), ("random", random_nets["color"])):
+        if net is None:
+            continue
+        t = time.perf_counter()
+        pred = scores.run_net(net, x).transpose(0, 2, 3, 1)
+        out[name] = scores.color_scores(pred, samples).__dict__
+        out[name]["seconds"] = time.perf_counter() - t
+    return out
+
+
+def edge_depth_table(nets: dict, random_nets: dict, samples, thresholds=(0.002, 0.1, 0.5)) -> dict:
+    from photo3d.train import data as D
+    from photo3d.train import scores
+
+    with_edges = samples.mask(D.CONTEXT_EDGE).any(axis=(1, 2))
+    truth = samples.mask(D.EDGE_TRUTH)
+    x, _ = D.edge_arrays(samples.rgb.astype(np.float32) / 255, samples.depth, samples.flags)
+    out: dict = {"edge_samples": int(with_edges.sum()), "samples": len(samples)}
+    edge_maps = {}
+    for name, net in (("net", nets.get("edge")), ("random", random_nets["edge"])):
+        if net is None:
+            continue
+        prob = np.zeros(truth.shape, np.float32)
+        prob[with_edges] = scores.run_net(net, x[with_edges], batch=8)[:, 0]
+        for thr in thresholds:
+            edges = scores.edges_from(prob, samples, thr) & with_edges[:, None, None]
+            counts = np.sum([scores.edge_counts(e, t) for e, t in zip(edges[with_edges], truth[with_edges])], axis=0)
+            p, r, f = scores.f1(counts)
+            out[f"edge_{name}_thr{thr}"] = {"precision": p, "recall": r, "f1": f}
+            if thr == 0.002:
+                edge_maps[name] = edges
+    out["edge_none"] = {"precision": 0.0, "recall": 0.0, "f1": 0.0}  # no completion: context edges stop
+    out["depth_fill"] = scores.log_depth_error(scores.fill_depth(samples.depth, samples.flags), samples)
+    no_edges = np.zeros(truth.shape, bool)
+    if nets.get("depth") is not None:
+        out["depth_net_edges_from_net"] = scores.log_depth_error(
+            scores.depth_from_net(nets["depth"], samples, edge_maps.get("net", no_edges)), samples)
+        out["depth_net_true_edges"] = scores.log_depth_error(scores.depth_from_net(nets["depth"], samples, truth), samples)
+    out["depth_random"] = scores.log_depth_error(
+        scores.depth_from_net(random_nets["depth"], samples, edge_maps.get("random", no_edges)), samples)
+    return out
+
+
+def timing(weights: Path | None) -> dict:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_learned_inpaint import prepare_scene
+
+    from photo3d.train import shipped
+    from photo3d.train.stages import fill_regions
+
+    canvas, disc, regions, config = prepare_scene(ROOT / "inputs" / "sample.png", ROOT / "inputs" / "sample_disparity.png")
+    t = time.perf_counter()
+    fill_regions(canvas, regions, config)
+    fill_s = time.perf_counter() - t
+    rss0 = max_rss_mib()
+    inpainter = shipped.shipped_inpainter(weights)
+    t = time.perf_counter()
+    inpainter(canvas, disc, regions, config)
+    learned_s = time.perf_counter() - t
+    stats = inpainter.last_stats
+    return {"learned_seconds": learned_s, "fill_seconds": fill_s, "crops": stats.crops,
+            "edge_crops": stats.edge_crops, "per_step_seconds": stats.seconds,
+            "max_rss_mib_before": rss0, "max_rss_mib_after": max_rss_mib()}
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--weights", type=Path, default=None, help="folder with photo3d-*.safetensors (default checkpoints/)")
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--count", type=int, default=200)
+    ap.add_argument("--crop", type=int, default=128)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--skip-timing", action="store_true")
+    args = ap.parse_args(argv)
+
+    import torch
+
+    from photo3d.train import scores, shipped
+    from photo3d.train.stages import build_network
+
+    torch.set_num_threads(args.threads)
+    if not args.data.is_dir():
+        print(f"shared data not found at {args.data}", file=sys.stderr)
+        return 2
+    nets = {}
+    for kind in ("edge", "depth", "color"):
+        try:
+            nets[kind] = shipped.load_shipped(kind, args.weights)
+        except Exception as exc:  # report what is missing, score the rest
+            print(f"{kind}: no shipped network ({exc})", file=sys.stderr)
+    torch.manual_seed(0)
+    random_nets = {k: build_network(k).eval() for k in ("edge", "depth", "color")}  # published widths, random
+    result: dict = {"count": args.count, "crop": args.crop, "threads": args.threads,
+                    "cards": {k: shipped.read_card(k, args.weights).get("size") for k in nets}}
+    t = time.perf_counter()
+    colour_set = scores.held_out_color_set(args.data, args.count, args.crop)
+    layered_set = scores.held_out_layered_set(args.data, args.count, args.crop)
+    result["data_seconds"] = time.perf_counter() - t
+    result["colour"] = colour_table(nets, random_nets, colour_set)
+    result["colour_on_layered"] = colour_table(nets, random_nets, layered_set)
+    result["edges_depth"] = edge_depth_table(nets, random_nets, layered_set)
+    if not args.skip_timing and len(nets) == 3:
+        result["timing_960"] = timing(args.weights)
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,200 @@
+"""Held-out scores of the inpainting networks against the non-learned fill and random weights.
+
+* **colour** (a): disocclusion masks made by photo3d's regions stage on the held-out
+  Middlebury 2005/2006 scenes (view1 + disp1), placed on BSDS500 ``test/`` photos; PSNR and
+  SSIM over the synthesis pixels (the only ones the pipeline keeps), every method given the
+  same context and hole.
+* **edges and depth** (b): synthetic layered scenes textured with BSDS500 ``test/`` photos
+  (another seed): F1 of the completed depth edges inside the synthesis region (1 px
+  tolerance), and the mean absolute log-depth error over the synthesis pixels
+  (≈ relative depth error).
+
+Methods: ``net`` (given networks), ``fill`` (:func:`photo3d.inpaint.fill.peel_fill`, the
+pipeline's fallback, from the same context), ``random`` (the published architecture with
+random weights: a floor).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from . import data as D
+from .stages import SegmentCrop, finish_edges, open_small_mask, peel_fill
+
+
+# ---------------------------------------------------------------------------------------
+# Held-out sets
+# ---------------------------------------------------------------------------------------
+
+def held_out_frames(root: Path) -> list[D.RGBDFrame]:
+    """The 16 Middlebury 2005/2006 scenes' view1 with disparity (px = value / 2, 0 unknown)."""
+    frames = []
+    for scene in sorted((root / "middlebury_2005_2006_half").glob("*/view1.png")):
+        disp = cv2.imread(str(scene.parent / "disp1.png"), cv2.IMREAD_UNCHANGED).astype(np.float32) / 2
+        disp[disp <= 0] = np.nan
+        image = cv2.cvtColor(cv2.imread(str(scene)), cv2.COLOR_BGR2RGB)
+        frames.append(D.RGBDFrame(scene.parent.name, image, disp, "disparity"))
+    return frames
+
+
+def held_out_color_set(root: Path, count: int, size: int, seed: int = 2024,
+                       longer_side: int = 480) -> D.Samples:
+    """``count`` (rgb, flags) windows: held-out masks on BSDS500 test photos."""
+    rng = np.random.default_rng(seed)
+    pairs: list[D.MaskPair] = []
+    for frame in held_out_frames(root):
+        pairs += D.real_mask_pairs(frame, longer_side, max(8, round(longer_side * 70 / 960)))
+    photos = sorted((root / "bsds500" / "test").glob("*.jpg"))
+    samples = []
+    cache: dict[int, np.ndarray] = {}
+    while len(samples) < count:
+        window = D.window_on_mask(pairs[int(rng.integers(len(pairs)))], size, rng)
+        if window is None:
+            continue
+        syn, ctx = (np.ascontiguousarray(a) for a in window)
+        if syn.sum() < 40 or ctx.sum() < 200:
+            continue
+        i = int(rng.integers(len(photos)))
+        if i not in cache:
+            cache[i] = D.read_rgb(photos[i], allow_held_out=True)
+        rgb = D.photo_window(cache[i], size, rng)
+        samples.append((rgb, np.ones((size, size), np.float32),
+                        D.pack_flags(context=ctx, synthesis=syn, hole=open_small_mask(syn, ctx))))
+    return D.stack(samples, size)
+
+
+def held_out_layered_set(root: Path, count: int, size: int, seed: int = 2025) -> D.Samples:
+    """``count`` synthetic layered samples textured with BSDS500 test photos."""
+    photos = sorted((root / "bsds500" / "test").glob("*.jpg"))
+    rng = np.random.default_rng(seed)
+    return D.stack(list(D.layered_dataset(photos, count, size, (14, 36), rng)), size)
+
+
+# ---------------------------------------------------------------------------------------
+# Metrics
+# ---------------------------------------------------------------------------------------
+
+def psnr(pred: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> float:
+    """PSNR (dB) over ``mask`` pixels; images (S, S, 3) in [0, 1]."""
+    mse = float(((pred - truth) ** 2)[mask].mean())
+    return 10 * np.log10(1.0 / max(mse, 1e-10))
+
+
+def ssim_in(pred: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> float:
+    """Mean of the SSIM map (7x7 windows, skimage) over ``mask``; images (S, S, 3) in [0, 1]."""
+    from skimage.metrics import structural_similarity
+
+    _, full = structural_similarity(truth, pred, channel_axis=2, data_range=1.0, full=True)
+    return float(full.mean(axis=2)[mask].mean())
+
+
+def edge_counts(pred: np.ndarray, truth: np.ndarray, tolerance: int = 1) -> tuple[int, int, int, int]:
+    """(matched predictions, predictions, matched truth, truth) with a ``tolerance`` px match."""
+    k = np.ones((2 * tolerance + 1, 2 * tolerance + 1), np.uint8)
+    near_truth = cv2.dilate(truth.astype(np.uint8), k) > 0
+    near_pred = cv2.dilate(pred.astype(np.uint8), k) > 0
+    return int((pred & near_truth).sum()), int(pred.sum()), int((truth & near_pred).sum()), int(truth.sum())
+
+
+def f1(counts: np.ndarray) -> tuple[float, float, float]:
+    """(precision, recall, F1) from summed :func:`edge_counts`."""
+    tp_p, n_p, tp_t, n_t = (float(c) for c in counts)
+    p = tp_p / n_p if n_p else 0.0
+    r = tp_t / n_t if n_t else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+# ---------------------------------------------------------------------------------------
+# Methods
+# ---------------------------------------------------------------------------------------
+
+def run_net(network, x: np.ndarray, batch: int = 16) -> np.ndarray:
+    """Network output for inputs (N, C, S, S) float32, in eval mode, batched."""
+    import torch
+
+    network.eval()
+    outs = []
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            outs.append(network(torch.from_numpy(np.ascontiguousarray(x[i:i + batch]))).numpy())
+    return np.concatenate(outs)
+
+
+def fill_color(rgb: np.ndarray, flags: np.ndarray) -> np.ndarray:
+    """Non-learned fill of the hole from the context: (N, S, S, 3) float [0, 1]."""
+    out = np.empty(rgb.shape, np.float32)
+    for i in range(len(rgb)):
+        ctx, hole = flags[i] & D.CONTEXT > 0, flags[i] & D.HOLE > 0
+        src = (rgb[i] * ctx[..., None]).astype(np.uint8)
+        filled, _, color = peel_fill(hole.astype(np.int32), ctx.astype(np.int32), np.zeros(ctx.shape, np.float32),
+                                     src, 1.0, target_disparity=np.zeros(ctx.shape, np.float32))
+        mean = rgb[i][ctx].mean(axis=0) if ctx.any() else np.full(3, 127.0)
+        out[i] = np.where(filled[..., None], color, mean) / 255.0
+    return out
+
+
+def fill_depth(depth: np.ndarray, flags: np.ndarray) -> np.ndarray:
+    """Non-learned fill of disparity from the context (as the pipeline's fill): (N, S, S) depth."""
+    out = np.empty(depth.shape, np.float32)
+    for i in range(len(depth)):
+        ctx, hole = flags[i] & D.CONTEXT > 0, flags[i] & D.HOLE > 0
+        disp = np.where(ctx, 1.0 / depth[i], 0).astype(np.float32)
+        filled, d, _ = peel_fill(hole.astype(np.int32), ctx.astype(np.int32), disp,
+                                 np.zeros(ctx.shape + (3,), np.uint8), 1.0)
+        fallback = float(np.median(disp[ctx])) if ctx.any() else 1.0
+        out[i] = 1.0 / np.maximum(np.where(filled, d, fallback), 1e-3)
+    return out
+
+
+@dataclass
+class ColorScores:
+    psnr: float
+    ssim: float
+
+
+def color_scores(pred: np.ndarray, samples: D.Samples) -> ColorScores:
+    """Mean PSNR / SSIM over the synthesis pixels; pred (N, S, S, 3) in [0, 1]."""
+    truth = samples.rgb.astype(np.float32) / 255
+    ps, ss = [], []
+    for i in range(len(samples)):
+        syn = samples.flags[i] & D.SYNTHESIS > 0
+        ctx = samples.flags[i] & D.CONTEXT > 0
+        comp = np.where(ctx[..., None], truth[i], pred[i])
+        ps.append(psnr(comp, truth[i], syn))
+        ss.append(ssim_in(comp.astype(np.float32), truth[i], syn))
+    return ColorScores(float(np.mean(ps)), float(np.mean(ss)))
+
+
+def edges_from(prob: np.ndarray, samples: D.Samples, threshold: float) -> np.ndarray:
+    """Completed edges inside the synthesis region as the pipeline finishes them
+    (:func:`photo3d.inpaint.learned.finish_edges`), without the context edges. (N, S, S) bool."""
+    out = np.zeros(prob.shape, bool)
+    for i in range(len(prob)):
+        f = samples.flags[i]
+        crop = SegmentCrop(1, 0, f.shape[0], 0, f.shape[1], f & D.SYNTHESIS > 0, f & D.CONTEXT > 0, f & D.HOLE > 0,
+                           f & D.CONTEXT_EDGE > 0, np.zeros(f.shape + (3,), np.float32), samples.depth[i])
+        out[i] = finish_edges(prob[i], crop, threshold) & crop.synthesis
+    return out
+
+
+def log_depth_error(depth: np.ndarray, samples: D.Samples) -> float:
+    """Mean |ln(pred) - ln(truth)| over all synthesis pixels of the set."""
+    syn = samples.mask(D.SYNTHESIS)
+    err = np.abs(np.log(np.maximum(depth, 1e-6)) - np.log(samples.depth))
+    return float(err[syn].mean())
+
+
+def depth_from_net(network, samples: D.Samples, edges: np.ndarray) -> np.ndarray:
+    """Depth (N, S, S) from a depth net given the edge map passed on (context + completed)."""
+    flags = samples.flags.copy()
+    flags &= ~np.uint8(D.EDGE_TRUTH)
+    flags |= np.where(edges, np.uint8(D.EDGE_TRUTH), np.uint8(0))
+    x, _ = D.depth_arrays(samples.depth, flags)
+    ctx = samples.mask(D.CONTEXT)
+    logd = np.log(samples.depth.astype(np.float64) + 1e-8)
+    mean = (logd * ctx).sum(axis=(1, 2)) / np.maximum(ctx.sum(axis=(1, 2)), 1)
+    out = run_net(network, x)[:, 0]
+    return np.exp(np.clip(out + mean[:, None, None], -80, 80)).astype(np.float32)
