@@ -117,7 +117,7 @@ def main(argv: list[str]) -> int:
     import torch
 
     from photo3d.train import scores, shipped
-    from photo3d.train.stages import build_network
+    from photo3d.train.stages import Photo3DError, build_network
 
     torch.set_num_threads(args.threads)
     if not args.data.is_dir():
@@ -127,7 +127,7 @@ def main(argv: list[str]) -> int:
     for kind in ("edge", "depth", "color"):
         try:
             nets[kind] = shipped.load_shipped(kind, args.weights)
-        except Exception as exc:  # report what is missing, score the rest
+        except Photo3DError as exc:  # report what is missing, score the rest
             print(f"{kind}: no shipped network ({exc})", file=sys.stderr)
     torch.manual_seed(0)
     random_nets = {k: build_network(k).eval() for k in ("edge", "depth", "color")}  # published widths, random

@@ -8,12 +8,18 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from photo3d.errors import Photo3DError  # noqa: E402
-from photo3d.train import data as D  # noqa: E402
-from photo3d.train import shipped  # noqa: E402
-from photo3d.train.config import DataConfig, NetConfig, TrainConfig, config_from_dict, load_train_config  # noqa: E402
-from photo3d.train.loop import load_checkpoint, train, train_net  # noqa: E402
-from photo3d.train.stages import SegmentCrop, color_input, depth_input, edge_input  # noqa: E402
+from photo3d.errors import Photo3DError
+from photo3d.train import data as D
+from photo3d.train import shipped
+from photo3d.train.config import (
+    DataConfig,
+    NetConfig,
+    TrainConfig,
+    config_from_dict,
+    load_train_config,
+)
+from photo3d.train.loop import load_checkpoint, train, train_net
+from photo3d.train.stages import SegmentCrop, color_input, depth_input, edge_input
 
 RECIPES = Path(__file__).resolve().parents[1] / "photo3d" / "train" / "recipes"
 
@@ -104,8 +110,8 @@ def test_batch_inputs_are_built_as_the_pipeline_builds_them(dataset):
 
 def test_smoke_config_trains_a_tiny_net_and_its_loss_falls(dataset, tmp_path):
     from photo3d.train import losses
-    from photo3d.train.loop import batch_rng, build
     from photo3d.train.data import make_batch
+    from photo3d.train.loop import batch_rng, build
 
     config, data = dataset
     config = TrainConfig(**{**config.__dict__, "run_dir": str(tmp_path / "run")})

@@ -7,7 +7,7 @@ an error naming the file.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import asdict, dataclass, field  # noqa: F401 (asdict re-exported)
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 

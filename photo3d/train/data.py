@@ -29,17 +29,25 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterator
 
 import cv2
 import numpy as np
 
 from .config import DataConfig
 from .stages import (
-    LOG_EPS, Canvas, Config, Intrinsics, Photo3DError, context_edge_map, detect_discontinuities,
-    find_regions, front_layer, make_canvas, open_small_mask, prepare, segment_crops,
+    LOG_EPS,
+    Photo3DError,
+    array_canvas,
+    context_edge_map,
+    discontinuities_of,
+    open_small_mask,
+    prepared_canvas,
+    region_config,
+    regions_of,
+    segment_crops,
 )
 
 log = logging.getLogger("photo3d")
@@ -143,23 +151,14 @@ class MaskPair:
     context: np.ndarray
 
 
-def region_config(longer_side: int, background: int) -> Config:
-    """Pipeline settings at a working size: thicknesses as given (context twice the synthesis
-    band, as the defaults 70/140), no border extension."""
-    return Config(longer_side=int(longer_side), background_thickness=int(background),
-                  context_thickness=2 * int(background), extrapolate_border=False)
-
-
 def real_mask_pairs(frame: RGBDFrame, longer_side: int, background: int, min_pixels: int = 40) -> list[MaskPair]:
     """Every segment's (synthesis, context) masks from photo3d's stages run on ``frame``."""
     config = region_config(longer_side, background)
     values = frame.values.copy()
     if frame.kind == "depth":
         values[~np.isfinite(values) | (values <= 0)] = 0.0  # unknown: filled by prepare
-    prepared = prepare(frame.image, values, config, kind=frame.kind, source=frame.name)
-    canvas = make_canvas(prepared, 0)
-    disc = detect_discontinuities(canvas.detect_disparity, config)
-    regions = find_regions(front_layer(canvas, disc), disc, config)
+    canvas = prepared_canvas(frame.image, values, frame.kind, config, frame.name)
+    disc, regions = regions_of(canvas, config)
     pairs = []
     for crop in segment_crops(canvas, disc, regions):
         if crop.synthesis.sum() < min_pixels:
@@ -334,13 +333,6 @@ def layered_scene(textures: list[np.ndarray], size: int, rng: np.random.Generato
                         (1.0 / disp).astype(np.float32), fg)
 
 
-def scene_canvas(rgb: np.ndarray, depth: np.ndarray) -> Canvas:
-    """A canvas without border band for a synthetic S×S scene (depth already normalised)."""
-    h, w = depth.shape
-    return Canvas(rgb, depth, (1.0 / depth).astype(np.float32), np.ones((h, w), bool), 0,
-                  Intrinsics.default(w, h), 1.0)
-
-
 def keep_touching(candidates: np.ndarray, anchors: np.ndarray) -> np.ndarray:
     """Pixels of ``candidates`` whose 8-connected run (with ``anchors``) touches an anchor,
     as :func:`photo3d.inpaint.learned.finish_edges` keeps edge-net output. (S, S) bool."""
@@ -358,10 +350,8 @@ def layered_samples(scene: LayeredScene, background: int, max_per_scene: int = 2
     """Samples (rgb, depth, flags) of the foreground's segments, truth = the hidden background."""
     size = scene.depth.shape[0]
     config = region_config(size, background)
-    canvas = scene_canvas(scene.rgb, scene.depth)
-    disc = detect_discontinuities(canvas.detect_disparity, config)
-    regions = find_regions(front_layer(canvas, disc), disc, config)
-    hidden = detect_discontinuities((1.0 / scene.background_depth).astype(np.float32), config)
+    disc, regions = regions_of(array_canvas(scene.rgb, scene.depth), config)
+    hidden = discontinuities_of((1.0 / scene.background_depth).astype(np.float32), config)
     sizes = np.bincount(regions.synthesis_label.ravel())
     out = []
     for s in np.argsort(-sizes):
@@ -535,11 +525,11 @@ class Batch:
     otherwise), ``context``; ``truth_rgb`` (B, 3, S, S) for sample sheets.
     """
 
-    x: "object"
-    target: "object"
-    loss_mask: "object"
-    context: "object"
-    truth_rgb: "object"
+    x: object
+    target: object
+    loss_mask: object
+    context: object
+    truth_rgb: object
 
 
 def _bits(flags: np.ndarray, bit: int) -> np.ndarray:
@@ -620,5 +610,5 @@ def make_batch(data: dict[str, Samples], kind: str, batch: int, rng: np.random.G
     else:
         x, target = color_arrays(rgb, flags)
         loss_mask = _bits(flags, HOLE)
-    t = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))  # noqa: E731
+    t = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
     return Batch(t(x), t(target), t(loss_mask), t(_bits(flags, CONTEXT)), t(rgb.transpose(0, 3, 1, 2)))

@@ -24,7 +24,6 @@ import numpy as np
 from . import data as D
 from .stages import SegmentCrop, finish_edges, open_small_mask, peel_fill
 
-
 # ---------------------------------------------------------------------------------------
 # Held-out sets
 # ---------------------------------------------------------------------------------------

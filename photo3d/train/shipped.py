@@ -52,7 +52,7 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def test_input(kind: str) -> "torch.Tensor":
+def test_input(kind: str) -> torch.Tensor:
     """The fixed input of the stored output vectors: seeded uniform features, a context
     half and a hole disc (binary last two channels), (1, C, 128, 128) float32."""
     import torch
@@ -67,7 +67,7 @@ def test_input(kind: str) -> "torch.Tensor":
     return x
 
 
-def output_vector(network: "nn.Module", kind: str) -> dict:
+def output_vector(network: nn.Module, kind: str) -> dict:
     """Sum and 8 sample values of the network's output on :func:`test_input` (eval mode)."""
     import torch
 
@@ -79,7 +79,7 @@ def output_vector(network: "nn.Module", kind: str) -> dict:
     return {"sum": float(flat.sum()), "values": [float(v) for v in flat[picks]]}
 
 
-def export_network(network: "nn.Module", kind: str, size: dict, folder: str | Path, extra: dict) -> Path:
+def export_network(network: nn.Module, kind: str, size: dict, folder: str | Path, extra: dict) -> Path:
     """Write ``photo3d-<kind>.safetensors`` and its ``.yml`` card into ``folder``."""
     from safetensors.torch import save_file
 
@@ -116,7 +116,7 @@ def available(folder: str | Path | None = None) -> bool:
 
 
 def load_shipped(kind: str, folder: str | Path | None = None, device: str = "cpu",
-                 check_hash: bool = True) -> "nn.Module":
+                 check_hash: bool = True) -> nn.Module:
     """The shipped network ``kind`` at its stored widths, loaded strictly, in eval mode.
 
     Raises:
