@@ -91,9 +91,12 @@ def preview(model: torch.nn.Module, kind: str, batch: Batch, path: Path) -> Path
             truth = truth_rgb
         elif kind == "depth":
             known = ctx | hole
-            context = plots.normalise(batch.target[i, 0].numpy(), known) * ctx
-            pred = plots.normalise(out[i, 0], known) * known
-            truth = plots.normalise(batch.target[i, 0].numpy(), known) * known
+            target = batch.target[i, 0].numpy()
+            lo, hi = float(target[known].min()), float(target[known].max())
+            scale = lambda v: np.clip((v - lo) / max(hi - lo, 1e-6), 0, 1)  # noqa: E731 (truth's range)
+            context = scale(target) * ctx
+            pred = scale(out[i, 0]) * known
+            truth = scale(target) * known
         else:
             context = truth_rgb * ctx
             context[:, batch.x[i, 4].numpy() > 0] = np.array([1.0, 0, 0])[:, None]
