@@ -202,3 +202,17 @@ def test_shipped_networks_load_strictly_and_reproduce_stored_vectors(kind):
     got = shipped.output_vector(network, kind)
     assert got["sum"] == pytest.approx(card["test_vector"]["sum"], rel=1e-4, abs=1e-3)
     np.testing.assert_allclose(got["values"], card["test_vector"]["values"], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.skipif(not shipped.available(), reason="photo3d's shipped networks are not in checkpoints/ yet")
+def test_learned_inpainting_runs_offline_end_to_end_with_the_shipped_networks():
+    import cv2
+
+    from photo3d.train.stages import scene_with
+
+    inputs = Path(__file__).resolve().parents[1] / "inputs"
+    image = cv2.cvtColor(cv2.imread(str(inputs / "sample.png")), cv2.COLOR_BGR2RGB)
+    disparity = cv2.imread(str(inputs / "sample_disparity.png"), cv2.IMREAD_UNCHANGED).astype(np.float32)
+    scene = scene_with(image, disparity, shipped.shipped_inpainter(), longer_side=480)
+    assert scene.inpaint_method == "learned"
+    assert scene.fill.mask.any() and len(scene.mesh.faces) > 0

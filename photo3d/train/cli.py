@@ -15,6 +15,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--only", default="", help="comma-separated kinds to train (default: all in the config)")
     p.add_argument("--export", metavar="DIR", help="after training, write finished nets to DIR (safetensors + yml)")
     p.add_argument("--export-only", action="store_true", help="do not train; export what is finished")
+    p.add_argument("--partial", action="store_true", help="export unfinished nets from their last checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.export or args.export_only:
             from .shipped import export_run
 
-            for path in export_run(config, args.export or "checkpoints", kinds):
+            for path in export_run(config, args.export or "checkpoints", kinds, args.partial):
                 print(f"wrote {path}")
     except Photo3DError as exc:
         print(f"photo3d: error: {exc}", file=sys.stderr)

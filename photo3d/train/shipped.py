@@ -149,8 +149,11 @@ def shipped_inpainter(folder: str | Path | None = None, device: str = "cpu", **k
     return LearnedInpainter(nets["edge"], nets["depth"], nets["color"], device, **kwargs)
 
 
-def export_run(config, folder: str | Path, kinds: list[str] | None = None) -> list[Path]:
-    """Export every finished network of a run (``<run_dir>/<kind>/final.pt``) to ``folder``."""
+def export_run(config, folder: str | Path, kinds: list[str] | None = None,
+               allow_partial: bool = False) -> list[Path]:
+    """Export every finished network of a run (``<run_dir>/<kind>/final.pt``) to ``folder``;
+    with ``allow_partial``, an unfinished one from its last checkpoint (the card says
+    ``finished: false`` and the steps reached)."""
     import torch
 
     from .config import asdict
@@ -161,14 +164,15 @@ def export_run(config, folder: str | Path, kinds: list[str] | None = None) -> li
         if kinds and net.kind not in kinds:
             continue
         final = Path(config.run_dir) / net.kind / "final.pt"
-        if not final.is_file():
+        last_path = Path(config.run_dir) / net.kind / "last.pt"
+        if not final.is_file() and not (allow_partial and last_path.is_file()):
             raise Photo3DError(f"{final}: the {net.kind} network has not finished training")
         model = build(net, config.seed)
-        state = torch.load(final, map_location="cpu", weights_only=True)
+        last = load_checkpoint(last_path)
+        state = torch.load(final, map_location="cpu", weights_only=True) if final.is_file() else last["model"]
         model.load_state_dict(state, strict=True)
-        last = load_checkpoint(Path(config.run_dir) / net.kind / "last.pt")
         history = np.asarray(last["history"], np.float64)
-        extra = {"steps": int(last["step"]), "train_seconds": round(float(last["seconds"]), 1),
+        extra = {"finished": final.is_file(), "steps": int(last["step"]), "train_seconds": round(float(last["seconds"]), 1),
                  "final_loss": round(float(history[-100:, 1].mean()), 5),
                  "recipe": {"seed": config.seed, "data": asdict(config.data), "net": asdict(net)}}
         written.append(export_network(model, net.kind, {k: int(v) for k, v in net.size.items()}, folder, extra))

@@ -70,6 +70,15 @@ def regions_of(canvas: Canvas, config: Config) -> tuple[Discontinuities, Regions
     return disc, find_regions(front_layer(canvas, disc), disc, config)
 
 
+def scene_with(image, disparity, inpainter, longer_side: int = 960):
+    """The pipeline up to the mesh (no rendering) on an RGB image and its disparity with the
+    given learned inpainter; returns the pipeline's Scene (``inpaint_method``, ``fill``...)."""
+    from ..pipeline import build_scene
+
+    config = Config(longer_side=int(longer_side), inpaint="learned", paths=[])
+    return build_scene(image, disparity, config, inpainter=("learned", inpainter))
+
+
 __all__ = [
     "LOG_EPS",
     "NETWORK_KINDS",
