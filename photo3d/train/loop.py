@@ -93,10 +93,10 @@ def preview(model: torch.nn.Module, kind: str, batch: Batch, path: Path) -> Path
             known = ctx | hole
             target = batch.target[i, 0].numpy()
             lo, hi = float(target[known].min()), float(target[known].max())
-            scale = lambda v: np.clip((v - lo) / max(hi - lo, 1e-6), 0, 1)  # noqa: E731 (truth's range)
-            context = scale(target) * ctx
-            pred = scale(out[i, 0]) * known
-            truth = scale(target) * known
+            span = max(hi - lo, 1e-6)  # the truth's range for all three tiles
+            context = np.clip((target - lo) / span, 0, 1) * ctx
+            pred = np.clip((out[i, 0] - lo) / span, 0, 1) * known
+            truth = np.clip((target - lo) / span, 0, 1) * known
         else:
             context = truth_rgb * ctx
             context[:, batch.x[i, 4].numpy() > 0] = np.array([1.0, 0, 0])[:, None]
