@@ -216,3 +216,16 @@ def test_learned_inpainting_runs_offline_end_to_end_with_the_shipped_networks():
     scene = scene_with(image, disparity, shipped.shipped_inpainter(), longer_side=480)
     assert scene.inpaint_method == "learned"
     assert scene.fill.mask.any() and len(scene.mesh.faces) > 0
+
+
+def test_score_metrics_on_known_cases():
+    from photo3d.train import scores
+
+    truth = np.zeros((16, 16), bool)
+    truth[8, 2:12] = True
+    shifted = np.roll(truth, 1, axis=0)  # one pixel off: matched within the 1 px tolerance
+    assert scores.f1(np.array(scores.edge_counts(shifted, truth)))[2] == pytest.approx(1.0)
+    assert scores.f1(np.array(scores.edge_counts(np.zeros_like(truth), truth))) == (0.0, 0.0, 0.0)
+    a = np.zeros((8, 8, 3))
+    mask = np.ones((8, 8), bool)
+    assert scores.psnr(a + 0.1, a, mask) == pytest.approx(20.0)
