@@ -1,6 +1,6 @@
 """Held-out scores of photo3d's trained inpainting networks vs the non-learned fill vs random weights.
 
-    python benchmarks/bench_inpaint_scores.py [--weights checkpoints] [--count 200]
+    python -m benchmarks.bench_inpaint_scores [--weights checkpoints] [--count 200]
         [--crop 128] [--threads 1] [--json docs/train/scores.json] [--skip-timing]
 
 (a) colour PSNR/SSIM over the synthesis pixels: held-out Middlebury 2005/2006 disocclusion
@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def max_rss_mib() -> float:
@@ -82,20 +81,21 @@ def edge_depth_table(nets: dict, random_nets: dict, samples, thresholds=(0.002, 
 
 
 def timing(weights: Path | None) -> dict:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from bench_learned_inpaint import prepare_scene
+    import cv2
 
     from photo3d.train import shipped
-    from photo3d.train.stages import fill_regions
+    from photo3d.train.stages import fill_synthesis, scene_regions
 
-    canvas, disc, regions, config = prepare_scene(ROOT / "inputs" / "sample.png", ROOT / "inputs" / "sample_disparity.png")
+    image = cv2.cvtColor(cv2.imread(str(ROOT / "inputs" / "sample.png")), cv2.COLOR_BGR2RGB)
+    disparity = cv2.imread(str(ROOT / "inputs" / "sample_disparity.png"), cv2.IMREAD_UNCHANGED).astype(np.float32)
+    canvas, disc, regions = scene_regions(image, disparity, 960)
     t = time.perf_counter()
-    fill_regions(canvas, regions, config)
+    fill_synthesis(canvas, regions)
     fill_s = time.perf_counter() - t
     rss0 = max_rss_mib()
     inpainter = shipped.shipped_inpainter(weights)
     t = time.perf_counter()
-    inpainter(canvas, disc, regions, config)
+    inpainter(canvas, disc, regions)
     learned_s = time.perf_counter() - t
     stats = inpainter.last_stats
     return {"learned_seconds": learned_s, "fill_seconds": fill_s, "crops": stats.crops,

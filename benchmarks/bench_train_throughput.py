@@ -1,6 +1,6 @@
 """Training throughput of the three inpainting networks at a few widths (one CPU thread).
 
-    python benchmarks/bench_train_throughput.py [--crop 128] [--batch 8] [--threads 1]
+    python -m benchmarks.bench_train_throughput [--crop 128] [--batch 8] [--threads 1]
 
 One step = forward, backward and an Adam update on a random batch (N, C, crop, crop).
 Used to size photo3d/train/recipes/cpu.yml. Measured on the 2-core project machine (torch
@@ -12,9 +12,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 WIDTHS = [("edge", {"base_channels": 16, "res_blocks": 2}), ("edge", {"base_channels": 16, "res_blocks": 4}),
           ("edge", {"base_channels": 24, "res_blocks": 3}), ("color", {"base_channels": 16, "levels": 5}),

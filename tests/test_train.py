@@ -229,3 +229,14 @@ def test_score_metrics_on_known_cases():
     a = np.zeros((8, 8, 3))
     mask = np.ones((8, 8), bool)
     assert scores.psnr(a + 0.1, a, mask) == pytest.approx(20.0)
+
+
+def test_command_line_parses_options_and_reports_bad_input_in_one_line(tmp_path, capsys):
+    from photo3d.train.command import main, parse
+
+    opts = parse(["run.yml", "--only", "edge,color", "--export", "out", "--partial"])
+    assert opts.config == "run.yml" and opts.only == ["edge", "color"] and opts.export == "out" and opts.partial
+    assert main(["run.yml", "--bogus"]) == 2
+    assert main([str(tmp_path / "missing.yml")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("photo3d: error: ") and "missing.yml" in err[-1]

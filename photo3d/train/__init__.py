@@ -9,7 +9,7 @@ making and network inputs), :mod:`.losses`, :mod:`.loop`, :mod:`.plots`, :mod:`.
 
 
 def main(argv=None) -> int:
-    """``photo3d train`` entry point (see :mod:`photo3d.train.cli`)."""
-    from .cli import main as _main
+    """``photo3d train`` entry point (see :mod:`photo3d.train.command`)."""
+    from .command import main as _main
 
     return _main(argv)

@@ -1,6 +1,6 @@
 """``python -m photo3d.train CONFIG.yml``."""
 import sys
 
-from .cli import main
+from .command import main
 
 sys.exit(main())

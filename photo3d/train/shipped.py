@@ -143,10 +143,10 @@ def load_shipped(kind: str, folder: str | Path | None = None, device: str = "cpu
 
 def shipped_inpainter(folder: str | Path | None = None, device: str = "cpu", **kwargs):
     """A :class:`photo3d.inpaint.learned.LearnedInpainter` with the three shipped networks."""
-    from .stages import LearnedInpainter
+    from .stages import learned_inpainter
 
     nets = {k: load_shipped(k, folder, device) for k in NETWORK_KINDS}
-    return LearnedInpainter(nets["edge"], nets["depth"], nets["color"], device, **kwargs)
+    return learned_inpainter(nets["edge"], nets["depth"], nets["color"], device, **kwargs)
 
 
 def export_run(config, folder: str | Path, kinds: list[str] | None = None,

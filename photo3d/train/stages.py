@@ -1,18 +1,28 @@
 """Every import of photo3d's package internals that the training code needs, in one place.
 
-The package layout is being restructured (``photo3d/core/...``); when it moves, only this
-module changes. Everything else in :mod:`photo3d.train` imports from here.
+When the package layout moves, only this module changes: everything else in
+:mod:`photo3d.train` imports from here, and the pipeline stages are reached through the
+small wrappers below (their signatures stay put while the stages' own ones change).
 """
 from __future__ import annotations
 
+import numpy as np
+
 from .. import weights as weights_module
-from ..config import Config
+from ..config import Config, EdgesConfig, InpaintConfig, PrepareConfig, RegionsConfig
+from ..core.canvas import make_canvas
+from ..core.data import Canvas, Discontinuities, Intrinsics, Regions
+from ..core.discontinuities import detect_discontinuities
+from ..core.ldi import front_layer
+from ..core.peel import peel_fill
+from ..core.prepare import prepare
+from ..core.regions import find_regions
 from ..errors import Photo3DError
-from ..inpaint.fill import fill_regions, peel_fill
+from ..inpaint.fill import fill_regions
 from ..inpaint.learned import (
-    LOG_EPS,
     PAD_MULTIPLE,
     LearnedInpainter,
+    LearnedSettings,
     SegmentCrop,
     color_input,
     context_edge_map,
@@ -22,64 +32,82 @@ from ..inpaint.learned import (
     open_small_mask,
     segment_crops,
 )
+from ..inpaint.learned.tensors import LOG_EPS
 from ..inpaint.networks import NETWORK_KINDS, build_network, parameter_count
-from ..ldi import front_layer
-from ..preprocess import (
-    Canvas,
-    Discontinuities,
-    detect_discontinuities,
-    make_canvas,
-    prepare,
-)
-from ..regions import Regions, find_regions
-from ..types import Intrinsics
+
+DEPTH_THRESHOLD = EdgesConfig().depth_threshold
+"""The pipeline's default discontinuity threshold (normalised disparity)."""
+
 
 # ---------------------------------------------------------------------------------------
-# Stable wrappers over the pipeline stages (their signatures change with the layout)
+# Stable wrappers over the pipeline stages
 # ---------------------------------------------------------------------------------------
 
 def region_config(longer_side: int, background: int) -> Config:
     """Pipeline settings at a working size: synthesis band ``background`` px, context band
     twice as deep (as the defaults 70/140), no border extension."""
-    return Config(longer_side=int(longer_side), background_thickness=int(background),
-                  context_thickness=2 * int(background), extrapolate_border=False)
+    return Config(prepare=PrepareConfig(longer_side=int(longer_side)),
+                  regions=RegionsConfig(background_thickness=int(background), context_thickness=2 * int(background),
+                                        extrapolate_border=False))
 
 
-def prepared_canvas(image, values, kind: str, config: Config, source: str) -> Canvas:
+def prepared_canvas(image: np.ndarray, values: np.ndarray, kind: str, config: Config, source: str) -> Canvas:
     """prepare (resize, normalise, clean) then a canvas without border band."""
-    return make_canvas(prepare(image, values, config, kind=kind, source=source), 0)
+    prepared = prepare(image, values, config.prepare, depth_threshold=float(config.edges.depth_threshold),
+                       kind=kind, source=source)
+    return make_canvas(prepared, 0)
 
 
-def array_canvas(rgb, depth) -> Canvas:
+def array_canvas(rgb: np.ndarray, depth: np.ndarray) -> Canvas:
     """A canvas without border band from an already normalised (S, S) depth and its image."""
-    import numpy as np
-
     h, w = depth.shape
     return Canvas(rgb, depth, (1.0 / depth).astype(np.float32), np.ones((h, w), bool), 0,
                   Intrinsics.default(w, h), 1.0)
 
 
-def discontinuities_of(disparity, config: Config) -> Discontinuities:
+def discontinuities_of(disparity: np.ndarray, config: Config) -> Discontinuities:
     """The discontinuities stage on a (H, W) detection disparity."""
-    return detect_discontinuities(disparity, config)
+    return detect_discontinuities(disparity, config.edges)
 
 
 def regions_of(canvas: Canvas, config: Config) -> tuple[Discontinuities, Regions]:
     """discontinuities → front layer → regions on a canvas."""
-    disc = detect_discontinuities(canvas.detect_disparity, config)
-    return disc, find_regions(front_layer(canvas, disc), disc, config)
+    disc = detect_discontinuities(canvas.detect_disparity, config.edges)
+    return disc, find_regions(front_layer(canvas, disc), disc, config.regions, float(config.edges.depth_threshold))
 
 
-def scene_with(image, disparity, inpainter, longer_side: int = 960):
+def fill_synthesis(canvas: Canvas, regions: Regions):
+    """The non-learned fill of every synthesis region (the pipeline's fallback) -> LayerFill."""
+    return fill_regions(canvas, regions, DEPTH_THRESHOLD)
+
+
+def learned_inpainter(edge_net, depth_net, color_net, device: str = "cpu", **kwargs) -> LearnedInpainter:
+    """The pipeline's learned inpainter around three networks (any widths)."""
+    return LearnedInpainter(edge_net, depth_net, color_net, device,
+                            settings=LearnedSettings(depth_threshold=DEPTH_THRESHOLD), **kwargs)
+
+
+def scene_regions(image: np.ndarray, disparity: np.ndarray, longer_side: int = 960):
+    """The pipeline's stages before inpainting (default settings at ``longer_side``):
+    (canvas, discontinuities, regions)."""
+    from ..pipeline import build_regions
+
+    config = Config(prepare=PrepareConfig(longer_side=int(longer_side)))
+    before = build_regions(image, disparity, config)
+    return before.canvas, before.discontinuities, before.regions
+
+
+def scene_with(image: np.ndarray, disparity: np.ndarray, inpainter, longer_side: int = 960):
     """The pipeline up to the mesh (no rendering) on an RGB image and its disparity with the
-    given learned inpainter; returns the pipeline's Scene (``inpaint_method``, ``fill``...)."""
+    given inpainter; returns the pipeline's Scene (``inpaint_method``, ``fill``, ``mesh``)."""
     from ..pipeline import build_scene
 
-    config = Config(longer_side=int(longer_side), inpaint="learned", paths=[])
-    return build_scene(image, disparity, config, inpainter=("learned", inpainter))
+    config = Config(prepare=PrepareConfig(longer_side=int(longer_side)), inpaint=InpaintConfig(method="learned"))
+    return build_scene(image, disparity, config, inpainter=inpainter)
 
 
 __all__ = [
+    "DEPTH_THRESHOLD",
     "LOG_EPS",
     "NETWORK_KINDS",
     "PAD_MULTIPLE",
@@ -96,21 +124,21 @@ __all__ = [
     "color_input",
     "context_edge_map",
     "depth_input",
-    "detect_discontinuities",
     "discontinuities_of",
     "edge_input",
     "fill_regions",
-    "find_regions",
+    "fill_synthesis",
     "finish_edges",
     "front_layer",
-    "make_canvas",
+    "learned_inpainter",
     "open_small_mask",
     "parameter_count",
     "peel_fill",
-    "prepare",
     "prepared_canvas",
     "region_config",
     "regions_of",
+    "scene_regions",
+    "scene_with",
     "segment_crops",
     "weights_module",
 ]
