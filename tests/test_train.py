@@ -214,7 +214,7 @@ def test_learned_inpainting_runs_offline_end_to_end_with_the_shipped_networks():
     image = cv2.cvtColor(cv2.imread(str(inputs / "sample.png")), cv2.COLOR_BGR2RGB)
     disparity = cv2.imread(str(inputs / "sample_disparity.png"), cv2.IMREAD_UNCHANGED).astype(np.float32)
     scene = scene_with(image, disparity, shipped.shipped_inpainter(), longer_side=480)
-    assert scene.inpaint_method == "learned"
+    assert scene.inpaint_method == shipped.SHIPPED_NAME
     assert scene.fill.mask.any() and len(scene.mesh.faces) > 0
 
 
@@ -240,3 +240,25 @@ def test_command_line_parses_options_and_reports_bad_input_in_one_line(tmp_path,
     assert main([str(tmp_path / "missing.yml")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("photo3d: error: ") and "missing.yml" in err[-1]
+
+
+def test_learned_takes_photo3d_networks_when_the_published_ones_are_missing(tmp_path, monkeypatch):
+    from photo3d.config import InpaintConfig
+    from photo3d.inpaint import make_inpainter
+    from photo3d.train.stages import DEPTH_THRESHOLD, build_network, weights_module
+
+    if any(weights_module.find_weights(k, tmp_path) for k in ("edge", "depth", "color")):
+        pytest.skip("the published weights are installed: they come first")
+    torch.manual_seed(0)
+    sizes = {"edge": {"base_channels": 4, "res_blocks": 1}, "depth": {"base_channels": 4, "levels": 3},
+             "color": {"base_channels": 4, "levels": 3}}
+    for kind, size in sizes.items():
+        shipped.export_network(build_network(kind, **size), kind, size, tmp_path, {"steps": 0})
+    chosen = make_inpainter(InpaintConfig(method="learned", checkpoints=str(tmp_path), device="cpu"), DEPTH_THRESHOLD)
+    assert chosen.name == shipped.SHIPPED_NAME
+    assert chosen.color_net.enc_1.conv.input_conv.out_channels == 4  # built at the stored widths
+    monkeypatch.setattr("photo3d.inpaint.shipped.find_shipped", lambda checkpoints_dir=None: tmp_path)
+    auto = make_inpainter(InpaintConfig(method="auto", checkpoints=str(tmp_path), device="cpu"), DEPTH_THRESHOLD)
+    from photo3d.inpaint.learned import inpainter as learned_module
+
+    assert auto.name == (shipped.SHIPPED_NAME if learned_module.SHIPPED_IN_AUTO else "fill")

@@ -34,6 +34,17 @@ from ..inpaint.learned import (
 )
 from ..inpaint.learned.tensors import LOG_EPS
 from ..inpaint.networks import NETWORK_KINDS, build_network, parameter_count
+from ..inpaint.shipped import NAME as SHIPPED_NAME
+from ..inpaint.shipped import (
+    available,
+    card_file,
+    find_shipped,
+    load_shipped,
+    read_card,
+    sha256_of,
+    shipped_dir,
+    weight_file,
+)
 
 DEPTH_THRESHOLD = EdgesConfig().depth_threshold
 """The pipeline's default discontinuity threshold (normalised disparity)."""
@@ -111,6 +122,7 @@ __all__ = [
     "LOG_EPS",
     "NETWORK_KINDS",
     "PAD_MULTIPLE",
+    "SHIPPED_NAME",
     "Canvas",
     "Config",
     "Discontinuities",
@@ -120,7 +132,9 @@ __all__ = [
     "Regions",
     "SegmentCrop",
     "array_canvas",
+    "available",
     "build_network",
+    "card_file",
     "color_input",
     "context_edge_map",
     "depth_input",
@@ -128,17 +142,23 @@ __all__ = [
     "edge_input",
     "fill_regions",
     "fill_synthesis",
+    "find_shipped",
     "finish_edges",
     "front_layer",
     "learned_inpainter",
+    "load_shipped",
     "open_small_mask",
     "parameter_count",
     "peel_fill",
     "prepared_canvas",
+    "read_card",
     "region_config",
     "regions_of",
     "scene_regions",
     "scene_with",
     "segment_crops",
+    "sha256_of",
+    "shipped_dir",
+    "weight_file",
     "weights_module",
 ]

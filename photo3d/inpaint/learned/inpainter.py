@@ -258,6 +258,9 @@ def make_learned_inpainter(config: InpaintConfig, depth_threshold: float, requir
                 break  # warned once; the others would fail the same way
         found, missing = weight_paths(config)
     if missing:
+        shipped = shipped_inpainter(config, depth_threshold, required)
+        if shipped is not None:
+            return shipped
         if not required:
             return None
         dirs = ", ".join(str(d) for d in weights.search_dirs(config.checkpoints))
@@ -272,3 +275,31 @@ def make_learned_inpainter(config: InpaintConfig, depth_threshold: float, requir
     return LearnedInpainter(networks["edge"], networks["depth"], networks["color"], device,
                             max_batch_pixels=config.max_batch_pixels, fp16=bool(config.fp16),
                             settings=LearnedSettings.from_config(config, depth_threshold))
+
+
+SHIPPED_IN_AUTO = False
+"""Whether ``inpaint.method: auto`` takes photo3d's shipped networks when the published ones
+are missing. False: on the held-out scores they do not beat the non-learned fill
+(checkpoints/MODEL_CARD.md), so auto keeps the fill and only ``learned`` uses them."""
+
+
+def shipped_inpainter(config: InpaintConfig, depth_threshold: float, required: bool) -> LearnedInpainter | None:
+    """photo3d's own networks (``photo3d-<kind>.safetensors`` in a weights folder, see
+    :mod:`photo3d.inpaint.shipped`) when the published files are missing, or None: when an
+    explicit ``*_weights`` file was given, when none are shipped, or on ``auto`` while
+    :data:`SHIPPED_IN_AUTO` is False. Its ``name`` says which networks ran."""
+    if any(getattr(config, f"{kind}_weights") for kind in NETWORK_KINDS) or not (required or SHIPPED_IN_AUTO):
+        return None
+    from ...device import pick_device
+    from .. import shipped
+
+    folder = shipped.find_shipped(config.checkpoints)
+    if folder is None:
+        return None
+    device = pick_device(config.device)
+    nets = {kind: shipped.load_shipped(kind, folder, device) for kind in NETWORK_KINDS}
+    inpainter = LearnedInpainter(nets["edge"], nets["depth"], nets["color"], device,
+                                 max_batch_pixels=config.max_batch_pixels, fp16=bool(config.fp16),
+                                 settings=LearnedSettings.from_config(config, depth_threshold))
+    inpainter.name = shipped.NAME
+    return inpainter
