@@ -55,9 +55,10 @@ DEPTH_THRESHOLD = EdgesConfig().depth_threshold
 # ---------------------------------------------------------------------------------------
 
 def region_config(longer_side: int, background: int) -> Config:
-    """Pipeline settings at a working size: synthesis band ``background`` px, context band
-    twice as deep (as the defaults 70/140), no border extension."""
-    return Config(prepare=PrepareConfig(longer_side=int(longer_side)),
+    """Pipeline settings at exactly this working size (smaller photos enlarged): synthesis
+    band ``background`` px, context band twice as deep (as the defaults 70/140), no border
+    extension."""
+    return Config(prepare=PrepareConfig(longer_side=int(longer_side), enlarge=True),
                   regions=RegionsConfig(background_thickness=int(background), context_thickness=2 * int(background),
                                         extrapolate_border=False))
 
