@@ -28,17 +28,18 @@ def max_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def colour_table(nets: dict, random_nets: dict, samples) -> dict:
+def colour_table(nets: dict, random_nets: dict, samples, methods: set) -> dict:
     from photo3d.train import data as D
     from photo3d.train import scores
 
     x, _ = D.color_arrays(samples.rgb.astype(np.float32) / 255, samples.flags)
     out = {}
-    t = time.perf_counter()
-    out["fill"] = scores.color_scores(scores.fill_color(samples.rgb, samples.flags), samples).__dict__
-    out["fill"]["seconds"] = time.perf_counter() - t
+    if "fill" in methods:
+        t = time.perf_counter()
+        out["fill"] = scores.color_scores(scores.fill_color(samples.rgb, samples.flags), samples).__dict__
+        out["fill"]["seconds"] = time.perf_counter() - t
     for name, net in (("net", nets.get("color")), ("random", random_nets["color"])):
-        if net is None:
+        if net is None or name not in methods:
             continue
         t = time.perf_counter()
         pred = scores.run_net(net, x).transpose(0, 2, 3, 1)
@@ -47,7 +48,7 @@ def colour_table(nets: dict, random_nets: dict, samples) -> dict:
     return out
 
 
-def edge_depth_table(nets: dict, random_nets: dict, samples, thresholds=(0.002, 0.1, 0.5)) -> dict:
+def edge_depth_table(nets: dict, random_nets: dict, samples, methods: set, thresholds=(0.002, 0.1, 0.5)) -> dict:
     from photo3d.train import data as D
     from photo3d.train import scores
 
@@ -57,7 +58,7 @@ def edge_depth_table(nets: dict, random_nets: dict, samples, thresholds=(0.002, 
     out: dict = {"edge_samples": int(with_edges.sum()), "samples": len(samples)}
     edge_maps = {}
     for name, net in (("net", nets.get("edge")), ("random", random_nets["edge"])):
-        if net is None:
+        if net is None or name not in methods:
             continue
         prob = np.zeros(truth.shape, np.float32)
         prob[with_edges] = scores.run_net(net, x[with_edges], batch=8)[:, 0]
@@ -69,14 +70,24 @@ def edge_depth_table(nets: dict, random_nets: dict, samples, thresholds=(0.002, 
             if thr == 0.002:
                 edge_maps[name] = edges
     out["edge_none"] = {"precision": 0.0, "recall": 0.0, "f1": 0.0}  # no completion: context edges stop
-    out["depth_fill"] = scores.log_depth_error(scores.fill_depth(samples.depth, samples.flags), samples)
+    if "fill" in methods:
+        out["depth_fill"] = scores.log_depth_error(scores.fill_depth(samples.depth, samples.flags), samples)
     no_edges = np.zeros(truth.shape, bool)
-    if nets.get("depth") is not None:
+    if nets.get("depth") is not None and "net" in methods:
         out["depth_net_edges_from_net"] = scores.log_depth_error(
             scores.depth_from_net(nets["depth"], samples, edge_maps.get("net", no_edges)), samples)
         out["depth_net_true_edges"] = scores.log_depth_error(scores.depth_from_net(nets["depth"], samples, truth), samples)
-    out["depth_random"] = scores.log_depth_error(
-        scores.depth_from_net(random_nets["depth"], samples, edge_maps.get("random", no_edges)), samples)
+    if "random" in methods:
+        out["depth_random"] = scores.log_depth_error(
+            scores.depth_from_net(random_nets["depth"], samples, edge_maps.get("random", no_edges)), samples)
+    return out
+
+
+def merge(base: dict, new: dict) -> dict:
+    """``new`` with the entries it lacks taken from ``base`` (recursively)."""
+    out = dict(base)
+    for k, v in new.items():
+        out[k] = merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
     return out
 
 
@@ -112,6 +123,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--skip-timing", action="store_true")
+    ap.add_argument("--methods", default="net,fill,random", help="comma-separated subset of net,fill,random")
+    ap.add_argument("--merge", type=Path, default=None, help="a previous --json whose entries fill in the rest")
     args = ap.parse_args(argv)
 
     import torch
@@ -137,11 +150,14 @@ def main(argv: list[str]) -> int:
     colour_set = scores.held_out_color_set(args.data, args.count, args.crop)
     layered_set = scores.held_out_layered_set(args.data, args.count, args.crop)
     result["data_seconds"] = time.perf_counter() - t
-    result["colour"] = colour_table(nets, random_nets, colour_set)
-    result["colour_on_layered"] = colour_table(nets, random_nets, layered_set)
-    result["edges_depth"] = edge_depth_table(nets, random_nets, layered_set)
+    methods = set(args.methods.split(","))
+    result["colour"] = colour_table(nets, random_nets, colour_set, methods)
+    result["colour_on_layered"] = colour_table(nets, random_nets, layered_set, methods)
+    result["edges_depth"] = edge_depth_table(nets, random_nets, layered_set, methods)
     if not args.skip_timing and len(nets) == 3:
         result["timing_960"] = timing(args.weights)
+    if args.merge is not None:
+        result = merge(json.loads(args.merge.read_text()), result)
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:
