@@ -262,3 +262,14 @@ def test_learned_takes_photo3d_networks_when_the_published_ones_are_missing(tmp_
     from photo3d.inpaint.learned import inpainter as learned_module
 
     assert auto.name == (shipped.SHIPPED_NAME if learned_module.SHIPPED_IN_AUTO else "fill")
+
+
+def test_photo3d_train_subcommand_parses_with_argparse_and_reports_a_missing_recipe(tmp_path, capsys):
+    from photo3d.cli import main
+
+    assert main(["train", str(tmp_path / "missing.yml")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("photo3d: error: ") and "missing.yml" in err[0]
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--bogus"])
+    assert exc.value.code == 2

@@ -1,8 +1,8 @@
 """Command line: ``photo3d --image IMG [--depth DEPTH] [options]`` (also ``python run.py``),
-``photo3d batch INPUTS``, ``photo3d render MESH``, ``photo3d weights list|download`` and
+``photo3d batch INPUTS``, ``photo3d render MESH``, ``photo3d train RECIPE``, ``photo3d weights list|download`` and
 ``photo3d view OUT_DIR|file.glb``. A thin layer over :mod:`photo3d.pipeline`: :mod:`.options`
 (flags to config keys), :mod:`.single`, :mod:`.batch` (:mod:`.manifest`, :mod:`.workers`),
-:mod:`.render`, :mod:`.weights`, :mod:`.view`.
+:mod:`.render`, :mod:`.train`, :mod:`.weights`, :mod:`.view`.
 
 Bad input prints one line ``photo3d: error: <file>: <problem>`` and exits with code 2.
 Warnings of every stage reach the ``photo3d`` logger and are printed once as
@@ -20,7 +20,7 @@ import threading
 from ..errors import Photo3DError
 
 EXIT_BAD_INPUT = 2
-_SUBCOMMANDS = {"batch": ".batch", "render": ".render", "weights": ".weights", "view": ".view"}
+_SUBCOMMANDS = {"batch": ".batch", "render": ".render", "train": ".train", "weights": ".weights", "view": ".view"}
 
 
 class _WarningLines(logging.Handler):

@@ -1,5 +1,6 @@
-"""``python -m photo3d.train CONFIG.yml [options]`` (and ``photo3d train`` once the CLI wires
-:func:`main`): train or resume the networks of a run; export the finished ones.
+"""``python -m photo3d.train CONFIG.yml [options]`` (``photo3d train`` parses the same options with
+argparse in :mod:`photo3d.cli.train` and calls :func:`run`): train or resume the networks of a
+run; export the finished ones.
 
 Options: ``--only edge,depth`` (kinds to train), ``--export DIR`` (after training, write the
 finished networks to DIR as shipped weights), ``--export-only`` (no training),
@@ -55,24 +56,33 @@ def parse(argv: list[str]) -> Options:
     return Options(positional[0], **found)
 
 
+def run(opts: Options) -> None:
+    """Train (or resume) the networks of ``opts.config`` and export them as asked.
+
+    Raises:
+        Photo3DError: a bad config, data that cannot be found, a run that cannot resume.
+    """
+    from .config import load_train_config
+    from .loop import train
+
+    config = load_train_config(opts.config)
+    kinds = opts.only or None
+    if not opts.export_only:
+        for r in train(config, kinds, progress=not opts.quiet):
+            print(f"{r.kind}: {r.steps} steps, loss {r.final_loss:.4f}, {r.seconds / 60:.1f} min -> {r.folder}")
+    if opts.export or opts.export_only:
+        from .shipped import export_run
+
+        for path in export_run(config, opts.export or "checkpoints", kinds, opts.partial):
+            print(f"wrote {path}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit code (2 with a one-line message on bad input)."""
+    """``python -m photo3d.train``: returns the exit code (2 with a one-line message on bad input)."""
     try:
         opts = parse(sys.argv[1:] if argv is None else argv)
         logging.basicConfig(level=logging.WARNING if opts.quiet else logging.INFO, format="%(message)s")
-        from .config import load_train_config
-        from .loop import train
-
-        config = load_train_config(opts.config)
-        kinds = opts.only or None
-        if not opts.export_only:
-            for r in train(config, kinds, progress=not opts.quiet):
-                print(f"{r.kind}: {r.steps} steps, loss {r.final_loss:.4f}, {r.seconds / 60:.1f} min -> {r.folder}")
-        if opts.export or opts.export_only:
-            from .shipped import export_run
-
-            for path in export_run(config, opts.export or "checkpoints", kinds, opts.partial):
-                print(f"wrote {path}")
+        run(opts)
     except Photo3DError as exc:
         print(f"photo3d: error: {exc}", file=sys.stderr)
         return 2
