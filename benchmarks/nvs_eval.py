@@ -56,11 +56,13 @@ SHEET_VIEW = 5  # t = 1.0: the view1-view5 baseline
 # ---------------------------------------------------------------------------------------
 
 def learned_unavailable(checkpoints: str | None) -> str | None:
-    """Why photo3d's learned inpainting cannot run here, or None when its weights exist."""
+    """Why photo3d's learned inpainting cannot run here, or None when its weights exist (the
+    published networks, else photo3d's shipped ones, as ``inpaint.method: learned`` uses them)."""
+    from photo3d.inpaint import shipped
     from photo3d.weights import find_weights
 
     missing = [name for name in ("edge", "depth", "color") if find_weights(name, checkpoints) is None]
-    if missing:
+    if missing and shipped.find_shipped(checkpoints) is None:
         return f"weights not found: {', '.join(missing)} (photo3d weights download edge depth color)"
     return None
 
