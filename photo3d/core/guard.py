@@ -24,8 +24,13 @@ def hole_guard(ldi: LDI, vertices: np.ndarray) -> GuardGeometry:
     """
     h, w = ldi.shape
     grid = np.arange(h * w).reshape(h, w)
-    right, down = ldi.links[: h * w, RIGHT].reshape(h, w), ldi.links[: h * w, DOWN].reshape(h, w)
-    cut_r, cut_d = right < 0, down < 0
+    n = h * w
+    right, down = ldi.links[:n, RIGHT].reshape(h, w), ldi.links[:n, DOWN].reshape(h, w)
+    # A cut is a missing link *between front pixels*: after add_layer a far-side pixel's
+    # free slot may link to an inpainted pixel (index >= n), which is still a cut of the
+    # front layer (checking only "< 0" missed every cut whose far side is left of or above
+    # the near side, so left and upward camera moves showed holes).
+    cut_r, cut_d = (right < 0) | (right >= n), (down < 0) | (down >= n)
     cut_quad = cut_r[:-1, :-1] | cut_r[1:, :-1] | cut_d[:-1, :-1] | cut_d[:-1, 1:]
     ys, xs = np.nonzero(cut_quad)
     corners = np.stack([grid[ys, xs], grid[ys, xs + 1], grid[ys + 1, xs + 1], grid[ys + 1, xs]], 1)  # (Q, 4)
