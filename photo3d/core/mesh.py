@@ -7,7 +7,9 @@ triangle uses a cut link, so nothing is stretched across a depth discontinuity.
 Cutting links leaves half-pixel gaps around each discontinuity (the triangles stop at the
 pixel centres). The revealed background layer fills the far side of those gaps; on the
 near side each front-layer pixel next to a cut gets a facet of its own (a pixel-sized
-square at its depth), so that at the input camera every pixel is drawn with its own colour.
+square at its depth, fanned around the pixel's vertex and bridged to the facets of linked
+pixels, so it stays part of its surface), so that at the input camera every pixel is drawn
+with its own colour.
 """
 from __future__ import annotations
 
@@ -51,8 +53,69 @@ def ldi_triangles(links: np.ndarray) -> np.ndarray:
     return np.concatenate(tris).astype(np.int32)
 
 
+def edge_facet_geometry(ldi: LDI, z: np.ndarray, first: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pixel-sized facets of the front pixels with a missing link (beside a cut, or on the
+    canvas's outer ring, whose outer half-pixel no triangle covers either).
+
+    Each facet is a fan of four triangles around the pixel's own vertex, so it belongs to
+    the same connected shape as that pixel's triangles (a separate quad made every facet a
+    floating 4-vertex piece: ~1,500 pieces per 100k vertices). The facets of two linked
+    front pixels are joined by two bridge triangles between their facing sides: zero-area
+    at the input camera, they close the crack that opens between the two facets at other
+    cameras and keep a 1-px-wide structure (every pixel a facet) one connected shape.
+
+    Args:
+        ldi: the layered depth image; z: (N,) float32 depth of its pixels;
+        first: the mesh index the first facet vertex will have.
+    Returns:
+        vertices (4M, 3) float32, colours (4M, 3) uint8 and faces (4M + 2B, 3) int32 of
+        M facets (corners top-left, top-right, bottom-right, bottom-left) and B bridges.
+    """
+    k = ldi.intrinsics
+    cut = (ldi.layer == 0) & (ldi.links < 0).any(1)
+    idx = np.nonzero(cut)[0]
+    m = idx.size
+    corners = np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]], dtype=np.float32)
+    cx = ldi.x[idx, None] + corners[None, :, 0]
+    cy = ldi.y[idx, None] + corners[None, :, 1]
+    cz = np.repeat(z[idx, None], 4, 1)
+    fverts = k.unproject(cx, cy, cz).reshape(-1, 3).astype(np.float32)
+    base = first + 4 * np.arange(m)[:, None]
+    centre = idx[:, None]
+    fan = [np.concatenate([centre, base + a, base + b], 1) for a, b in ((0, 1), (1, 2), (2, 3), (3, 0))]
+    facet_of = np.full(ldi.num_pixels, -1, np.int64)
+    facet_of[idx] = base[:, 0]
+    bridges = []
+    # (slot, corners of p's side, corners of q's facing side): right: p's TR, BR with q's TL, BL
+    for slot, (pa, pb, qa, qb) in ((RIGHT, (1, 2, 0, 3)), (DOWN, (3, 2, 0, 1))):
+        q = ldi.links[idx, slot]
+        ok = (q >= 0) & (ldi.layer[np.maximum(q, 0)] == 0)
+        fq = np.where(ok, facet_of[np.maximum(q, 0)], -1)
+        ok &= fq >= 0
+        fp, fq = base[ok, 0], fq[ok]
+        bridges.append(np.stack([fp + pa, fq + qa, fq + qb], 1))
+        bridges.append(np.stack([fp + pa, fq + qb, fp + pb], 1))
+    faces = np.concatenate(fan + bridges).astype(np.int32)
+    return fverts, np.repeat(ldi.color[idx], 4, 0), faces
+
+
+def drop_unused_vertices(vertices: np.ndarray, colors: np.ndarray,
+                         faces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Remove every vertex no face uses and renumber the faces (vertex order kept).
+    vertices (V, 3), colors (V, 3), faces (F, 3) int -> the same with V' <= V."""
+    used = np.zeros(vertices.shape[0], dtype=bool)
+    used[faces.ravel()] = True
+    if used.all():
+        return vertices, colors, faces
+    new_index = (np.cumsum(used) - 1).astype(np.int32)
+    return vertices[used], colors[used], new_index[faces]
+
+
 def build_mesh(ldi: LDI, edge_facets: bool = True, guard_holes: bool = True) -> Mesh:
     """Mesh of ``ldi`` in the input camera frame (vertex = pixel centre at its depth).
+
+    Vertices no face uses are removed (:func:`drop_unused_vertices`), so vertex ``i`` is
+    LDI pixel ``i`` only while every pixel has a triangle.
 
     The canvas band (``ldi.pad``) maps to image coordinates x - pad, y - pad, so the mesh's
     intrinsics are the working image's.
@@ -63,21 +126,11 @@ def build_mesh(ldi: LDI, edge_facets: bool = True, guard_holes: bool = True) -> 
     colors = ldi.color
     faces = ldi_triangles(ldi.links)
     if edge_facets:
-        # front pixels with a missing link: beside a cut, or on the canvas's outer ring
-        # (whose outer half-pixel no triangle covers either)
-        cut = (ldi.layer == 0) & (ldi.links < 0).any(1)
-        idx = np.nonzero(cut)[0]
-        m = idx.size
-        corners = np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]], dtype=np.float32)
-        cx = (ldi.x[idx, None] + corners[None, :, 0])
-        cy = (ldi.y[idx, None] + corners[None, :, 1])
-        cz = np.repeat(z[idx, None], 4, 1)
-        fverts = k.unproject(cx, cy, cz).reshape(-1, 3)
-        base = verts.shape[0] + 4 * np.arange(m)[:, None]
-        ffaces = np.concatenate([base + [0, 1, 2], base + [0, 2, 3]]).astype(np.int32)
-        verts = np.concatenate([verts, fverts.astype(np.float32)])
-        colors = np.concatenate([colors, np.repeat(ldi.color[idx], 4, 0)])
+        fverts, fcolors, ffaces = edge_facet_geometry(ldi, z, verts.shape[0])
+        verts = np.concatenate([verts, fverts])
+        colors = np.concatenate([colors, fcolors])
         faces = np.concatenate([faces, ffaces])
     image_k = k.shifted(-ldi.pad, -ldi.pad, k.width - 2 * ldi.pad, k.height - 2 * ldi.pad)
     guard = hole_guard(ldi, verts) if guard_holes else None
+    verts, colors, faces = drop_unused_vertices(verts, colors, faces)
     return Mesh(verts, colors, faces, image_k, guard=guard, info=MeshInfo(layers=int(ldi.layer.max()) + 1))
