@@ -283,6 +283,10 @@ class LayerFill:
     depth: np.ndarray
     disparity: np.ndarray
     color: np.ndarray
+    repaint: np.ndarray | None = None
+    """(H, W) bool front-layer positions whose colour becomes ``color`` there: the context
+    margin next to a cut, re-painted from the background (mixed pixels left on the
+    background would draw a ghost outline of the foreground); None = none."""
 
 
 
@@ -293,8 +297,18 @@ class Regions:
     context_label: (H, W) int32, segment id of front-layer context pixels (0 = none).
     synthesis_label: (H, W) int32, segment id of positions to fill behind the front (0 = none).
     num_segments: S (ids run 1..S; a segment may have empty regions).
+    margin_label: (H, W) int32, segment id of the far-side front pixels next to the cut
+        (``regions.context_margin`` steps; the reference's ``erode_context``): they mix
+        foreground and background colour, so they are no context (no colour source); an
+        inpainter re-paints them from the context on its way into the synthesis region.
+        None = no margin.
     """
 
     context_label: np.ndarray
     synthesis_label: np.ndarray
     num_segments: int
+    margin_label: np.ndarray | None = None
+
+    def margin(self) -> np.ndarray:
+        """(H, W) int32 margin labels (zeros when there is no margin)."""
+        return np.zeros_like(self.context_label) if self.margin_label is None else self.margin_label

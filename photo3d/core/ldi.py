@@ -57,9 +57,14 @@ def add_layer(ldi: LDI, fill: LayerFill, threshold: float) -> LDI:
     New pixels link to each other across neighbouring positions, and to a front-layer pixel
     whose link slot towards them is free (a cut: the revealed background continues the
     background it was grown from) when their disparities agree within ``threshold``.
+    Front pixels where ``fill.repaint`` is set take the fill's colour.
     """
     mask, depth, disparity, color = fill.mask, fill.depth, fill.disparity, fill.color
     h, w = ldi.shape
+    front_color = ldi.color
+    if fill.repaint is not None and fill.repaint.any():  # the re-painted context margin
+        front_color = ldi.color.copy()
+        front_color[: h * w][fill.repaint.reshape(-1)] = color[fill.repaint]
     n0 = ldi.num_pixels
     ys, xs = np.nonzero(mask)
     m = ys.size
@@ -92,7 +97,7 @@ def add_layer(ldi: LDI, fill: LayerFill, threshold: float) -> LDI:
         y=np.concatenate([ldi.y, ys.astype(np.int32)]),
         depth=np.concatenate([ldi.depth, depth[ys, xs].astype(np.float32)]),
         disparity=all_disp,
-        color=np.concatenate([ldi.color, color[ys, xs]], axis=0),
+        color=np.concatenate([front_color, color[ys, xs]], axis=0),
         links=links,
         layer=np.concatenate([ldi.layer, np.full(m, int(ldi.layer.max()) + 1, dtype=np.int16)]),
         shape=ldi.shape,

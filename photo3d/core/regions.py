@@ -9,6 +9,9 @@ For every segment (a connected run of far-side edge pixels):
   surfaces, never onto farther ones), ``background_thickness`` steps deep: the places where
   the background must continue behind the foreground.
 Regions of different segments do not overlap: a position belongs to the nearest segment.
+The first ``context_margin`` rings of each context (the far-side pixels next to the cut,
+which mix foreground and background colour) are taken out of it as the segment's *margin*
+(the reference's ``erode_context``): inpainters re-paint them instead of copying them.
 All flood fills are frontier expansions over link arrays (vectorised, no per-pixel loop).
 """
 from __future__ import annotations
@@ -93,6 +96,12 @@ def find_regions(ldi: LDI, disc: Discontinuities, config: RegionsConfig, depth_t
     # Context: from the far-side edge pixels through front-layer links.
     far = np.nonzero(seg > 0)[0]
     context = grow_labels(ldi.links[:n], far, seg[far], int(config.context_thickness))
+    # The margin: the first context_margin rings of the context (the far-edge pixels first)
+    margin_steps = min(int(config.context_margin), int(config.context_thickness))
+    if margin_steps > 0:
+        margin = grow_labels(ldi.links[:n], far, seg[far], margin_steps - 1)
+    else:
+        margin = np.zeros(n, dtype=np.int32)
 
     # Synthesis seeds: the near pixel of every cut link whose far pixel has a segment.
     seeds, seed_labels = [], []
@@ -112,4 +121,6 @@ def find_regions(ldi: LDI, disc: Discontinuities, config: RegionsConfig, depth_t
     )
     synthesis[synthesis == context] = 0  # a seed that is its own context (edge ends)
 
-    return Regions(context.reshape(h, w), synthesis.reshape(h, w), int(disc.num_segments))
+    context_source = np.where(margin > 0, 0, context).astype(np.int32)
+    return Regions(context_source.reshape(h, w), synthesis.reshape(h, w), int(disc.num_segments),
+                   margin.reshape(h, w).astype(np.int32))

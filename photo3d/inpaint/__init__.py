@@ -36,17 +36,20 @@ class FillInpainter:
 
     name = "fill"
 
-    def __init__(self, depth_threshold: float):
+    def __init__(self, depth_threshold: float, repaint_margin: bool = True, min_piece: int = 10):
         self.depth_threshold = float(depth_threshold)
+        self.repaint_margin = bool(repaint_margin)
+        self.min_piece = int(min_piece)
 
     def __call__(self, canvas: Canvas, disc: Discontinuities, regions: Regions) -> LayerFill:
         from .fill import fill_regions
 
-        return fill_regions(canvas, regions, self.depth_threshold)
+        return fill_regions(canvas, regions, self.depth_threshold, repaint_margin=self.repaint_margin,
+                            min_piece=self.min_piece)
 
 
 def _make_fill(config: InpaintConfig, depth_threshold: float, required: bool) -> Inpainter:
-    return FillInpainter(depth_threshold)
+    return FillInpainter(depth_threshold, bool(config.repaint_margin), int(config.min_piece))
 
 
 def _make_learned(config: InpaintConfig, depth_threshold: float, required: bool) -> Inpainter | None:

@@ -18,8 +18,9 @@ OPEN_ROUNDS, OPEN_KERNEL = 3, 41  # reference: open_small_mask(mask, context, 3,
 class SegmentCrop:
     """One segment's network window on the canvas, rows y0:y1 and columns x0:x1.
 
-    synthesis: (h, w) bool, the segment's synthesis positions (the edge net's mask and the
-        only positions whose results are kept).
+    synthesis: (h, w) bool, the edge net's mask: the segment's synthesis positions and its
+        context margin (``Regions.margin_label``: mixed pixels next to the cut, no context;
+        the networks re-paint them, as with the reference's ``erode_context``).
     context: (h, w) bool, the segment's context pixels.
     hole: (h, w) bool, the depth/colour nets' mask: ``synthesis`` after :func:`open_small_mask`.
     context_edges: (h, w) bool, depth-edge pixels of the context (see :func:`context_edge_map`).
@@ -38,6 +39,9 @@ class SegmentCrop:
     context_edges: np.ndarray
     rgb: np.ndarray
     depth: np.ndarray
+    keep: np.ndarray | None = None
+    """(h, w) bool, the positions whose results are kept (the synthesis positions);
+    None = all of ``synthesis``."""
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -93,7 +97,7 @@ def open_small_mask(mask: np.ndarray, context: np.ndarray, rounds: int = OPEN_RO
 def segment_crops(canvas: Canvas, disc: Discontinuities, regions: Regions,
                   margin: int = CROP_MARGIN) -> list[SegmentCrop]:
     """The crop of every segment with a non-empty synthesis and context region, by segment id."""
-    syn_label, ctx_label = regions.synthesis_label, regions.context_label
+    syn_label, ctx_label, margin_label = regions.synthesis_label, regions.context_label, regions.margin()
     n = int(max(syn_label.max(initial=0), ctx_label.max(initial=0)))
     syn_boxes = ndimage.find_objects(syn_label, max_label=n)
     ctx_boxes = ndimage.find_objects(ctx_label, max_label=n)
@@ -103,12 +107,13 @@ def segment_crops(canvas: Canvas, disc: Discontinuities, regions: Regions,
             continue  # nothing to fill, or nothing to fill it from
         y0, y1, x0, x1 = crop_window(syn_boxes[s - 1], ctx_boxes[s - 1], canvas.shape, margin)
         window = (slice(y0, y1), slice(x0, x1))
-        synthesis = syn_label[window] == s
+        keep = syn_label[window] == s
+        synthesis = keep | (margin_label[window] == s)
         context = ctx_label[window] == s
         rgb = canvas.color[window].astype(np.float32) * np.float32(1 / 255) * context[..., None]
         crops.append(SegmentCrop(
             segment=s, y0=y0, y1=y1, x0=x0, x1=x1, synthesis=synthesis, context=context,
             hole=open_small_mask(synthesis, context),
             context_edges=context_edge_map(disc.near_edge[window], context, synthesis),
-            rgb=rgb, depth=canvas.depth[window].astype(np.float32)))
+            rgb=rgb, depth=canvas.depth[window].astype(np.float32), keep=keep))
     return crops

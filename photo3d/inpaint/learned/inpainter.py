@@ -186,7 +186,7 @@ class LearnedInpainter:
             window = (slice(crop.y0, crop.y1), slice(crop.x0, crop.x1))
             new_depth = depth_output(d_out[0], mean, log_depth)
             new_disp = scale / np.maximum(new_depth, 1e-12)
-            keep = (crop.synthesis & np.isfinite(new_depth) & (new_depth > 0)
+            keep = ((crop.synthesis if crop.keep is None else crop.keep) & np.isfinite(new_depth) & (new_depth > 0)
                     & (new_disp < canvas.detect_disparity[window] - thr))
             rgb = color_output(c_out, crop.shape, gray)
             mask[window] |= keep
