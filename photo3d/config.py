@@ -83,11 +83,16 @@ class PrepareConfig:
     """Weighted-median passes; as in the reference the last one is discarded (reference ``sparse_iter``)."""
     filter_size: list[int] = field(default_factory=lambda: [7, 7, 5, 5, 5])
     """Median window side in pixels per pass (reference ``filter_size``)."""
+    median_color_sigma: float = 5.0
+    """Colour guide of the median clean-up, in grey levels: a window pixel's weight falls to
+    61 % at this RGB difference from the centre pixel, so depth steps land on colour edges
+    and thin structures keep their depth. 0 = the reference's unguided median."""
 
     def validate(self, source: str) -> None:
         checks.check_int_range(self.longer_side, "prepare.longer_side", source, low=16, high=max_longer_side())
         checks.check_float_range(self.disp_rescale, "prepare.disp_rescale", source, low=0, low_open=True)
         checks.check_float_range(self.min_disparity, "prepare.min_disparity", source, low=0, low_open=True)
+        checks.check_float_range(self.median_color_sigma, "prepare.median_color_sigma", source, low=0)
         checks.check_int_range(self.sparse_iter, "prepare.sparse_iter", source, low=0)
         if not all(checks.is_int(v) and 0 < int(v) <= MAX_FILTER_SIZE for v in self.filter_size):
             raise Photo3DError(f"{source}: prepare.filter_size must be a list of positive integers (at most "

@@ -98,16 +98,28 @@ def _copy_inner_ring(values: np.ndarray) -> np.ndarray:
     return np.pad(values[1:-1, 1:-1], 1, mode="edge")
 
 
-def sparse_median_filter(depth: np.ndarray, threshold: float, window_sizes: list[int]) -> np.ndarray:
+def sparse_median_filter(depth: np.ndarray, threshold: float, window_sizes: list[int],
+                         image: np.ndarray | None = None, sigma_color: float = 0.0) -> np.ndarray:
     """The reference's sparse bilateral (weighted-median) clean-up, vectorised.
 
     Each pass flags discontinuity pixels (disparity jump > ``threshold``); every pixel whose
     window holds a flagged pixel takes the median of the window's unflagged depths; others
     keep their depth. This sharpens depth edges into clean steps. (H, W) -> (H, W).
+
+    With ``image`` ((H, W, 3) uint8) and ``sigma_color`` > 0 the median is colour-guided
+    (a joint weighted median): each window pixel also weighs exp(-d^2 / (2 s^2)), d^2 the
+    mean over RGB of the squared colour difference to the centre pixel, s = ``sigma_color``
+    grey levels. A pixel then takes the depth of the pixels that look like it, so the
+    steps land on the colour edges (the unguided median moves them 1-3 px and votes away
+    structures thinner than its window, such as a 3-6 px brush handle).
     """
     depth = depth.astype(np.float32).copy()
     if min(depth.shape) < 3:
         return depth  # no interior: nothing can be flagged
+    guide = None
+    if image is not None and sigma_color > 0:
+        guide = image.astype(np.float32)
+        inv_two_s2 = np.float32(1.0 / (2.0 * sigma_color ** 2))
     for size in window_sizes:
         r = size // 2
         # As the reference: flag on the depth as it is, then replace the outer ring of both
@@ -122,6 +134,11 @@ def sparse_median_filter(depth: np.ndarray, threshold: float, window_sizes: list
         ys, xs = np.nonzero(near)
         win_d = np.lib.stride_tricks.sliding_window_view(pad_depth, (size, size))[ys, xs].reshape(len(ys), -1)
         win_w = ~np.lib.stride_tricks.sliding_window_view(pad_flag, (size, size))[ys, xs].reshape(len(ys), -1)
+        if guide is not None:
+            pad_c = np.pad(guide, ((r, r), (r, r), (0, 0)), mode="edge")
+            win_c = np.lib.stride_tricks.sliding_window_view(pad_c, (size, size), axis=(0, 1))[ys, xs]
+            diff = win_c.reshape(len(ys), 3, -1) - guide[ys, xs][:, :, None]  # (n, 3, size * size)
+            win_w = win_w * np.exp(-(diff * diff).mean(axis=1) * inv_two_s2)
         order = np.argsort(win_d, axis=1, kind="stable")
         sorted_d = np.take_along_axis(win_d, order, axis=1)
         cum = np.cumsum(np.take_along_axis(win_w, order, axis=1), axis=1, dtype=np.float32)
@@ -174,7 +191,7 @@ def prepare(
     if normalize:
         disparity = 1.0 / values.astype(np.float64) if kind == "depth" else values
         disparity = normalize_disparity(disparity, size, float(config.disp_rescale), float(config.min_disparity))
-        depth = sparse_median_filter(1.0 / disparity, threshold, passes)
+        depth = sparse_median_filter(1.0 / disparity, threshold, passes, work_image, float(config.median_color_sigma))
         detect = 1.0 / depth
         depth_scale = 1.0
     else:
@@ -183,7 +200,8 @@ def prepare(
         depth = cv2.resize(values, size, interpolation=cv2.INTER_LINEAR).astype(np.float32)
         # thresholds act on disparity scaled so that the nearest point has disparity_rescale
         to_norm = float(config.disp_rescale) * float(depth.min())
-        depth = sparse_median_filter(depth / to_norm, threshold, passes) * to_norm
+        depth = sparse_median_filter(depth / to_norm, threshold, passes, work_image,
+                                     float(config.median_color_sigma)) * to_norm
         detect = to_norm / depth
         depth_scale = to_norm
     h, w = depth.shape
