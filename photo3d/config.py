@@ -83,6 +83,9 @@ class PrepareConfig:
     """Weighted-median passes; as in the reference the last one is discarded (reference ``sparse_iter``)."""
     filter_size: list[int] = field(default_factory=lambda: [7, 7, 5, 5, 5])
     """Median window side in pixels per pass (reference ``filter_size``)."""
+    crop_scan_border: bool = True
+    """Crop dark or constant border lines of scanned photos (1-5 px per side) before building,
+    with a one-line note; the border extension would continue them as dark wedges."""
     median_color_sigma: float = 5.0
     """Colour guide of the median clean-up, in grey levels: a window pixel's weight falls to
     61 % at this RGB difference from the centre pixel, so depth steps land on colour edges

@@ -76,6 +76,8 @@ def photo3d_renders(scene: StereoScene, config, renderer, views: tuple[int, ...]
     from photo3d.api import Photo3D
 
     image, disparity, k = view1_input(scene)
+    # the renders must stay pixel-aligned with the other views: no scan-border crop
+    config = config.with_changes({"prepare.crop_scan_border": False})
     start = time.perf_counter()
     p3d = Photo3D.from_rgbd(image, depth_from_disparity(disparity, k.fx), intrinsics=(k.fx, k.fy, k.cx, k.cy),
                             config=config, normalize=False)

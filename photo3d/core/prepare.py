@@ -8,6 +8,8 @@ in those normalised units, also when the caller keeps its own depth units.
 """
 from __future__ import annotations
 
+import logging
+
 import cv2
 import numpy as np
 from scipy import ndimage
@@ -16,6 +18,8 @@ from ..checks import check_rgb_image, depth_valid_mask
 from ..config import PrepareConfig
 from ..errors import Photo3DError
 from .data import Intrinsics, PreparedRGBD
+
+log = logging.getLogger("photo3d")
 
 
 def working_size(width: int, height: int, longer_side: int, enlarge: bool = False) -> tuple[int, int]:
@@ -153,6 +157,63 @@ def sparse_median_filter(depth: np.ndarray, threshold: float, window_sizes: list
     return depth
 
 
+def _border_lines(gray: np.ndarray, max_lines: int, ref_lines: int) -> int:
+    """How many of the first rows of ``gray`` ((H, W) float32) are a scan border: dark
+    (mean below 60 % of the photo's just inside, and 25 grey levels darker) or constant
+    (standard deviation under 1.5 grey levels where the photo inside varies), counted from
+    the outermost row; one more row when it is a blend between border and photo (mean
+    below 92 % of the inside)."""
+    n = max_lines + 1 + ref_lines
+    if gray.shape[0] < 4 * n:
+        return 0
+    means = gray[:n].mean(axis=1)
+    stds = gray[:n].std(axis=1)
+    ref_mean = float(np.median(means[max_lines + 1:]))
+    ref_std = float(np.median(stds[max_lines + 1:]))
+    dark = (means < 0.6 * ref_mean) & (ref_mean - means > 25)
+    flat = (stds < 1.5) & (ref_std > 6) & (np.abs(means - ref_mean) > 10)
+    border = (dark | flat)[:max_lines]
+    count = max_lines if border.all() else int(np.argmin(border))
+    if count and means[count] < 0.92 * ref_mean:
+        count += 1
+    return count
+
+
+def scan_border(image: np.ndarray, max_lines: int = 5, ref_lines: int = 6) -> tuple[int, int, int, int]:
+    """Dark or constant border lines of a scanned photo (up to ``max_lines`` px per side,
+    judged against the ``ref_lines`` lines inside them), which the border extension would
+    otherwise continue outwards as dark wedges.
+
+    Args:
+        image: (H, W, 3) uint8 RGB.
+    Returns:
+        (top, bottom, left, right) lines to crop.
+    """
+    gray = image.astype(np.float32).mean(axis=2)
+    return (_border_lines(gray, max_lines, ref_lines), _border_lines(gray[::-1], max_lines, ref_lines),
+            _border_lines(gray.T, max_lines, ref_lines), _border_lines(gray.T[::-1], max_lines, ref_lines))
+
+
+def crop_scan_border(image: np.ndarray, depth_values: np.ndarray, intrinsics: Intrinsics | None
+                     ) -> tuple[np.ndarray, np.ndarray, Intrinsics | None]:
+    """Crop the :func:`scan_border` of ``image`` from the photo, its depth map (the same
+    fraction of its own size when it is sized differently) and its camera, with a one-line
+    note on the ``photo3d`` logger. Returns (image, depth_values, intrinsics), unchanged
+    when there is no border. (H, W, 3) uint8, (Hd, Wd) float, Intrinsics of the image or None."""
+    h, w = image.shape[:2]
+    top, bottom, left, right = scan_border(image)
+    if not (top or bottom or left or right):
+        return image, depth_values, intrinsics
+    log.warning(f"photo: cropped a dark or constant scan border (top {top}, bottom {bottom}, left {left}, "
+                f"right {right} px)")
+    k = intrinsics if intrinsics is not None else Intrinsics.default(w, h)
+    k = k.shifted(-left, -top, w - left - right, h - top - bottom)
+    hd, wd = depth_values.shape[:2]
+    t, b = round(top * hd / h), round(bottom * hd / h)
+    l, r = round(left * wd / w), round(right * wd / w)
+    return image[top:h - bottom, left:w - right], depth_values[t:hd - b, l:wd - r], k
+
+
 def prepare(
     image: np.ndarray,
     depth_values: np.ndarray,
@@ -176,6 +237,8 @@ def prepare(
         depth_threshold: the discontinuity threshold (normalised disparity) of the median.
     """
     check_rgb_image(image, "image")
+    if config.crop_scan_border:
+        image, depth_values, intrinsics = crop_scan_border(image, np.asarray(depth_values), intrinsics)
     h0, w0 = image.shape[:2]
     values = check_and_fill(depth_values, kind, source)
     # Deliberate difference: the working size follows the image (the reference takes it from
