@@ -48,6 +48,7 @@ MOTION_KEYS = ("path", "amplitude", "phase", "target")
 TRAJECTORY_TYPES = ("circle", "double-straight-line", "straight-line")
 INPAINT_METHODS = ("auto", "learned", "fill")
 DEPTH_KINDS = ("disparity", "depth")
+EXPORT_GUARD = ("none", "glb", "all")
 DEPTH_SOURCES = ("auto", "embedded", "model", "file")
 # Written by the CLI into outputs/<name>/config.yml to record the run (files, depth source,
 # inpainter used); skipped on loading so that a saved config.yml can be passed back.
@@ -416,6 +417,10 @@ class OutputConfig:
     web_max_error: float = 0.5
     """Largest image displacement (pixels) the web mesh's simplification may cause at the most
     extreme camera of the video paths."""
+    export_guard: str = "glb"
+    """Which mesh files include the exportable part of the hole guard (the border skirt and the
+    stretched background of cuts with no inpainted layer), so viewers outside photo3d show no
+    void there: "glb" (default), "all" (PLY too) or "none"."""
     save_depth: bool = False
     """Also write the depth used (<name>_depth.png 16-bit with its scale, and .npy)."""
     quiet: bool = False
@@ -425,6 +430,7 @@ class OutputConfig:
         if self.name is not None:
             checks.check_output_name(self.name, f"{source}: output.name")
         checks.check_float_range(self.web_max_error, "output.web_max_error", source, low=0, low_open=True)
+        checks.check_choice(self.export_guard, "output.export_guard", source, EXPORT_GUARD)
 
 
 @dataclass

@@ -34,6 +34,7 @@ from .core.data import (
 )
 from .core.discontinuities import detect_discontinuities
 from .core.ldi import add_layer, front_layer
+from .core.guard import with_exported_guard
 from .core.mesh import build_mesh
 from .core.prepare import prepare, working_size
 from .core.regions import find_regions
@@ -358,12 +359,15 @@ def write_outputs(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     result: dict = {"ply": None, "glb": None, "web_glb": None, "html": None, "videos": {}}
+    export = config.output.export_guard
     if config.output.save_ply:
         with scene.timings.stage("write ply"):
-            result["ply"] = write_ply(scene.mesh, out_dir / f"{name}.ply")
+            mesh = with_exported_guard(scene.mesh) if export == "all" else scene.mesh
+            result["ply"] = write_ply(mesh, out_dir / f"{name}.ply")
     if config.output.save_glb:
         with scene.timings.stage("write glb"):
-            result["glb"] = write_glb(scene.mesh, out_dir / f"{name}.glb")
+            mesh = with_exported_guard(scene.mesh) if export in ("glb", "all") else scene.mesh
+            result["glb"] = write_glb(mesh, out_dir / f"{name}.glb")
     if config.output.save_web_glb or config.output.save_html:
         with scene.timings.stage("write web"):
             result.update(write_web(scene, out_dir, name, config))

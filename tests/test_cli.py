@@ -131,6 +131,13 @@ def test_glb_output(tmp_path, rgbd, capsys):
 
     glb = trimesh.load(tmp_path / "o" / "photo" / "photo.glb", force="mesh", process=False)
     ply = trimesh.load(tmp_path / "o" / "photo" / "photo.ply", process=False)
+    # the GLB carries the exportable hole guard (border skirt) on top of the PLY's mesh
+    assert len(glb.vertices) > len(ply.vertices) and len(glb.faces) > len(ply.faces)
+    np.testing.assert_array_equal(np.asarray(glb.faces)[: len(ply.faces)], np.asarray(ply.faces))
+    code, _, _ = run_main(capsys, "--image", image, "--depth", depth, "--out", tmp_path / "n", "--longer-side", "96",
+                          "--paths", "none", "--glb", "--export-guard", "none", *FAST)
+    assert code == 0
+    glb = trimesh.load(tmp_path / "n" / "photo" / "photo.glb", force="mesh", process=False)
     assert len(glb.vertices) == len(ply.vertices) and len(glb.faces) == len(ply.faces)
 
 

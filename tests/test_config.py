@@ -453,7 +453,7 @@ FLAG_VALUES = {
     "depth_kind": ("depth", "depth"), "depth_source": ("model", "model"), "depth_model": ("m.onnx", "m.onnx"),
     "depth_model_output": ("depth", "depth"), "depth_model_size": ("392", 392), "out": ("elsewhere", "elsewhere"),
     "longer_side": ("320", 320), "frames": ("12", 12), "fps": ("24", 24.0), "inpaint": ("fill", "fill"),
-    "device": ("cpu", "cpu"), "checkpoints": ("ckpt", "ckpt"), "supersample": ("3", 3.0),
+    "device": ("cpu", "cpu"), "checkpoints": ("ckpt", "ckpt"), "export_guard": ("all", "all"), "supersample": ("3", 3.0),
     "video_size": ("320x240", [320, 240]), "aspect": ("9:16", "9:16"), "format": ("gif", "gif"),
     "codec": ("h265", "h265"), "crf": ("23", 23), "preset": ("slow", "slow"), "stereo": ("sbs", "sbs"),
     "eye_separation": ("0.05", 0.05), "motion": ("2", 2.0), "duration": ("3", 3.0), "loops": ("2", 2.0),

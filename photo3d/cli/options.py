@@ -34,6 +34,7 @@ FLAG_KEYS: dict[str, tuple[str, ...]] = {
     "inpaint": ("inpaint.method",),
     "device": ("inpaint.device", "depth.device"),
     "checkpoints": ("inpaint.checkpoints",),
+    "export_guard": ("output.export_guard",),
     "supersample": ("render.supersample",),
     "video_size": ("video.size",),
     "aspect": ("video.aspect",),
@@ -125,6 +126,8 @@ def add_common(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--html-glb-beside", action="store_true",
                     help="with --html: load <name>_web.glb from beside the page instead of embedding it")
     ap.add_argument("--autoplay", metavar="PATH", help="video path the page plays when idle, or 'none' (default swing)")
+    ap.add_argument("--export-guard", choices=["none", "glb", "all"],
+                    help="mesh files that include the hole guard's border skirt and bare cuts (default glb)")
     ap.add_argument("--quiet", action="store_true", help="no progress bars or timing table")
 
 

@@ -84,11 +84,16 @@ class GuardGeometry:
     and the area beyond the extrapolated border never show the clear colour.
 
     vertices: (G, 3) float32 camera-space points; colors: (G, 3) uint8; faces: (K, 3) int32.
+    exportable: (K,) bool, the faces that may go into an exported mesh (``--export-guard``):
+        the border skirt and the stretched quads of cuts with no inpainted pixel behind
+        them; the others would hide the inpainted layer in a viewer that draws them where
+        they are. None = none.
     """
 
     vertices: np.ndarray
     colors: np.ndarray
     faces: np.ndarray
+    exportable: np.ndarray | None = None
 
     @property
     def num_faces(self) -> int:

@@ -4,9 +4,11 @@ or beyond the extrapolated border.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
-from .data import DOWN, LDI, RIGHT, GuardGeometry
+from .data import DOWN, LDI, RIGHT, GuardGeometry, Mesh
 
 
 def hole_guard(ldi: LDI, vertices: np.ndarray) -> GuardGeometry:
@@ -37,12 +39,38 @@ def hole_guard(ldi: LDI, vertices: np.ndarray) -> GuardGeometry:
     far = corners[np.arange(len(corners)), np.argmax(ldi.depth[corners], axis=1)]
     verts = vertices[corners.reshape(-1)]
     colors = np.repeat(ldi.color[far], 4, axis=0)
+    # Exportable cut quads: none of the four corners links to an inpainted pixel, so no
+    # inpainted layer continues behind this cut for the quad to hide.
+    to_layer = (ldi.links[:n] >= n).any(axis=1)
+    bare = ~to_layer[corners].any(axis=1)
     skirt_v, skirt_c = border_skirt(ldi)
     verts = np.concatenate([verts, skirt_v])
     colors = np.concatenate([colors, skirt_c])
-    base = 4 * np.arange(len(verts) // 4)[:, None]
+    quads = len(verts) // 4
+    base = 4 * np.arange(quads)[:, None]
     faces = np.concatenate([base + [0, 1, 2], base + [0, 2, 3]]).astype(np.int32)
-    return GuardGeometry(verts.astype(np.float32), colors, faces)
+    per_quad = np.concatenate([bare, np.ones(quads - len(corners), dtype=bool)])
+    return GuardGeometry(verts.astype(np.float32), colors, faces, np.concatenate([per_quad, per_quad]))
+
+
+def with_exported_guard(mesh: Mesh) -> Mesh:
+    """``mesh`` with the exportable part of its hole guard (``GuardGeometry.exportable``)
+    added to its faces, for files that other viewers open: they show the border skirt
+    instead of the void when the camera moves past the border, and the stretched background
+    where a cut has no inpainted layer. Unchanged without a guard (or with a texture)."""
+    guard = mesh.guard
+    if guard is None or guard.exportable is None or not guard.exportable.any() or mesh.texture is not None:
+        return mesh
+    faces = guard.faces[guard.exportable]
+    used = np.unique(faces)
+    new_index = np.full(len(guard.vertices), -1, dtype=np.int64)
+    new_index[used] = mesh.num_vertices + np.arange(used.size)
+    return dataclasses.replace(
+        mesh,
+        vertices=np.concatenate([mesh.vertices, guard.vertices[used]]).astype(np.float32),
+        colors=np.concatenate([mesh.colors, guard.colors[used]]).astype(np.uint8),
+        faces=np.concatenate([mesh.faces, new_index[faces].astype(np.int32)]),
+    )
 
 
 def border_skirt(ldi: LDI, reach: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
