@@ -53,22 +53,24 @@ def ldi_triangles(links: np.ndarray) -> np.ndarray:
     return np.concatenate(tris).astype(np.int32)
 
 
-def edge_facet_geometry(ldi: LDI, z: np.ndarray, first: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def edge_facet_geometry(ldi: LDI, z: np.ndarray, first: int,
+                        faces_of_ldi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pixel-sized facets of the front pixels with a missing link (beside a cut, or on the
     canvas's outer ring, whose outer half-pixel no triangle covers either).
 
-    Each facet is a fan of four triangles around the pixel's own vertex, so it belongs to
-    the same connected shape as that pixel's triangles (a separate quad made every facet a
-    floating 4-vertex piece: ~1,500 pieces per 100k vertices). The facets of two linked
-    front pixels are joined by two bridge triangles between their facing sides: zero-area
-    at the input camera, they close the crack that opens between the two facets at other
-    cameras and keep a 1-px-wide structure (every pixel a facet) one connected shape.
+    Each facet is two triangles plus a zero-area tie triangle through the pixel's own vertex,
+    so it belongs to the same connected shape as that pixel's triangles (a separate quad made
+    every facet a floating 4-vertex piece: ~1,500 pieces per 100k vertices). Where one of two
+    linked front pixels has no LDI triangle (a 1-px-wide structure), their facets are joined
+    by two bridge triangles between their facing sides: zero-area at the input camera, they
+    close the crack between the two facets at other cameras and keep the structure one shape.
 
     Args:
         ldi: the layered depth image; z: (N,) float32 depth of its pixels;
-        first: the mesh index the first facet vertex will have.
+        first: the mesh index the first facet vertex will have;
+        faces_of_ldi: (F, 3) the LDI's own triangles (:func:`ldi_triangles`).
     Returns:
-        vertices (4M, 3) float32, colours (4M, 3) uint8 and faces (4M + 2B, 3) int32 of
+        vertices (4M, 3) float32, colours (4M, 3) uint8 and faces (3M + 2B, 3) int32 of
         M facets (corners top-left, top-right, bottom-right, bottom-left) and B bridges.
     """
     k = ldi.intrinsics
@@ -82,20 +84,25 @@ def edge_facet_geometry(ldi: LDI, z: np.ndarray, first: int) -> tuple[np.ndarray
     fverts = k.unproject(cx, cy, cz).reshape(-1, 3).astype(np.float32)
     base = first + 4 * np.arange(m)[:, None]
     centre = idx[:, None]
-    fan = [np.concatenate([centre, base + a, base + b], 1) for a, b in ((0, 1), (1, 2), (2, 3), (3, 0))]
+    # two triangles on the TL-BR diagonal, and a zero-area tie (TL, centre, BR) along it that
+    # joins the facet to the pixel's own vertex (no extra area, one extra triangle)
+    facet = [base + [0, 1, 2], base + [0, 2, 3], np.concatenate([base + 0, centre, base + 2], 1)]
     facet_of = np.full(ldi.num_pixels, -1, np.int64)
     facet_of[idx] = base[:, 0]
+    # pixels that no LDI triangle uses (a 1-px-wide structure): their facets are bridged
+    alone = np.ones(ldi.num_pixels, dtype=bool)
+    alone[faces_of_ldi.ravel()] = False
     bridges = []
     # (slot, corners of p's side, corners of q's facing side): right: p's TR, BR with q's TL, BL
     for slot, (pa, pb, qa, qb) in ((RIGHT, (1, 2, 0, 3)), (DOWN, (3, 2, 0, 1))):
         q = ldi.links[idx, slot]
         ok = (q >= 0) & (ldi.layer[np.maximum(q, 0)] == 0)
         fq = np.where(ok, facet_of[np.maximum(q, 0)], -1)
-        ok &= fq >= 0
+        ok &= (fq >= 0) & (alone[idx] | alone[np.maximum(q, 0)])
         fp, fq = base[ok, 0], fq[ok]
         bridges.append(np.stack([fp + pa, fq + qa, fq + qb], 1))
         bridges.append(np.stack([fp + pa, fq + qb, fp + pb], 1))
-    faces = np.concatenate(fan + bridges).astype(np.int32)
+    faces = np.concatenate(facet + bridges).astype(np.int32)
     return fverts, np.repeat(ldi.color[idx], 4, 0), faces
 
 
@@ -126,7 +133,7 @@ def build_mesh(ldi: LDI, edge_facets: bool = True, guard_holes: bool = True) -> 
     colors = ldi.color
     faces = ldi_triangles(ldi.links)
     if edge_facets:
-        fverts, fcolors, ffaces = edge_facet_geometry(ldi, z, verts.shape[0])
+        fverts, fcolors, ffaces = edge_facet_geometry(ldi, z, verts.shape[0], faces)
         verts = np.concatenate([verts, fverts])
         colors = np.concatenate([colors, fcolors])
         faces = np.concatenate([faces, ffaces])

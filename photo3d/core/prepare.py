@@ -138,13 +138,20 @@ def sparse_median_filter(depth: np.ndarray, threshold: float, window_sizes: list
         ys, xs = np.nonzero(near)
         win_d = np.lib.stride_tricks.sliding_window_view(pad_depth, (size, size))[ys, xs].reshape(len(ys), -1)
         win_w = ~np.lib.stride_tricks.sliding_window_view(pad_flag, (size, size))[ys, xs].reshape(len(ys), -1)
-        if guide is not None:
-            pad_c = np.pad(guide, ((r, r), (r, r), (0, 0)), mode="edge")
-            win_c = np.lib.stride_tricks.sliding_window_view(pad_c, (size, size), axis=(0, 1))[ys, xs]
-            diff = win_c.reshape(len(ys), 3, -1) - guide[ys, xs][:, :, None]  # (n, 3, size * size)
-            win_w = win_w * np.exp(-(diff * diff).mean(axis=1) * inv_two_s2)
         order = np.argsort(win_d, axis=1, kind="stable")
         sorted_d = np.take_along_axis(win_d, order, axis=1)
+        if guide is not None:
+            # Colour guides only windows that hold a depth step (a disparity gap above the
+            # threshold between consecutive values); on a smooth slanted surface it would pick
+            # arbitrary same-coloured subsets and cut the surface into spurious steps.
+            gap = np.abs(np.diff(1.0 / np.maximum(sorted_d, 1e-12), axis=1)).max(axis=1) > threshold
+            if gap.any():
+                pad_c = np.pad(guide, ((r, r), (r, r), (0, 0)), mode="edge")
+                sel = np.nonzero(gap)[0]
+                win_c = np.lib.stride_tricks.sliding_window_view(pad_c, (size, size), axis=(0, 1))[ys[sel], xs[sel]]
+                diff = win_c.reshape(len(sel), 3, -1) - guide[ys[sel], xs[sel]][:, :, None]  # (n, 3, size * size)
+                win_w = win_w.astype(np.float32)
+                win_w[sel] *= np.exp(-(diff * diff).mean(axis=1) * inv_two_s2)
         cum = np.cumsum(np.take_along_axis(win_w, order, axis=1), axis=1, dtype=np.float32)
         total = cum[:, -1]
         # first index whose cumulative weight exceeds half (np.digitize(0.5, cum) in the reference)

@@ -9,6 +9,8 @@ identical picture up to ~50 dB) before upload.
 """
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -399,6 +401,22 @@ def simplify_grid_mesh(mesh: Mesh, blocks: tuple[int, ...] = (8, 4), tolerance: 
 SCREEN_BLOCKS = (64, 32, 16, 8, 4, 2)
 
 
+def without_zero_area_faces(mesh: Mesh) -> Mesh:
+    """``mesh`` without its zero-area triangles (the mesh's ties that join each edge facet to
+    its pixel's vertex: topology for exported files, nothing to draw). Vertices unchanged."""
+    _check_mesh(mesh)  # bad indices raise Photo3DError before they are used here
+    f = np.asarray(mesh.faces, dtype=np.int64)
+    if len(f) == 0:
+        return mesh
+    v = np.asarray(mesh.vertices, dtype=np.float64)
+    area2 = np.linalg.norm(np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]]), axis=1)
+    scale = np.einsum("ij,ij->i", v[f[:, 0]], v[f[:, 0]])  # |p|^2: relative to the distance
+    flat = area2 <= 1e-9 * scale
+    if not flat.any():
+        return mesh
+    return dataclasses.replace(mesh, faces=mesh.faces[~flat])
+
+
 def render_mesh(mesh: Mesh, simplify: bool = True, motion: tuple[float, float, float] | None = None,
                 max_error_px: float = 0.0) -> RenderMesh:
     """The RenderMesh of ``mesh``: its texture when it has one, else vertex colours, with
@@ -410,6 +428,7 @@ def render_mesh(mesh: Mesh, simplify: bool = True, motion: tuple[float, float, f
     by more than ``max_error_px`` pixels in any of those cameras (:func:`disparity_tolerance`);
     otherwise only planar patches (relative disparity error 1e-3) are.
     """
+    mesh = without_zero_area_faces(mesh)
     if simplify and motion is not None and max_error_px > 0 and mesh.texture is None:
         _check_mesh(mesh)
         allowed = disparity_tolerance(mesh, max_error_px, *motion)
