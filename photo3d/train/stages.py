@@ -58,9 +58,12 @@ def region_config(longer_side: int, background: int) -> Config:
     """Pipeline settings at exactly this working size (smaller photos enlarged): synthesis
     band ``background`` px, context band twice as deep (as the defaults 70/140), no border
     extension."""
-    return Config(prepare=PrepareConfig(longer_side=int(longer_side), enlarge=True),
+    # context_margin 0: the networks learn on the regions as the reference trained them (its
+    # erode_context acts at inference only; photo3d's inpainters re-paint the margin there);
+    # no scan-border crop: training frames keep their size, so masks and pixels stay aligned
+    return Config(prepare=PrepareConfig(longer_side=int(longer_side), enlarge=True, crop_scan_border=False),
                   regions=RegionsConfig(background_thickness=int(background), context_thickness=2 * int(background),
-                                        extrapolate_border=False))
+                                        extrapolate_border=False, context_margin=0))
 
 
 def prepared_canvas(image: np.ndarray, values: np.ndarray, kind: str, config: Config, source: str) -> Canvas:
