@@ -500,10 +500,6 @@ class Config:
         with atomic_write(path) as tmp:
             Path(tmp).write_text(yaml.safe_dump(data, sort_keys=False))
 
-    def copy(self) -> "Config":
-        """A deep copy (sections are mutable)."""
-        return config_from_mapping(self.to_dict(), "config")[0]
-
     def with_changes(self, changes: dict[str, Any], source: str = "config") -> "Config":
         """A copy with ``{"section.field": value}`` (or flat/reference keys) changed, checked."""
         return config_from_mapping(changes, source, base=self)[0]

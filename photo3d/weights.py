@@ -287,7 +287,8 @@ def load_into(module: "torch.nn.Module", state_dict: Mapping[str, "torch.Tensor"
 # Download
 # ---------------------------------------------------------------------------------------
 
-def _sha256_of(path: Path) -> str:
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(_CHUNK_BYTES), b""):
@@ -399,7 +400,7 @@ def _check_schema(spec: WeightSpec, path: Path) -> None:
 def _verify(spec: WeightSpec, path: Path) -> str:
     """Why ``path`` is not ``spec``'s file (hash or schema), or "" when it is."""
     if spec.sha256 is not None:
-        actual = _sha256_of(path)
+        actual = sha256_of(path)
         return "" if actual == spec.sha256 else f"sha256 mismatch (got {actual[:16]}..., expected {spec.sha256[:16]}...)"
     try:
         _check_schema(spec, path)
@@ -423,7 +424,7 @@ def weight_status(name: str, path: Path) -> str:
         expected = recorded.read_text().split()[0] if recorded.read_text().split() else None
     if expected is None:
         return "unverified"
-    return "verified" if _sha256_of(path) == expected else "corrupt"
+    return "verified" if sha256_of(path) == expected else "corrupt"
 
 
 def _installed(spec: WeightSpec, target: Path) -> bool:
@@ -515,7 +516,7 @@ def _download_locked(spec: WeightSpec, target: Path, base_url: str | None, progr
             part.unlink(missing_ok=True)
             problems.append(f"{url}: {problem}")
             continue
-        digest = spec.sha256 or _sha256_of(part)
+        digest = spec.sha256 or sha256_of(part)
         os.replace(part, target)
         if spec.sha256 is None:  # recorded, so that later changes to the file are seen
             recorded_hash_path(target).write_text(f"{digest}  {spec.filename}\n")

@@ -3,7 +3,6 @@ textured glTF with the hole guard that photo3d renders like the full mesh; pages
 mesh; a server on 127.0.0.1 that prints its URL. (In a real browser: tests/test_web_browser.py.)"""
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import urllib.request

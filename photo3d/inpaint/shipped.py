@@ -14,7 +14,6 @@ state dict strictly (:func:`photo3d.weights.load_into`). Files are never unpickl
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,12 +45,7 @@ def card_file(kind: str, folder: str | Path | None = None) -> Path:
     return Path(folder or shipped_dir()) / f"{PREFIX}{kind}.yml"
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+sha256_of = weights_module.sha256_of  # one hash for every weight file
 
 
 def read_card(kind: str, folder: str | Path | None = None) -> dict:

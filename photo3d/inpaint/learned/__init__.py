@@ -37,7 +37,9 @@ Deliberate differences from the reference (all cheaper, none changes a network i
   non-learned fill (:func:`photo3d.inpaint.fill.fill_regions`), a synthesised pixel is kept
   only when it lies behind the front surface by at least ``config.depth_threshold`` in
   detection disparity (the reference instead pushes it to the front depth + 0.01).
-* The colour of the eroded context band (``erode_context``) is not re-painted.
+* The context margin next to the cut (mixed pixels, ``Regions.margin_label``) joins the
+  networks' mask and is re-painted with the synthesis region (the reference re-paints its
+  eroded context band, ``erode_context``, in a pass of its own).
 
 Only synthesis positions of the segment are written, and regions never overlap, so each
 canvas position receives at most one value.
@@ -47,30 +49,10 @@ outputs), :mod:`.inpainter` (the inpainter and its construction from weight file
 """
 from __future__ import annotations
 
-from .crops import (
-                      SegmentCrop,
-                      context_edge_map,
-                      crop_window,
-                      open_small_mask,
-                      segment_crops,
-)
-from .inpainter import (
-                      InpaintStats,
-                      LearnedInpainter,
-                      LearnedSettings,
-                      make_learned_inpainter,
-                      weight_paths,
-)
-from .tensors import (
-                      PAD_MULTIPLE,
-                      color_input,
-                      color_output,
-                      color_scale,
-                      depth_input,
-                      depth_output,
-                      edge_input,
-                      finish_edges,
-)
+from .crops import SegmentCrop, context_edge_map, crop_window, open_small_mask, segment_crops
+from .inpainter import InpaintStats, LearnedInpainter, LearnedSettings, make_learned_inpainter, weight_paths
+from .tensors import (PAD_MULTIPLE, color_input, color_output, color_scale, depth_input, depth_output, edge_input,
+                      finish_edges)
 
 __all__ = ["PAD_MULTIPLE", "InpaintStats", "LearnedInpainter", "LearnedSettings", "SegmentCrop", "context_edge_map", "crop_window", "open_small_mask", "color_input", "color_output",
            "color_scale", "depth_input", "depth_output", "edge_input", "finish_edges", "make_learned_inpainter",
