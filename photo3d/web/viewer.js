@@ -386,6 +386,8 @@
   window.photo3dViewer = main().catch(function (err) {
     const status = document.getElementById("photo3d-status");
     if (status) status.textContent = "photo3d viewer: " + err.message;
+    // on the console too: whoever awaits window.photo3dViewer would otherwise swallow it
+    console.error("photo3d viewer: " + err.message);
     throw err;
   });
 })();
