@@ -151,3 +151,85 @@ def test_autoplay_moves_the_camera_along_the_path(site, browser):
     assert np.abs(page.camera() - first).max() > 0
     assert page.errors == []
     page.page.close()
+
+
+# iOS's permission API, stubbed: counts its calls, answers window.tiltAnswer ("granted" unless
+# set). (Chromium has the function too; on iOS no event arrives before it was granted.)
+IOS_PERMISSION = """
+DeviceOrientationEvent.requestPermission = function () {
+  window.permissionAsked = (window.permissionAsked || 0) + 1;
+  return Promise.resolve(window.tiltAnswer || "granted");
+};
+"""
+NO_PERMISSION_API = "delete DeviceOrientationEvent.requestPermission;"
+
+
+def tilt(page, gamma: float, beta: float) -> None:
+    page.evaluate(f"window.dispatchEvent(new DeviceOrientationEvent('deviceorientation', {{alpha: 0, beta: {beta}, gamma: {gamma}}}))")
+
+
+def tilt_page(browser, url: str, init: str, touch: bool = True):
+    page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT}, has_touch=touch)
+    page.add_init_script(init)
+    page.goto(url + "embedded.html#autoplay=none")
+    bounds = page.evaluate("window.photo3dViewer.then(v => v.bounds)")
+    return page, np.asarray(bounds)
+
+
+def viewer_camera(page) -> np.ndarray:
+    return np.array(page.evaluate("window.photo3dViewer.then(v => v.camera())"))
+
+
+def test_ios_tilt_asks_permission_on_a_tap_then_tilting_moves_the_camera(site, browser):
+    url, _, _ = site
+    page, bounds = tilt_page(browser, url, IOS_PERMISSION)
+    button = page.locator("#photo3d-tilt")
+    assert page.evaluate("navigator.maxTouchPoints") > 0 and button.is_visible()
+    page.wait_for_timeout(100)
+    assert page.evaluate("window.permissionAsked || 0") == 0  # never asked without a gesture
+    button.click()
+    page.wait_for_function("document.getElementById('photo3d-tilt').hidden")
+    assert page.evaluate("window.permissionAsked") == 1
+    tilt(page, 0, 40)  # where the phone is when tilting begins: the camera stays
+    assert np.all(viewer_camera(page) == 0)
+    tilt(page, 10, 40)  # right edge down by 10 degrees: half of the way to the right end
+    mid, half = bounds.mean(axis=0), (bounds[1] - bounds[0]) / 2
+    np.testing.assert_allclose(viewer_camera(page)[:2], [mid[0] + 0.5 * half[0], mid[1]], atol=1e-9)
+    tilt(page, 10, 40.2)  # sensor noise of a phone held still: nothing moves
+    np.testing.assert_allclose(viewer_camera(page)[:2], [mid[0] + 0.5 * half[0], mid[1]], atol=1e-9)
+    tilt(page, 60, 20)  # beyond 20 degrees: held at the ends of the range
+    np.testing.assert_allclose(viewer_camera(page)[:2], [bounds[1][0], mid[1] - half[1]], atol=1e-9)
+    page.close()
+
+
+def test_ios_tilt_refused_hides_the_button_and_reports_nothing(site, browser):
+    url, _, _ = site
+    page, _ = tilt_page(browser, url, IOS_PERMISSION + "window.tiltAnswer = 'denied';")
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.locator("#photo3d-tilt").click()
+    page.wait_for_function("document.getElementById('photo3d-tilt').hidden")
+    assert page.evaluate("window.permissionAsked") == 1 and errors == []
+    page.close()
+
+
+def test_no_button_without_a_permission_api_or_a_touch_screen(site, browser):
+    url, _, _ = site
+    for init, touch in [(NO_PERMISSION_API, True), (IOS_PERMISSION, False)]:
+        page, _ = tilt_page(browser, url, init, touch)
+        assert page.locator("#photo3d-tilt").is_hidden()
+        page.close()
+
+
+def test_tilt_follows_the_screen_rotation_and_needs_no_tap_where_events_come(site, browser):
+    """Android: events come without asking (the button goes away); in landscape (screen turned
+    by 90 degrees) the device's beta is the screen's left-right tilt."""
+    url, _, _ = site
+    landscape = "Object.defineProperty(screen, 'orientation', {get: () => ({angle: 90, addEventListener() {}})});"
+    page, bounds = tilt_page(browser, url, landscape)
+    tilt(page, 0, 0)
+    assert page.locator("#photo3d-tilt").is_hidden()
+    tilt(page, 0, 10)  # landscape: the phone's top (now at the screen's left) up = the screen's right edge down
+    mid, half = bounds.mean(axis=0), (bounds[1] - bounds[0]) / 2
+    np.testing.assert_allclose(viewer_camera(page)[:2], [mid[0] + 0.5 * half[0], mid[1]], atol=1e-9)
+    page.close()

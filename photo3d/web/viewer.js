@@ -11,6 +11,7 @@
   "use strict";
   const GUARD = "photo3d_hole_guard";
   const IDLE_MS = 4000;
+  const TILT_STILL_DEG = 0.5;
 
   function parseGlb(bytes) {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -313,29 +314,51 @@
     }, { passive: false });
 
     // Tilt: +-20 degrees around the pose the phone had when tilting began spans the range.
-    let tiltOrigin = null;
+    // gamma (right edge down: +) and beta (top edge up: +) are angles of the device's own
+    // axes: turned into the screen's axes by the screen's rotation, so that tilting to the
+    // right moves the camera right in landscape too. Turns below TILT_STILL_DEG from the last
+    // one applied are sensor noise of a phone held still: they neither move the camera nor
+    // stop the autoplay (phones send these events all the time).
+    let tiltOrigin = null, tiltLast = null;
+    function screenAngle() {
+      const o = window.screen && window.screen.orientation;
+      if (o && typeof o.angle === "number") return o.angle;
+      return typeof window.orientation === "number" ? window.orientation : 0;  // older iOS
+    }
+    function wrapDegrees(d) { return ((d + 540) % 360) - 180; }
     function onTilt(ev) {
-      if (ev.gamma === null || ev.beta === null) return;
-      if (!tiltOrigin) tiltOrigin = [ev.gamma, ev.beta];
-      const tx = clamp((ev.gamma - tiltOrigin[0]) / 20, -1, 1), ty = clamp((ev.beta - tiltOrigin[1]) / 20, -1, 1);
+      if (ev.gamma === null || ev.beta === null || ev.gamma === undefined || ev.beta === undefined) return;
+      const a = screenAngle() * Math.PI / 180, cos = Math.round(Math.cos(a)), sin = Math.round(Math.sin(a));
+      const sx = ev.gamma * cos + ev.beta * sin, sy = -ev.gamma * sin + ev.beta * cos;
+      if (controls.tilt) controls.tilt.hidden = true;  // tilting works: nothing to ask
+      if (!tiltOrigin) { tiltOrigin = [sx, sy]; tiltLast = [sx, sy]; return; }
+      if (Math.hypot(wrapDegrees(sx - tiltLast[0]), wrapDegrees(sy - tiltLast[1])) < TILT_STILL_DEG) return;
+      tiltLast = [sx, sy];
+      const tx = clamp(wrapDegrees(sx - tiltOrigin[0]) / 20, -1, 1), ty = clamp(wrapDegrees(sy - tiltOrigin[1]) / 20, -1, 1);
       const mid = [0, 1].map(function (i) { return 0.5 * (bounds[0][i] + bounds[1][i]); });
       const half = [0, 1].map(function (i) { return 0.5 * (bounds[1][i] - bounds[0][i]); });
       setCamera([mid[0] + tx * half[0], mid[1] + ty * half[1], state.camera[2]], 1);
       userMoved();
     }
+    const resetTilt = function () { tiltOrigin = null; tiltLast = null; };
+    if (window.screen && window.screen.orientation && window.screen.orientation.addEventListener)
+      window.screen.orientation.addEventListener("change", resetTilt);
+    window.addEventListener("orientationchange", resetTilt);
     if (window.DeviceOrientationEvent) {
-      const touch = navigator.maxTouchPoints > 0;
-      if (typeof DeviceOrientationEvent.requestPermission === "function" && controls.tilt && touch) {
-        // iOS asks for permission, and only from a user gesture.
+      // Listening from the start: Android's browsers send the events without asking. iOS (13+)
+      // sends none until the user allows them, and asks only when requestPermission is called
+      // from a user gesture: so a button, calling it right in its click handler; it goes away
+      // once any tilt arrives (Chromium has requestPermission too, and answers "granted").
+      // Desktop Safari has the function but no sensor: hence the touch check. All browsers send
+      // these events to secure pages only (https or localhost), and to a cross-origin iframe
+      // only where it allows them (allow="accelerometer; gyroscope").
+      window.addEventListener("deviceorientation", onTilt);
+      if (typeof DeviceOrientationEvent.requestPermission === "function" && controls.tilt && navigator.maxTouchPoints > 0) {
         controls.tilt.hidden = false;
         controls.tilt.addEventListener("click", function () {
-          DeviceOrientationEvent.requestPermission().then(function (answer) {
-            if (answer === "granted") window.addEventListener("deviceorientation", onTilt);
-            controls.tilt.hidden = true;
-          }).catch(function () { controls.tilt.hidden = true; });
+          DeviceOrientationEvent.requestPermission().then(function () { controls.tilt.hidden = true; },
+            function () { controls.tilt.hidden = true; });
         });
-      } else {
-        window.addEventListener("deviceorientation", onTilt);
       }
     }
 
