@@ -157,13 +157,18 @@ class Browser:
         return self.command("execute", {"script": script, "args": list(args)})
 
     def set_viewport(self, width: int, height: int) -> None:
-        """Resize the window so that the page's viewport is width x height CSS px."""
-        outer = self.command("set_rect", {"width": width + 200, "height": height + 200})
-        inner = self.run("return [innerWidth, innerHeight]")
-        self.command("set_rect", {"width": outer["width"] - inner[0] + width, "height": outer["height"] - inner[1] + height})
-        inner = self.run("return [innerWidth, innerHeight]")
-        if inner != [width, height]:
-            raise RuntimeError(f"viewport {inner}, wanted {[width, height]}")
+        """Resize the window so that the page's viewport is width x height CSS px (the
+        window's frame measured, not assumed; a window manager-less X resizes asynchronously)."""
+        want = [width, height]
+        outer = [width + 200, height + 200]
+        for _ in range(50):
+            rect = self.command("set_rect", {"width": outer[0], "height": outer[1]})
+            time.sleep(0.1)
+            inner = self.run("return [innerWidth, innerHeight]")
+            if inner == want:
+                return
+            outer = [rect["width"] - inner[0] + width, rect["height"] - inner[1] + height]
+        raise RuntimeError(f"viewport {inner}, wanted {want}")
 
     def screenshot(self, css: str) -> np.ndarray:
         """The element's pixels as (H, W, 3) uint8 RGB."""

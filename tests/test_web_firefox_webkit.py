@@ -161,3 +161,18 @@ def test_dragging_right_moves_the_foreground_right(site, browser):
     mirrored = camera * [-1, 1, 1]
     assert psnr(centre(after), centre(own_render(web, k, camera))) > psnr(centre(after), centre(own_render(web, k, mirrored)))
     assert page_errors(browser, url) == []
+
+
+def test_tilting_moves_the_camera(site, browser):
+    url, _, _ = site
+    load(browser, url + "embedded.html#autoplay=none")
+    if not browser.run("return typeof DeviceOrientationEvent === 'function'"):
+        pytest.skip("this engine has no DeviceOrientationEvent (WebKitGTK is built without it; iOS has it)")
+    tilt = "window.dispatchEvent(new DeviceOrientationEvent('deviceorientation', {alpha: 0, beta: arguments[0], gamma: arguments[1]}))"
+    bounds = np.asarray(browser.run_async("window.photo3dViewer.then(function (v) { done(v.bounds); })"))
+    browser.run(tilt, 40, 0)  # where the phone is when tilting begins
+    browser.run(tilt, 40, 10)  # right edge down by 10 degrees: half of the way to the right end
+    camera = browser.run_async("window.photo3dViewer.then(function (v) { done(v.camera()); })")
+    mid, half = bounds.mean(axis=0), (bounds[1] - bounds[0]) / 2
+    np.testing.assert_allclose(camera[:2], [mid[0] + 0.5 * half[0], mid[1]], atol=1e-9)
+    assert page_errors(browser, url) == []
