@@ -5,12 +5,14 @@ For each photo (Middlebury 2005/2006 view1 with its ground-truth disparity, and 
 photo with photo3d's heuristic depth prior, from ../shared/data) at each size: triangles of the
 full and the web mesh; sizes of the full GLB, the web GLB and the self-contained page; PSNR of
 photo3d's render of the web GLB against the full mesh's at the input camera and at the most
-extreme camera of the circle path; seconds from navigation to the first frame in headless
-Chromium (served from 127.0.0.1), and PSNR of its picture (centre crop) against photo3d's own
-render of the web GLB.
+extreme camera of the circle path; per browser (headless Chromium; Firefox and WebKitGTK's
+MiniBrowser on Xvfb, as in the tests), seconds from navigation to the first frame (served
+from 127.0.0.1), and PSNR of its picture (centre crop) against photo3d's own render of the
+web GLB.
 
     python -m benchmarks.bench_web                        # 960 px: Art, Baby1, BSDS 100007
     python -m benchmarks.bench_web --sizes 640 960 --screenshot docs/viewer.jpg
+    python -m benchmarks.bench_web --browsers firefox webkit
 """
 from __future__ import annotations
 
@@ -54,38 +56,81 @@ def extreme_pose(p3d: Photo3D) -> np.ndarray:
     return max(frames, key=lambda f: np.linalg.norm(f.center)).pose
 
 
-def browser_check(folder: Path, page: str, web, k, screenshot: Path | None) -> dict:
-    """Load time (s) and centre-crop PSNR of the viewer's first frame vs photo3d's render."""
-    from playwright.sync_api import sync_playwright
-
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        return {"browser": "no chromium"}
-    server, url = start_server(folder)
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium, args=ARGS)
-            tab = browser.new_page(viewport={"width": k.width, "height": k.height})
-            start = time.perf_counter()
-            tab.goto(url + page + "#autoplay=none")
-            tab.evaluate("window.photo3dViewer.then(v => v.frames())")
-            load = time.perf_counter() - start
-            png = tab.locator("#photo3d-canvas").screenshot()
-            browser.close()
-    finally:
-        server.shutdown()
-    shot = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)[..., ::-1]
+def _shot_psnr(shot: np.ndarray, web, k) -> float:
+    if shot.shape[:2] != (k.height, k.width):
+        raise RuntimeError(f"the viewer's canvas is {shot.shape[1]}x{shot.shape[0]}, not {k.width}x{k.height}")
     with Renderer(k.width, k.height) as r:
         r.set_mesh(web)
         own, _ = r.render(np.eye(4), k)
     h, w = own.shape[:2]
     crop = (slice(h // 4, 3 * h // 4), slice(w // 4, 3 * w // 4))
-    if screenshot is not None:
-        cv2.imwrite(str(screenshot), shot[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 85])
-    return {"load_s": round(load, 2), "browser_psnr_centre": round(psnr(shot[crop], own[crop]), 2)}
+    return round(psnr(shot[crop], own[crop]), 2)
 
 
-def run(name: str, side: int, screenshot: Path | None) -> dict:
+def _chromium(url: str, k) -> tuple[float, np.ndarray] | None:
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        return None
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=ARGS)
+        tab = browser.new_page(viewport={"width": k.width, "height": k.height})
+        start = time.perf_counter()
+        tab.goto(url + "#autoplay=none")
+        tab.evaluate("window.photo3dViewer.then(v => v.frames())")
+        load = time.perf_counter() - start
+        png = tab.locator("#photo3d-canvas").screenshot()
+        browser.close()
+    return load, cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)[..., ::-1]
+
+
+def _gecko_or_webkit(name: str, url: str, k, workdir: Path) -> tuple[float, np.ndarray] | None:
+    """firefox-esr or WebKitGTK's MiniBrowser through the tests' drivers (tests/browsers.py)."""
+    from tests import browsers
+
+    if browsers.missing(name):
+        return None
+    display = browsers.Display()
+    try:
+        b = browsers.launch(name, display, workdir)
+        try:
+            b.set_viewport(max(k.width, 512), k.height)  # Firefox: >= 500 px; the canvas is k's size, centred
+            b.open("about:blank")
+            start = time.perf_counter()
+            b.open(url + "#autoplay=none")
+            b.run_async("window.photo3dViewer.then(function (v) { done(v.frames()); })")
+            load = time.perf_counter() - start
+            return load, b.screenshot("#photo3d-canvas")
+        finally:
+            b.close()
+    finally:
+        display.close()
+
+
+def browser_check(folder: Path, page: str, web, k, screenshot: Path | None, names: list[str]) -> dict:
+    """Per browser: load time (s, navigation to the first frame) and centre-crop PSNR of the
+    viewer's first frame vs photo3d's render."""
+    server, url = start_server(folder)
+    out = {}
+    try:
+        for name in names:
+            got = _chromium(url + page, k) if name == "chromium" else _gecko_or_webkit(name, url + page, k, folder)
+            if got is None:
+                out[f"{name}"] = "not installed"
+                continue
+            load, shot = got
+            out[f"load_s_{name}"] = round(load, 2)
+            out[f"browser_psnr_centre_{name}"] = _shot_psnr(shot, web, k)
+            if screenshot is not None:  # the first browser's at the path, the others' beside it
+                path = screenshot if name == names[0] else screenshot.with_name(f"{screenshot.stem}_{name}{screenshot.suffix}")
+                cv2.imwrite(str(path), shot[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 85])
+    finally:
+        server.shutdown()
+    return out
+
+
+def run(name: str, side: int, screenshot: Path | None, browsers: list[str]) -> dict:
     image, depth = PHOTOS[name]
     config = Config()
     config.prepare.longer_side = side
@@ -111,7 +156,7 @@ def run(name: str, side: int, screenshot: Path | None) -> dict:
                 r.set_mesh(web)
                 b, _ = r.render(pose, k)
                 row[f"psnr_{label}"] = round(psnr(a, b), 2)
-        row.update(browser_check(tmp, page.name, web, k, screenshot))
+        row.update(browser_check(tmp, page.name, web, k, screenshot, browsers))
     p3d.close()
     return row
 
@@ -120,12 +165,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--photos", nargs="+", default=list(PHOTOS), choices=list(PHOTOS))
     ap.add_argument("--sizes", nargs="+", type=int, default=[960])
-    ap.add_argument("--screenshot", type=Path, help="save the viewer's first frame of the first photo (JPEG)")
+    ap.add_argument("--screenshot", type=Path, help="save the first browser's first frame of the first photo (JPEG); the other browsers' as <stem>_<browser>.jpg")
+    ap.add_argument("--browsers", nargs="+", default=["chromium", "firefox", "webkit"], choices=["chromium", "firefox", "webkit"])
     args = ap.parse_args()
     rows = []
     for i, name in enumerate(args.photos):
         for side in args.sizes:
-            rows.append(run(name, side, args.screenshot if i == 0 and side == args.sizes[0] else None))
+            rows.append(run(name, side, args.screenshot if i == 0 and side == args.sizes[0] else None, args.browsers))
             print(json.dumps(rows[-1]), flush=True)
 
 

@@ -25,6 +25,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import ClassVar
 
 import cv2
 import numpy as np
@@ -158,15 +159,19 @@ class Browser:
 
     def set_viewport(self, width: int, height: int) -> None:
         """Resize the window so that the page's viewport is width x height CSS px (the
-        window's frame measured, not assumed; a window manager-less X resizes asynchronously)."""
-        want = [width, height]
+        window's frame measured, not assumed; X without a window manager resizes
+        asynchronously). Firefox keeps windows at least 500 px wide."""
+        want, seen = [width, height], []
         outer = [width + 200, height + 200]
-        for _ in range(50):
+        for _ in range(20):
             rect = self.command("set_rect", {"width": outer[0], "height": outer[1]})
             time.sleep(0.1)
             inner = self.run("return [innerWidth, innerHeight]")
             if inner == want:
                 return
+            seen.append(inner)
+            if seen[-3:] == [inner] * 3:  # stuck: the window cannot be that size
+                break
             outer = [rect["width"] - inner[0] + width, rect["height"] - inner[1] + height]
         raise RuntimeError(f"viewport {inner}, wanted {want}")
 
@@ -192,7 +197,7 @@ class Browser:
 class Firefox(Browser):
     """firefox-esr on ``display`` with a fresh profile, driven over Marionette."""
 
-    NAMES = {"navigate": "WebDriver:Navigate", "execute_async": "WebDriver:ExecuteAsyncScript",
+    NAMES: ClassVar[dict[str, str]] = {"navigate": "WebDriver:Navigate", "execute_async": "WebDriver:ExecuteAsyncScript",
              "execute": "WebDriver:ExecuteScript", "find": "WebDriver:FindElement",
              "element_screenshot": "WebDriver:TakeScreenshot", "set_rect": "WebDriver:SetWindowRect",
              "actions": "WebDriver:PerformActions"}
@@ -262,7 +267,7 @@ class Firefox(Browser):
 class WebKit(Browser):
     """WebKitGTK's MiniBrowser on ``display``, driven by WebKitWebDriver (W3C WebDriver)."""
 
-    ROUTES = {"navigate": ("POST", "/url"), "execute_async": ("POST", "/execute/async"), "execute": ("POST", "/execute/sync"),
+    ROUTES: ClassVar[dict[str, tuple[str, str]]] = {"navigate": ("POST", "/url"), "execute_async": ("POST", "/execute/async"), "execute": ("POST", "/execute/sync"),
               "find": ("POST", "/element"), "element_screenshot": ("GET", "/element/{id}/screenshot"),
               "set_rect": ("POST", "/window/rect"), "actions": ("POST", "/actions")}
 

@@ -70,9 +70,14 @@
     in vec3 a_position;
     in vec2 a_uv;
     in vec4 a_color;          // glTF COLOR_0: linear
+    in vec4 a_box;            // the texture coordinates' box of the vertex's triangles (lo, hi)
     // centroid: with multisampling, a pixel on a triangle's edge is shaded at a point inside
-    // the triangle, so the texture is never sampled outside its atlas cell (no seams)
+    // the triangle, so the texture is never sampled outside its atlas cell (no seams). Not
+    // every driver does so (Mesa's llvmpipe, behind Firefox and WebKit, samples at the pixel's
+    // centre, off the triangle): the coordinates are also clamped to the box of the triangles
+    // around the provoking vertex, which lies in the triangle's cell and holds the triangle.
     centroid out vec2 v_uv;
+    flat out vec4 v_box;
     out vec3 v_color;
     vec3 toSrgb(vec3 c) {
       c = clamp(c, 0.0, 1.0);
@@ -82,6 +87,7 @@
       gl_Position = u_mvp * vec4(a_position, 1.0);
       if (u_behind > -2.0) gl_Position.z = gl_Position.w * u_behind;
       v_uv = a_uv;
+      v_box = a_box;
       v_color = toSrgb(a_color.rgb);
     }`;
   const FRAGMENT_SHADER = `#version 300 es
@@ -89,10 +95,11 @@
     uniform sampler2D u_texture;
     uniform bool u_textured;
     centroid in vec2 v_uv;
+    flat in vec4 v_box;
     in vec3 v_color;
     out vec4 color;
     void main() {
-      color = vec4(u_textured ? texture(u_texture, v_uv).rgb : v_color, 1.0);
+      color = vec4(u_textured ? texture(u_texture, clamp(v_uv, v_box.xy, v_box.zw)).rgb : v_color, 1.0);
     }`;
 
   function compile(gl, type, source) {
@@ -110,9 +117,30 @@
     gl.bindAttribLocation(prog, 0, "a_position");
     gl.bindAttribLocation(prog, 1, "a_uv");
     gl.bindAttribLocation(prog, 2, "a_color");
+    gl.bindAttribLocation(prog, 3, "a_box");
     gl.linkProgram(prog);
     if (!gl.getProgramParameter(prog, gl.LINK_STATUS)) throw new Error(gl.getProgramInfoLog(prog));
     return prog;
+  }
+
+  // Per vertex, the box (u lo, v lo, u hi, v hi) of the texture coordinates of its triangles:
+  // vertices are not shared across atlas cells, so it stays in the vertex's cell.
+  function uvBoxes(uv, indices) {
+    const box = new Float32Array((uv.length / 2) * 4);
+    for (let i = 0; i < box.length; i += 4) { box[i] = box[i + 1] = Infinity; box[i + 2] = box[i + 3] = -Infinity; }
+    for (let t = 0; t < indices.length; t += 3) {
+      const a = indices[t] * 2, b = indices[t + 1] * 2, c = indices[t + 2] * 2;
+      const ulo = Math.min(uv[a], uv[b], uv[c]), uhi = Math.max(uv[a], uv[b], uv[c]);
+      const vlo = Math.min(uv[a + 1], uv[b + 1], uv[c + 1]), vhi = Math.max(uv[a + 1], uv[b + 1], uv[c + 1]);
+      for (let j = 0; j < 3; j++) {
+        const o = indices[t + j] * 4;
+        if (ulo < box[o]) box[o] = ulo;
+        if (vlo < box[o + 1]) box[o + 1] = vlo;
+        if (uhi > box[o + 2]) box[o + 2] = uhi;
+        if (vhi > box[o + 3]) box[o + 3] = vhi;
+      }
+    }
+    return box;
   }
 
   function upload(gl, positions, uv, colors, indices) {
@@ -125,7 +153,10 @@
       gl.vertexAttribPointer(location, width, gl.FLOAT, false, 0, 0);
     };
     attribute(0, positions, 3);
-    if (uv) attribute(1, uv.data, 2);
+    if (uv) {
+      attribute(1, uv.data, 2);
+      attribute(3, uvBoxes(uv.data, indices), 4);
+    }
     if (colors) attribute(2, colors.data, colors.width);
     else gl.vertexAttrib4f(2, 1, 1, 1, 1);
     gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, gl.createBuffer());
@@ -254,8 +285,15 @@
       state.camera = options.camera.split(",").map(Number);
       autoplay = null;
     }
-    canvas.style.aspectRatio = k.width + " / " + k.height;
-    canvas.style.width = "min(100vw, calc(100vh * " + (k.width / k.height) + "))";
+    // The photo fitted into the window, in whole CSS pixels (a CSS min(100vw, 100vh * aspect)
+    // lands a pixel short in Firefox and WebKit when it fits exactly: 694.99 px, drawn as 694).
+    function fit() {
+      const scale = Math.min(document.documentElement.clientWidth / k.width, document.documentElement.clientHeight / k.height);
+      canvas.style.width = Math.max(1, Math.floor(k.width * scale + 1e-6)) + "px";
+      canvas.style.height = Math.max(1, Math.floor(k.height * scale + 1e-6)) + "px";
+    }
+    fit();
+    window.addEventListener("resize", fit);
 
     function draw() {
       const dpr = window.devicePixelRatio || 1;
