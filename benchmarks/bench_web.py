@@ -134,6 +134,7 @@ def run(name: str, side: int, screenshot: Path | None, browsers: list[str]) -> d
     image, depth = PHOTOS[name]
     config = Config()
     config.prepare.longer_side = side
+    config.prepare.enlarge = True  # the half-size Middlebury photos and BSDS (481 px) at the size asked for
     config.inpaint.method = "fill"
     config.depth.download = False  # offline: photos without a depth file get the heuristic prior
     p3d = Photo3D.from_files(DATA / image, DATA / depth if depth else None, config=config)

@@ -35,6 +35,10 @@ WEBKIT_DRIVER = os.environ.get("PHOTO3D_WEBKIT_DRIVER") or shutil.which("WebKitW
 MINIBROWSER = next((str(p) for p in sorted(Path("/usr/lib").glob("*/webkit2gtk-4.*/MiniBrowser"))), None)
 XVFB = shutil.which("Xvfb")
 START_TIMEOUT_S = 90.0
+# A loaded machine (CI shares its cores) can take long over a page; the drivers' defaults
+# (30 s per script) are too short there.
+COMMAND_TIMEOUT_S = 300.0
+TIMEOUTS_MS = {"script": 240_000, "pageLoad": 240_000, "implicit": 0}
 # Marionette's and WebDriver's name for an element reference in JSON
 ELEMENT_KEY = "element-6066-11e4-a52e-4f735466cecf"
 
@@ -200,7 +204,7 @@ class Firefox(Browser):
     NAMES: ClassVar[dict[str, str]] = {"navigate": "WebDriver:Navigate", "execute_async": "WebDriver:ExecuteAsyncScript",
              "execute": "WebDriver:ExecuteScript", "find": "WebDriver:FindElement",
              "element_screenshot": "WebDriver:TakeScreenshot", "set_rect": "WebDriver:SetWindowRect",
-             "actions": "WebDriver:PerformActions"}
+             "actions": "WebDriver:PerformActions", "timeouts": "WebDriver:SetTimeouts"}
 
     def __init__(self, display: Display, workdir: Path):
         self.profile = Path(tempfile.mkdtemp(prefix="firefox-profile-", dir=workdir))
@@ -214,12 +218,13 @@ class Firefox(Browser):
                                          stdout=log, stderr=subprocess.STDOUT, env=env)
         port_file = self.profile / "MarionetteActivePort"
         port = _wait("Firefox's Marionette port", lambda: port_file.exists() and port_file.read_text().strip())
-        self.sock = socket.create_connection(("127.0.0.1", int(port)), timeout=START_TIMEOUT_S)
+        self.sock = socket.create_connection(("127.0.0.1", int(port)), timeout=COMMAND_TIMEOUT_S)
         self.buffer = b""
         self.next_id = 0
         hello = self._receive()
         assert hello.get("marionetteProtocol") == 3, hello
         self.version = self._send("WebDriver:NewSession", {"capabilities": {"alwaysMatch": {}}})["capabilities"]["browserVersion"]
+        self.command("timeouts", TIMEOUTS_MS)
 
     def _receive(self):
         while b":" not in self.buffer:
@@ -269,7 +274,7 @@ class WebKit(Browser):
 
     ROUTES: ClassVar[dict[str, tuple[str, str]]] = {"navigate": ("POST", "/url"), "execute_async": ("POST", "/execute/async"), "execute": ("POST", "/execute/sync"),
               "find": ("POST", "/element"), "element_screenshot": ("GET", "/element/{id}/screenshot"),
-              "set_rect": ("POST", "/window/rect"), "actions": ("POST", "/actions")}
+              "set_rect": ("POST", "/window/rect"), "actions": ("POST", "/actions"), "timeouts": ("POST", "/timeouts")}
 
     def __init__(self, display: Display, workdir: Path):
         self.log = workdir / "webkit.log"
@@ -283,6 +288,7 @@ class WebKit(Browser):
         session = self._http("POST", "/session", {"capabilities": {"alwaysMatch": {"webkitgtk:browserOptions": options}}})
         self.session = f"/session/{session['sessionId']}"
         self.version = session["capabilities"].get("browserVersion")
+        self.command("timeouts", TIMEOUTS_MS)
 
     def _up(self) -> bool:
         try:
@@ -295,7 +301,7 @@ class WebKit(Browser):
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.base + path, data=data, method=method, headers={"Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(request, timeout=START_TIMEOUT_S) as reply:
+            with urllib.request.urlopen(request, timeout=COMMAND_TIMEOUT_S) as reply:
                 return json.loads(reply.read())["value"]
         except urllib.error.HTTPError as err:
             raise RuntimeError(f"{method} {path}: {err.read().decode(errors='replace')}") from None

@@ -280,7 +280,7 @@
       mvp: gl.getUniformLocation(prog, "u_mvp"), behind: gl.getUniformLocation(prog, "u_behind"),
       textured: gl.getUniformLocation(prog, "u_textured"), texture: gl.getUniformLocation(prog, "u_texture"),
     };
-    const state = { camera: [0, 0, 0], focalScale: 1, frames: 0, lastInput: -Infinity, playStart: performance.now() };
+    const state = { camera: [0, 0, 0], focalScale: 1, frames: 0, drawn: null, lastInput: -Infinity, playStart: performance.now() };
     if (options.camera) {
       state.camera = options.camera.split(",").map(Number);
       autoplay = null;
@@ -295,10 +295,15 @@
     fit();
     window.addEventListener("resize", fit);
 
-    function draw() {
+    function pixelSize() {
       const dpr = window.devicePixelRatio || 1;
-      const w = Math.max(1, Math.round(canvas.clientWidth * dpr)), h = Math.max(1, Math.round(canvas.clientHeight * dpr));
+      return [Math.max(1, Math.round(canvas.clientWidth * dpr)), Math.max(1, Math.round(canvas.clientHeight * dpr))];
+    }
+
+    function draw() {
+      const [w, h] = pixelSize();
       if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
+      state.drawn = { camera: state.camera.slice(), focalScale: state.focalScale, w: w, h: h };
       const [near, far, behind] = clipRange(scene, state.camera);
       gl.viewport(0, 0, w, h);
       gl.enable(gl.DEPTH_TEST);
@@ -408,7 +413,11 @@
         const i = Math.floor((Math.max(0, now - state.playStart) / 1000) * fps) % n;
         setCamera(path.centers[i], path.focal_scales[i]);
       }
-      draw();
+      // drawn only when something changed: a still page costs no GPU time (phones, and pages
+      // with several photos), and a software renderer is not kept busy
+      const d = state.drawn, [w, h] = pixelSize();
+      if (!d || d.w !== w || d.h !== h || d.focalScale !== state.focalScale || d.camera.some(function (v, i) { return v !== state.camera[i]; }))
+        draw();
       requestAnimationFrame(tick);
     }
     draw();
