@@ -76,6 +76,7 @@ def _chromium(url: str, k) -> tuple[float, np.ndarray] | None:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=ARGS)
         tab = browser.new_page(viewport={"width": k.width, "height": k.height})
+        tab.set_default_timeout(240_000)  # a loaded machine can take long over a 10 MB page
         start = time.perf_counter()
         tab.goto(url + "#autoplay=none")
         tab.evaluate("window.photo3dViewer.then(v => v.frames())")
