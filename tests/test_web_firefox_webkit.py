@@ -12,15 +12,15 @@ page's ``#camera=x,y,z`` URL option (>= 28 dB); a drag moves the view the way th
 """
 from __future__ import annotations
 
+import browsers
 import numpy as np
 import pytest
+from scenes import small_config, square_scene
 
-import browsers
 from photo3d import Photo3D
 from photo3d.render import Renderer
 from photo3d.web.glb import read_web_glb
 from photo3d.web.serve import start_server
-from scenes import small_config, square_scene
 
 WIDTH, HEIGHT = 256, 192
 # The window's viewport: wider than the canvas, since Firefox keeps windows >= 500 px wide;
