@@ -507,7 +507,8 @@ def _render_mesh(mesh: Mesh, simplify: bool) -> RenderMesh:
     if textured is not None:
         uv, texture = textured
         empty_v, _, empty_f = _empty_part()
-        return RenderMesh(empty_v, np.zeros((0, 3), np.uint8), empty_f, vertices, uv, mesh.faces.astype(np.uint32), texture)
+        return RenderMesh(empty_v, np.zeros((0, 3), np.uint8), empty_f, vertices, uv, mesh.faces.astype(np.uint32), texture,
+                          tex_projective=bool(mesh.texture.projective))
     if simplify:
         return simplify_grid_mesh(mesh)
     v, uv, f = _empty_part()
