@@ -13,11 +13,18 @@ default: patches follow the depth's smoothness) and 0 (planar patches only, as b
 
     python -m benchmarks.bench_real                         # 320 640 960, both photos
     python -m benchmarks.bench_real --sizes 1920 --frames 60  # 60 frames a path, times scaled to 240
+
+Each row also records the load average when it started and ended and the CPU time (this
+process, llvmpipe's threads included) of the build and of the upload: on a shared machine the
+CPU times are the steadier numbers. Run with another checkout's package on the path
+(``PYTHONPATH=/path/to/main python benchmarks/bench_real.py``) to compare two versions at the
+same moment.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -53,9 +60,10 @@ def run(name: str, side: int, frames: int, psnr_every: int, errors: list[float])
     config.inpaint.method = "fill"
     config.depth.download = False  # offline: photos without a depth file get the heuristic prior
     config.video.num_frames = frames
-    start = time.perf_counter()
+    load_start = round(os.getloadavg()[0], 1)
+    start, cpu_start = time.perf_counter(), time.process_time()
     p3d = Photo3D.from_files(DATA / image, DATA / depth if depth else None, config=config)
-    before = time.perf_counter() - start
+    before, before_cpu = time.perf_counter() - start, time.process_time() - cpu_start
     scene, k = p3d.scene, p3d.intrinsics
     motion = video_motion(scene, config.video)
     options = video_options(config.video, scene.prepared.depth_scale)
@@ -65,12 +73,14 @@ def run(name: str, side: int, frames: int, psnr_every: int, errors: list[float])
     with Renderer(k.width, k.height, supersample=2.0, simplify=False) as full:
         full.set_mesh(p3d.mesh)
         for error in errors:
-            row = {"photo": name, "size": f"{k.width}x{k.height}", "before_render_s": round(before, 2),
+            row = {"photo": name, "size": f"{k.width}x{k.height}", "load_start": load_start,
+                   "before_render_s": round(before, 2), "before_render_cpu_s": round(before_cpu, 2),
                    "triangles_full": p3d.mesh.num_faces, "simplify_error_px": error}
             with Renderer(k.width, k.height, supersample=2.0, simplify=True, simplify_error=error, profile=True) as r:
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 r.set_mesh(p3d.mesh, motion=motion)
                 row["upload_s"] = round(time.perf_counter() - t, 2)
+                row["upload_cpu_s"] = round(time.process_time() - c, 2)
                 row["triangles_drawn"] = r.num_triangles
                 wall, encode, n, cpu = 0.0, 0.0, 0, 0.0
                 scores = []
@@ -97,6 +107,7 @@ def run(name: str, side: int, frames: int, psnr_every: int, errors: list[float])
                     "render_cpu_ms": round(1000 * cpu / n, 1),
                     "four_videos_s": round(wall * scale, 1),
                     "psnr_min": round(min(scores), 2), "psnr_mean": round(float(np.mean(scores)), 2),
+                    "load_end": round(os.getloadavg()[0], 1),
                 })
             rows.append(row)
             print(json.dumps(row), flush=True)
@@ -111,10 +122,14 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=240, help="frames per path (times are scaled to 240)")
     ap.add_argument("--psnr-every", type=int, default=12)
     ap.add_argument("--errors", nargs="+", type=float, default=[0.3, 0.0])
+    ap.add_argument("--out", help="also append the rows (JSON lines) to this file")
     args = ap.parse_args()
     for name in args.photos:
         for side in args.sizes:
-            run(name, side, args.frames, args.psnr_every, args.errors)
+            rows = run(name, side, args.frames, args.psnr_every, args.errors)
+            if args.out:
+                with open(args.out, "a") as f:
+                    f.writelines(json.dumps(row) + "\n" for row in rows)
 
 
 if __name__ == "__main__":

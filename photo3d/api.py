@@ -128,9 +128,18 @@ class Photo3D:
         """Camera of the (working-resolution) input image."""
         return self.scene.mesh.intrinsics
 
-    def save_ply(self, path) -> Path:
+    def save_ply(self, path, simplify: bool | None = None) -> Path:
+        """The mesh as PLY; ``simplify`` (default ``config.output.simplify_ply``): simplified as
+        the renderer draws it, colour from a texture beside it (see ``OutputConfig.simplify_ply``)."""
         from .io import write_ply
 
+        if self.config.output.simplify_ply if simplify is None else simplify:
+            from .pipeline import web_paths
+            from .web.glb import simplified_mesh
+
+            mesh = simplified_mesh(self.mesh, web_paths(self.scene, self.config.video),
+                                   float(self.config.render.simplify_error))
+            return write_ply(mesh, path)
         return write_ply(self.mesh, path)
 
     def save_glb(self, path) -> Path:

@@ -402,6 +402,11 @@ class OutputConfig:
     """Output name (null: the image's file name without suffix; batch always uses that)."""
     save_ply: bool = True
     """Write <name>.ply (binary, per-vertex colour, intrinsics in the header)."""
+    simplify_ply: bool = False
+    """Write <name>.ply simplified as the renderer draws it (``render.simplify_error`` pixels at
+    the most extreme camera of the videos), colour from a texture (<name>_texture.png beside it,
+    full resolution; texture_u/v per vertex): about 10x fewer triangles. False: every triangle,
+    vertex colours. The hole guard is not included (``export_guard`` applies to full meshes)."""
     save_glb: bool = False
     """Also write <name>.glb (binary glTF, vertex colours)."""
     save_web_glb: bool = False

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from .checks import check_finite
-from .core.data import Intrinsics, Mesh
+from .core.data import Intrinsics, Mesh, MeshTexture
 from .errors import Photo3DError
 from .files import atomic_write as files_atomic_write
 from .files import current_umask
@@ -240,6 +240,15 @@ _PLY_LAYOUT = [
     "property uchar red", "property uchar green", "property uchar blue",
     "property list uchar int vertex_indices",
 ]
+# A textured mesh (``Mesh.texture``, e.g. the simplified export): texture coordinates after the
+# colours (v upwards, MeshLab's convention) and the image beside the PLY (``comment TextureFile``).
+_PLY_TEXTURED_LAYOUT = _PLY_LAYOUT[:7] + ["property float texture_u", "property float texture_v"] + _PLY_LAYOUT[7:]
+
+
+def ply_texture_path(path: str | os.PathLike) -> Path:
+    """Where :func:`write_ply` puts a textured mesh's image: ``<stem>_texture.png`` beside it."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}_texture.png")
 
 
 def write_ply(mesh: Mesh, path: str | os.PathLike) -> Path:
@@ -247,15 +256,17 @@ def write_ply(mesh: Mesh, path: str | os.PathLike) -> Path:
 
     The header comments record the image size and intrinsics (pixels) and the axis convention,
     so the mesh can be re-projected. Vertices are in the input camera frame (+x right, +y down,
-    +z forward).
+    +z forward). A textured mesh (``mesh.texture``) also gets per-vertex ``texture_u``,
+    ``texture_v`` and its image as :func:`ply_texture_path` (``comment TextureFile``, as MeshLab
+    and Blender read it); its vertex colours are the texels under its vertices, for viewers
+    that ignore textures.
     """
     path = Path(path)
     check_finite(mesh.vertices, str(path), "mesh vertices are not finite; not written")
     k = mesh.intrinsics
-    vertex = np.empty(
-        mesh.num_vertices,
-        dtype=[("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("red", "u1"), ("green", "u1"), ("blue", "u1")],
-    )
+    textured = mesh.texture is not None
+    fields = [("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("red", "u1"), ("green", "u1"), ("blue", "u1")]
+    vertex = np.empty(mesh.num_vertices, dtype=fields + ([("u", "<f4"), ("v", "<f4")] if textured else []))
     vertex["x"], vertex["y"], vertex["z"] = mesh.vertices[:, 0], mesh.vertices[:, 1], mesh.vertices[:, 2]
     vertex["red"], vertex["green"], vertex["blue"] = mesh.colors[:, 0], mesh.colors[:, 1], mesh.colors[:, 2]
     face = np.empty(mesh.num_faces, dtype=[("n", "u1"), ("v", "<i4", (3,))])
@@ -267,14 +278,27 @@ def write_ply(mesh: Mesh, path: str | os.PathLike) -> Path:
         f"intrinsics fx {k.fx:.6f} fy {k.fy:.6f} cx {k.cx:.6f} cy {k.cy:.6f}",
         "axes x right, y down, z forward (OpenCV camera frame of the input photo)",
     ] + [f"{key} {value}" for key, value in mesh.info.items()]
+    layout = _PLY_TEXTURED_LAYOUT if textured else _PLY_LAYOUT
+    if textured:
+        uv = np.asarray(mesh.texture.uv, np.float32)
+        vertex["u"], vertex["v"] = uv[:, 0], 1.0 - uv[:, 1]
+        comments.insert(0, f"TextureFile {ply_texture_path(path).name}")
+        if mesh.texture.projective:  # photo3d's renderer interpolates uv in the input image
+            comments.append("texture_projective")
     header = (
-        f"ply\n{_PLY_LAYOUT[0]}\n"
+        f"ply\n{layout[0]}\n"
         + "".join(f"comment {c}\n" for c in comments)
         + f"element vertex {mesh.num_vertices}\n"
-        + "".join(f"{ln}\n" for ln in _PLY_LAYOUT[1:7])
+        + "".join(f"{ln}\n" for ln in layout[1:-1])
         + f"element face {mesh.num_faces}\n"
-        + f"{_PLY_LAYOUT[7]}\nend_header\n"
+        + f"{layout[-1]}\nend_header\n"
     )
+    if textured:  # the image first: a PLY never names a texture that is not there
+        ok, png = cv2.imencode(".png", np.ascontiguousarray(mesh.texture.image[..., ::-1]))
+        if not ok:
+            raise Photo3DError(f"{path}: could not encode the texture")
+        with atomic_write(ply_texture_path(path)) as tmp:
+            tmp.write_bytes(png.tobytes())
     with atomic_write(path) as tmp, open(tmp, "wb") as f:
         f.write(header.encode("ascii"))
         f.write(vertex.tobytes())
@@ -283,7 +307,8 @@ def write_ply(mesh: Mesh, path: str | os.PathLike) -> Path:
 
 
 def read_ply(path: str | os.PathLike) -> Mesh:
-    """Read a PLY written by :func:`write_ply` (round trip; not a general PLY reader).
+    """Read a PLY written by :func:`write_ply` (round trip; not a general PLY reader), with its
+    texture when it has one.
 
     Any other layout (ASCII, other properties, no image_size/intrinsics comments) or a
     truncated file raises :class:`Photo3DError`.
@@ -303,7 +328,8 @@ def read_ply(path: str | os.PathLike) -> Mesh:
                 break
         body = f.read()
     layout = [ln for ln in lines if ln.startswith(("format", "property"))]
-    if lines[0] != "ply" or layout != _PLY_LAYOUT:
+    textured = layout == _PLY_TEXTURED_LAYOUT
+    if lines[0] != "ply" or not (textured or layout == _PLY_LAYOUT):
         raise Photo3DError(f"{path}: not a PLY written by photo3d (binary, xyz + rgb vertices, triangles expected)")
     try:
         counts = {ln.split()[1]: int(ln.split()[2]) for ln in lines if ln.startswith("element")}
@@ -315,13 +341,22 @@ def read_ply(path: str | os.PathLike) -> Mesh:
         nv, nf = counts["vertex"], counts["face"]
     except (StopIteration, KeyError, ValueError, IndexError):
         raise Photo3DError(f"{path}: PLY header lacks photo3d's element counts, image_size or intrinsics") from None
-    vdt = np.dtype([("p", "<f4", (3,)), ("c", "u1", (3,))])
+    vdt = np.dtype([("p", "<f4", (3,)), ("c", "u1", (3,))] + ([("uv", "<f4", (2,))] if textured else []))
     fdt = np.dtype([("n", "u1"), ("v", "<i4", (3,))])
     if len(body) < nv * vdt.itemsize + nf * fdt.itemsize:
         raise Photo3DError(f"{path}: truncated PLY data")
     verts = np.frombuffer(body, dtype=vdt, count=nv)
     faces = np.frombuffer(body, dtype=fdt, count=nf, offset=nv * vdt.itemsize)
-    return Mesh(verts["p"].copy(), verts["c"].copy(), faces["v"].astype(np.int32), intr)
+    texture = None
+    if textured:
+        name = next((c.split(maxsplit=1)[1] for c in comments if c.startswith("TextureFile ")), "")
+        image_path = path.parent / Path(name).name  # beside the PLY, never elsewhere
+        if not name or not image_path.is_file():
+            raise Photo3DError(f"{path}: its texture {name or '(unnamed)'} is not beside it")
+        uv = verts["uv"].copy()
+        uv[:, 1] = 1.0 - uv[:, 1]
+        texture = MeshTexture(uv, read_image(image_path), projective="texture_projective" in comments)
+    return Mesh(verts["p"].copy(), verts["c"].copy(), faces["v"].astype(np.int32), intr, texture=texture)
 
 
 def srgb_to_linear(rgb: np.ndarray) -> np.ndarray:

@@ -362,7 +362,12 @@ def write_outputs(
     export = config.output.export_guard
     if config.output.save_ply:
         with scene.timings.stage("write ply"):
-            mesh = with_exported_guard(scene.mesh) if export == "all" else scene.mesh
+            if config.output.simplify_ply:  # the renderer's simplification, colour from a texture
+                from .web.glb import simplified_mesh
+
+                mesh = simplified_mesh(scene.mesh, web_paths(scene, config.video), float(config.render.simplify_error))
+            else:
+                mesh = with_exported_guard(scene.mesh) if export == "all" else scene.mesh
             result["ply"] = write_ply(mesh, out_dir / f"{name}.ply")
     if config.output.save_glb:
         with scene.timings.stage("write glb"):

@@ -120,6 +120,19 @@ def test_name_and_no_ply(tmp_path, rgbd, capsys):
     assert size == (64, 48) and len(frames) == 2  # a 64x48 photo keeps its size (no --enlarge)
 
 
+def test_simplify_writes_the_rendered_form_with_its_texture(tmp_path, rgbd, capsys):
+    image, depth = rgbd
+    code, _, _ = run_main(capsys, "--image", image, "--depth", depth, "--out", tmp_path / "o", "--longer-side", "96",
+                          "--paths", "none", "--simplify", *FAST)
+    assert code == 0
+    assert all_files(tmp_path / "o") == ["photo/config.yml", "photo/photo.ply", "photo/photo_texture.png"]
+    assert yaml.safe_load((tmp_path / "o" / "photo" / "config.yml").read_text())["output"]["simplify_ply"] is True
+    import trimesh
+
+    ply = trimesh.load(tmp_path / "o" / "photo" / "photo.ply", process=False)  # opens elsewhere too
+    assert len(ply.faces) > 0
+
+
 def test_glb_output(tmp_path, rgbd, capsys):
     image, depth = rgbd
     code, out, _ = run_main(capsys, "--image", image, "--depth", depth, "--out", tmp_path / "o", "--longer-side", "96",

@@ -104,3 +104,23 @@ def test_projective_texturing_keeps_a_slanted_fan_exact_at_the_input_camera():
     inner = (slice(2, -2), slice(2, -2))
     assert psnr(full[inner], mine[inner]) >= 40
     assert psnr(full[inner], mine[inner]) > psnr(full[inner], affine[inner]) + 5
+
+
+def test_simplified_ply_is_the_rendered_form_with_its_texture(ground, tmp_path):
+    from photo3d.io import ply_texture_path, read_ply
+
+    full_path = ground.save_ply(tmp_path / "full.ply")
+    path = ground.save_ply(tmp_path / "scene.ply", simplify=True)
+    assert ply_texture_path(path).is_file() and not ply_texture_path(full_path).exists()
+    assert "comment TextureFile scene_texture.png" in path.read_bytes()[:2000].decode("ascii", "replace")
+    mesh = read_ply(path)
+    assert mesh.texture is not None and mesh.num_faces * 5 < ground.mesh.num_faces
+    assert mesh.texture.uv.min() >= 0 and mesh.texture.uv.max() <= 1
+    assert mesh.intrinsics == ground.intrinsics
+    k = ground.intrinsics
+    with Renderer(k.width, k.height, simplify=False) as r:  # the input camera sees the photo again
+        r.set_mesh(ground.mesh)
+        full, _ = r.render(np.eye(4), k)
+        r.set_mesh(mesh)
+        mine, _ = r.render(np.eye(4), k)
+    assert psnr(full, mine) >= 40

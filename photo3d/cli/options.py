@@ -53,6 +53,7 @@ FLAG_KEYS: dict[str, tuple[str, ...]] = {
 SWITCH_KEYS: dict[str, tuple[str | tuple[str, ...], bool]] = {
     "save_depth": ("output.save_depth", True),
     "no_ply": ("output.save_ply", False),
+    "simplify": ("output.simplify_ply", True),
     "glb": ("output.save_glb", True),
     "web": ("output.save_web_glb", True),
     "html": ("output.save_html", True),
@@ -118,6 +119,8 @@ def add_common(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--fp16", action="store_true", help="float16 inference for the inpainting networks on CUDA")
     add_video(ap)
     ap.add_argument("--no-ply", action="store_true", help="do not write the mesh")
+    ap.add_argument("--simplify", action="store_true",
+                    help="write the PLY simplified as rendered (~10x fewer triangles), colour from <name>_texture.png")
     ap.add_argument("--glb", action="store_true", help="also write the mesh as <name>.glb (binary glTF)")
     ap.add_argument("--web", action="store_true",
                     help="also write <name>_web.glb: simplified, textured, quantised for the web, hole guard included")

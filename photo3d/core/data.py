@@ -71,10 +71,14 @@ class MeshTexture:
     uv: (V, 2) float32 per vertex; (0, 0) is the texture's top-left corner, (1, 1) its
         bottom-right corner.
     image: (H, W, 3) uint8 RGB texture.
+    projective: the uv are affine in the input image (the renderer's simplified patches): photo3d's
+        renderer interpolates them in the input camera's image, not along the 3D triangles (as
+        other viewers do, which shifts texels inside large slanted triangles).
     """
 
     uv: np.ndarray
     image: np.ndarray
+    projective: bool = False
 
 
 @dataclass

@@ -211,6 +211,25 @@ def web_geometry(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = None, 
                        rm.hole_faces.astype(np.int64), atlas)
 
 
+def simplified_mesh(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = None,
+                    max_error_px: float = 0.3) -> Mesh:
+    """``mesh`` simplified as the renderer draws it (:func:`web_geometry`: patches merged where no
+    vertex moves by more than ``max_error_px`` pixels at the most extreme camera of ``paths``),
+    as one textured Mesh (``Mesh.texture``: the atlas at full resolution) for mesh files; its
+    vertex colours are the texels under its vertices. Without the hole guard."""
+    import dataclasses
+
+    from ..core.data import MeshTexture
+
+    geometry = web_geometry(mesh, paths, max_error_px)
+    atlas = geometry.atlas
+    texel = np.round(geometry.uv * [atlas.shape[1], atlas.shape[0]] - 0.5).astype(np.int64)
+    texel = np.clip(texel, 0, [atlas.shape[1] - 1, atlas.shape[0] - 1])
+    return dataclasses.replace(
+        mesh, vertices=geometry.vertices.astype(np.float32), colors=atlas[texel[:, 1], texel[:, 0]],
+        faces=geometry.faces.astype(np.int32), texture=MeshTexture(geometry.uv.astype(np.float32), atlas, projective=True), guard=None)
+
+
 def render_mesh_guard(mesh: Mesh) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The hole guard of ``mesh`` as (vertices, colours, faces); empty arrays without one."""
     g = mesh.guard
