@@ -3,7 +3,8 @@
 * a red square over a textured background leaves no red in the revealed band, also when its
   outline is anti-aliased (mixed pixels) and the depth edge sits off the colour edge;
 * a thin bar (3 px, a brush handle) is one connected piece of the mesh; no dust, no unused
-  vertices;
+  vertices; a thin stick that falls apart into small islands stays one piece, and no
+  triangle is stretched from it (or from a thin frame) to the wall ("ladder rungs");
 * with the hole guard, no pixel of the clear colour at the default paths' extremes, at twice
   their ranges (left, right, up, down, forward, back) and at 5-10 degrees of yaw;
 * the border extension mirrors the texture; dark scan borders are cropped with a note.
@@ -116,6 +117,46 @@ def test_thin_bar_is_one_piece_and_no_dust(width):
     used = np.zeros(mesh.num_vertices, bool)
     used[mesh.faces.ravel()] = True
     assert used.all()
+
+
+def stretched_faces(mesh, near: float, far: float) -> int:
+    """Faces of ``mesh`` with a vertex nearer than ``near`` and one farther than ``far``
+    (camera z): triangles stretched from a foreground structure to the wall behind it."""
+    z = mesh.vertices[mesh.faces, 2]
+    return int(((z.min(axis=1) < near) & (z.max(axis=1) > far)).sum())
+
+
+@pytest.mark.parametrize("width", [3, 6])
+def test_thin_structures_keep_one_shape_without_rungs(width):
+    """A thin stick receding in depth (its disparity steps by more than the cut threshold every
+    few rows, so it falls apart into islands smaller than ``min_island_size``) and a thin
+    frame enclosing a small patch of the wall (an island farther than everything around it):
+    the stick stays one connected piece, and no triangle is stretched between the stick or
+    the frame and the wall ("ladder rungs" along Art's brush sticks)."""
+    h, w = 96, 96
+    image = textured(h, w, 3, (60, 160, 90))
+    depth = np.full((h, w), 4.0, np.float32)
+    stick = np.zeros((h, w), bool)
+    stick[8:88, 20: 20 + width] = True
+    rows = np.arange(h)[:, None]
+    # disparity 1/z from 1/1.2 at the top to 1/2.4 at the bottom, in steps of 4 rows
+    stick_depth = 1.0 / (1 / 1.2 - (1 / 1.2 - 1 / 2.4) * ((rows - 8) // 4 * 4) / 80.0)
+    depth = np.where(stick, stick_depth, depth).astype(np.float32)
+    frame = np.zeros((h, w), bool)
+    frame[30: 30 + 10 + 2 * width, 60: 60 + 10 + 2 * width] = True
+    frame[30 + width: 30 + width + 10, 60 + width: 60 + width + 10] = False  # a 10 x 10 px window
+    depth[frame] = 1.5
+    image[stick | frame] = (235, 230, 220)
+    sc = build_scene(image, depth, small_config(min_island_size=200), kind="depth", normalize=False)
+    mesh = sc.mesh
+    assert stretched_faces(mesh, 2.6, 3.5) == 0
+    labels = faces_components(mesh.num_vertices, mesh.faces)
+    on_stick = mesh.vertices[:, 2] < 2.6
+    u = (mesh.vertices[:, 0] / mesh.vertices[:, 2]) * mesh.intrinsics.fx + mesh.intrinsics.cx
+    on_stick &= u < 40
+    assert on_stick.sum() > 80 * width and np.unique(labels[on_stick]).size == 1
+    sizes = np.bincount(labels)
+    assert (sizes[sizes > 0] >= 10).all()  # no dust
 
 
 def extreme_poses() -> dict[str, np.ndarray]:
