@@ -115,7 +115,9 @@ class EdgesConfig:
     min_edge_length: int = 10
     """Discontinuity fragments of fewer cut links are healed (reference: ``clean_far_edge``'s small-edge removal)."""
     min_island_size: int = 200
-    """Pixel islands (after cutting) of fewer pixels are re-attached to their surroundings."""
+    """Pixel islands (after cutting) of fewer pixels, and 1-2 px slivers, are re-attached to their
+    closest neighbour only (by disparity jump and colour); an island of 10 px or more whose cuts lie
+    on a colour edge (a thin frame, wall seen through a gap) keeps them (0: none re-attached)."""
 
     def validate(self, source: str) -> None:
         checks.check_float_range(self.depth_threshold, "edges.depth_threshold", source, low=0, low_open=True)

@@ -176,7 +176,7 @@ def build_regions(
         canvas = fill_border(make_canvas(prepared, config.regions.border_pad(max(prepared.depth.shape))), threshold)
     step("border")
     with timings.stage("discontinuities"):
-        disc = detect_discontinuities(canvas.detect_disparity, config.edges)
+        disc = detect_discontinuities(canvas.detect_disparity, config.edges, canvas.color)
     step("discontinuities")
     with timings.stage("ldi"):
         ldi = front_layer(canvas, disc)

@@ -3,9 +3,11 @@
 * a red square over a textured background leaves no red in the revealed band, also when its
   outline is anti-aliased (mixed pixels) and the depth edge sits off the colour edge;
 * a thin bar (3 px, a brush handle) is one connected piece of the mesh; no dust, no unused
-  vertices;
+  vertices; a thin stick that falls apart into small islands stays one piece, and no
+  triangle is stretched from it (or from a thin frame) to the wall ("ladder rungs");
 * with the hole guard, no pixel of the clear colour at the default paths' extremes, at twice
-  their ranges (left, right, up, down, forward, back) and at 5-10 degrees of yaw;
+  their ranges (left, right, up, down, forward, back) and at 5-10 degrees of yaw; nor for the
+  exported mesh alone (what viewers outside photo3d show);
 * the border extension mirrors the texture; dark scan borders are cropped with a note.
 """
 from __future__ import annotations
@@ -118,6 +120,46 @@ def test_thin_bar_is_one_piece_and_no_dust(width):
     assert used.all()
 
 
+def stretched_faces(mesh, near: float, far: float) -> int:
+    """Faces of ``mesh`` with a vertex nearer than ``near`` and one farther than ``far``
+    (camera z): triangles stretched from a foreground structure to the wall behind it."""
+    z = mesh.vertices[mesh.faces, 2]
+    return int(((z.min(axis=1) < near) & (z.max(axis=1) > far)).sum())
+
+
+@pytest.mark.parametrize("width", [3, 6])
+def test_thin_structures_keep_one_shape_without_rungs(width):
+    """A thin stick receding in depth (its disparity steps by more than the cut threshold every
+    few rows, so it falls apart into islands smaller than ``min_island_size``) and a thin
+    frame enclosing a small patch of the wall (an island farther than everything around it):
+    the stick stays one connected piece, and no triangle is stretched between the stick or
+    the frame and the wall ("ladder rungs" along Art's brush sticks)."""
+    h, w = 96, 96
+    image = textured(h, w, 3, (60, 160, 90))
+    depth = np.full((h, w), 4.0, np.float32)
+    stick = np.zeros((h, w), bool)
+    stick[8:88, 20: 20 + width] = True
+    rows = np.arange(h)[:, None]
+    # disparity 1/z from 1/1.2 at the top to 1/2.4 at the bottom, in steps of 4 rows
+    stick_depth = 1.0 / (1 / 1.2 - (1 / 1.2 - 1 / 2.4) * ((rows - 8) // 4 * 4) / 80.0)
+    depth = np.where(stick, stick_depth, depth).astype(np.float32)
+    frame = np.zeros((h, w), bool)
+    frame[30: 30 + 10 + 2 * width, 60: 60 + 10 + 2 * width] = True
+    frame[30 + width: 30 + width + 10, 60 + width: 60 + width + 10] = False  # a 10 x 10 px window
+    depth[frame] = 1.5
+    image[stick | frame] = (235, 230, 220)
+    sc = build_scene(image, depth, small_config(min_island_size=200), kind="depth", normalize=False)
+    mesh = sc.mesh
+    assert stretched_faces(mesh, 2.6, 3.5) == 0
+    labels = faces_components(mesh.num_vertices, mesh.faces)
+    on_stick = mesh.vertices[:, 2] < 2.6
+    u = (mesh.vertices[:, 0] / mesh.vertices[:, 2]) * mesh.intrinsics.fx + mesh.intrinsics.cx
+    on_stick &= u < 40
+    assert on_stick.sum() > 80 * width and np.unique(labels[on_stick]).size == 1
+    sizes = np.bincount(labels)
+    assert (sizes[sizes > 0] >= 10).all()  # no dust
+
+
 def extreme_poses() -> dict[str, np.ndarray]:
     """Twice the default ranges (x, y 0.015; z 0.05, normalised units) in six directions, and
     5 / 10 degrees of yaw, alone and with the sideways move."""
@@ -138,35 +180,62 @@ def extreme_poses() -> dict[str, np.ndarray]:
     return poses
 
 
-@pytest.mark.egl
-def test_no_clear_colour_at_the_path_extremes_and_beyond():
+def lifted(mesh):
+    """``mesh`` with every colour (its guard's too) raised to at least 16 grey levels, so that
+    only pixels nothing was drawn on stay (0, 0, 0)."""
+    guard = mesh.guard
+    if guard is not None:
+        guard = dataclasses.replace(guard, colors=np.maximum(guard.colors, 16).astype(np.uint8))
+    return dataclasses.replace(mesh, colors=np.maximum(mesh.colors, 16).astype(np.uint8), guard=guard)
+
+
+def clear_pixels_at_extremes(mesh, sc) -> dict[str, int]:
+    """{pose name: pixels left at the clear colour} for ``mesh`` rendered at the extreme poses
+    and at eight frames of every default path."""
     from photo3d.camera import DEFAULT_PATHS
     from photo3d.pipeline import path_frames
     from photo3d.render import Renderer
 
-    image, disparity_depth, _ = mixed_square_scene()
-    sc = build_scene(image, disparity_depth, small_config(), kind="depth")
-    mesh = sc.mesh
-    # colours lifted off black, so that only pixels nothing was drawn on stay (0, 0, 0)
-    lifted = dataclasses.replace(mesh, colors=np.maximum(mesh.colors, 16).astype(np.uint8),
-                                 guard=dataclasses.replace(mesh.guard, colors=np.maximum(mesh.guard.colors, 16)
-                                                           .astype(np.uint8)))
     k = mesh.intrinsics
-    poses = extreme_poses()
+    poses = {name: (pose, 1.0) for name, pose in extreme_poses().items()}
     cfg = small_config()
     for name in DEFAULT_PATHS:
         for i, frame in enumerate(path_frames(name, cfg.video, sc.prepared.center_depth, sc.prepared.depth_scale,
                                               num_frames=8)):
             poses[f"{name}{i}"] = (frame.pose, frame.focal_scale)
+    out = {}
     with Renderer(k.width, k.height, supersample=1.0) as r:
-        r.set_mesh(lifted)
-        for name, pose in poses.items():
-            focal = 1.0
-            if isinstance(pose, tuple):
-                pose, focal = pose
-            kk = dataclasses.replace(k, fx=k.fx * focal, fy=k.fy * focal)
-            rgb, _ = r.render(pose, kk)
-            assert (rgb.max(axis=2) > 0).all(), f"clear pixels at {name}: {(rgb.max(axis=2) == 0).sum()}"
+        r.set_mesh(lifted(mesh))
+        for name, (pose, focal) in poses.items():
+            rgb, _ = r.render(pose, dataclasses.replace(k, fx=k.fx * focal, fy=k.fy * focal))
+            out[name] = int((rgb.max(axis=2) == 0).sum())
+    return out
+
+
+@pytest.mark.egl
+def test_no_clear_colour_at_the_path_extremes_and_beyond():
+    image, disparity_depth, _ = mixed_square_scene()
+    sc = build_scene(image, disparity_depth, small_config(), kind="depth")
+    clear = clear_pixels_at_extremes(sc.mesh, sc)
+    assert not any(clear.values()), {k: v for k, v in clear.items() if v}
+
+
+@pytest.mark.egl
+def test_exported_mesh_alone_has_no_holes():
+    """What a viewer outside photo3d shows: the mesh with the exportable part of its guard
+    (``--export-guard``), drawn as ordinary geometry, no render-only guard behind it. Two
+    squares at different depths (the inpainted layer of the far one ends against the near one,
+    and has a crack where its two backgrounds meet): no clear pixel at the extreme poses."""
+    from photo3d.core.guard import with_exported_guard
+
+    image, depth, _ = mixed_square_scene()
+    depth[30:60, 20:40] = 3.0  # a second, farther square left of the red one
+    depth[60:80, 80:110] = 3.0  # and one right below it
+    sc = build_scene(image, depth, small_config(), kind="depth")
+    exported = dataclasses.replace(with_exported_guard(sc.mesh), guard=None)
+    assert exported.num_faces > sc.mesh.num_faces
+    clear = clear_pixels_at_extremes(exported, sc)
+    assert not any(clear.values()), {k: v for k, v in clear.items() if v}
 
 
 def test_border_extension_mirrors_the_texture():

@@ -89,9 +89,9 @@ class GuardGeometry:
 
     vertices: (G, 3) float32 camera-space points; colors: (G, 3) uint8; faces: (K, 3) int32.
     exportable: (K,) bool, the faces that may go into an exported mesh (``--export-guard``):
-        the border skirt and the stretched quads of cuts with no inpainted pixel behind
-        them; the others would hide the inpainted layer in a viewer that draws them where
-        they are. None = none.
+        the border skirt, the walls past the inpainted layer's edges and the stretched quads
+        of cuts with no inpainted pixel behind them; the others would hide the inpainted
+        layer in a viewer that draws them where they are. None = none.
     """
 
     vertices: np.ndarray

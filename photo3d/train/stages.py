@@ -87,7 +87,7 @@ def discontinuities_of(disparity: np.ndarray, config: Config) -> Discontinuities
 
 def regions_of(canvas: Canvas, config: Config) -> tuple[Discontinuities, Regions]:
     """discontinuities → front layer → regions on a canvas."""
-    disc = detect_discontinuities(canvas.detect_disparity, config.edges)
+    disc = detect_discontinuities(canvas.detect_disparity, config.edges, canvas.color)
     return disc, find_regions(front_layer(canvas, disc), disc, config.regions, float(config.edges.depth_threshold))
 
 
