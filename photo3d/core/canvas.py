@@ -54,11 +54,19 @@ def reflected_index(index: np.ndarray, start: int, length: int) -> np.ndarray:
     return start + np.where(offset < length, offset, period - offset)
 
 
+def spread_distances(pad: int) -> np.ndarray:
+    """The distances (px) at which :func:`spread_line` computes the spread: every one up to
+    8, then 15 % apart (the blur changes slowly there; the rest are interpolated)."""
+    far = np.geomspace(8, max(pad, 8), num=max(int(np.ceil(np.log(max(pad, 8) / 8) / np.log(1.15))) + 1, 2))
+    return np.unique(np.concatenate([np.arange(1, min(pad, 8) + 1), np.round(far)]).astype(int).clip(1, pad))
+
+
 def spread_line(color: np.ndarray, disparity: np.ndarray, pad: int, threshold: float) -> np.ndarray:
     """The outer ring of one side spread outwards: row r - 1 of the result (r = 1 .. pad px
     from the ring) is, at each ring position, the Gaussian-weighted mean along the ring of
     the ring pixels on that position's surface (disparity within ``threshold``), with
-    sigma = BLUR_AT_EDGE_PX + BLUR_SLOPE * r.
+    sigma = BLUR_AT_EDGE_PX + BLUR_SLOPE * r (computed at :func:`spread_distances`,
+    linearly interpolated between them).
 
     Args:
         color: (N, 3) float32 ring colours; disparity: (N,) detection disparity.
@@ -66,20 +74,25 @@ def spread_line(color: np.ndarray, disparity: np.ndarray, pad: int, threshold: f
         (pad, N, 3) float32.
     """
     n = color.shape[0]
-    sigma = BLUR_AT_EDGE_PX + BLUR_SLOPE * np.arange(1, pad + 1, dtype=np.float32)
+    dists = spread_distances(pad)
+    sigma = BLUR_AT_EDGE_PX + BLUR_SLOPE * dists.astype(np.float32)
     reach = int(min(np.ceil(3.0 * sigma[-1]), n - 1))
     offsets = np.arange(-reach, reach + 1)
-    pos = np.arange(n)[:, None] + offsets[None]  # (N, K)
+    pos = offsets[:, None] + np.arange(n)[None]  # (K, N): offset-major, so the products need no transpose
     src = np.clip(pos, 0, n - 1)
-    same = ((pos >= 0) & (pos < n) & (np.abs(disparity[src] - disparity[:, None]) <= threshold)).astype(np.float32)
-    weights = np.exp(-0.5 * (offsets[None] / sigma[:, None]) ** 2).astype(np.float32)  # (pad, K)
-    k = offsets.size
-    # one matrix product per side: (pad, K) @ (K, N * 3); the offset 0 (the pixel itself,
+    same = ((pos >= 0) & (pos < n) & (np.abs(disparity[src] - disparity[None]) <= threshold)).astype(np.float32)
+    weights = np.exp(-0.5 * (offsets[None] / sigma[:, None]) ** 2).astype(np.float32)  # (D, K)
+    weights[np.abs(offsets)[None] > np.ceil(3.0 * sigma)[:, None]] = 0.0  # each distance's own 3 sigma
+    # one matrix product per side, (D, K) @ (K, N * 3); the offset 0 (the pixel itself,
     # always on its own surface) keeps every denominator positive
-    values = (same[..., None] * color[src]).transpose(1, 0, 2).reshape(k, n * 3)
-    num = (weights @ values).reshape(pad, n, 3)
-    den = weights @ same.T
-    return num / den[..., None]
+    values = (same[..., None] * color[src]).reshape(offsets.size, n * 3)
+    spread = (weights @ values).reshape(dists.size, n, 3) / (weights @ same)[..., None]
+    r = np.arange(1, pad + 1)
+    hi = np.searchsorted(dists, r).clip(0, dists.size - 1)
+    lo = np.maximum(hi - 1, 0)
+    span = np.maximum(dists[hi] - dists[lo], 1)
+    t = np.where(dists[hi] == r, 1.0, (r - dists[lo]) / span).astype(np.float32)[:, None, None]
+    return (1 - t) * spread[lo] + t * spread[hi]
 
 
 def fill_border(canvas: Canvas, depth_threshold: float) -> Canvas:
