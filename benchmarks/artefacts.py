@@ -13,15 +13,18 @@ rendered at t = -0.25 (view0), 0.5 (view3) and 1.0 (view5). Per view:
 * ``near_black``: fraction of the frame that the render leaves near-black (every channel
   <= 12) where the photograph is not dark (its brightest channel >= 48);
 * ``clear``: fraction of the frame left at the clear colour (nothing drawn: black and not
-  covered, hole guard included).
+  covered, hole guard included);
+* ``outside``: PSNR over the pixels beyond view1's frame (the border extension: what the
+  camera sees past the photo's edge).
 
 Per scene (the exported mesh, i.e. ``Mesh.faces``): connected pieces with fewer than 10
 vertices per 100k vertices (``fragments_per_100k``) and vertices no face uses.
 
 The baseline ``warp_inpaint`` (forward splat + cv2.inpaint) gets the same band and
 disoccluded numbers. A sheet per scene (``<out>/sheets/<scene>.png``) shows, for t = -0.25
-and t = 1.0, the three windows with the largest photo3d error in the band: target,
-photo3d, warp + inpaint and photo3d's error, enlarged 3x.
+and t = 1.0, the three windows with the largest photo3d error in the band and the one with
+the largest error outside view1's frame: target, photo3d, warp + inpaint and photo3d's
+error, enlarged 3x.
 
     python -m benchmarks.artefacts                              # 16 scenes at 480 px
     python -m benchmarks.artefacts --scenes Art,Bowling1 --max-size 320 --out /tmp/a
@@ -118,6 +121,7 @@ def view_measures(render: np.ndarray, covered: np.ndarray, photo: np.ndarray, ge
     d_mse, d_n = region_error(render, photo, geometry.disoccluded)
     b_mse, b_n = region_error(render, photo, band)
     s_mse, s_n = region_error(render, photo, band & ~geometry.disoccluded)
+    o_mse, o_n = region_error(render, photo, geometry.outside)
     if ssim is None:
         ssim = ev.ssim_map(render, photo)
     if clear is None:
@@ -127,6 +131,7 @@ def view_measures(render: np.ndarray, covered: np.ndarray, photo: np.ndarray, ge
         "disoccluded_mse": d_mse, "disoccluded_pixels": d_n,
         "band_psnr": ev.psnr_from_mse(b_mse), "band_mse": b_mse, "band_pixels": b_n,
         "band_seen_psnr": ev.psnr_from_mse(s_mse), "band_seen_mse": s_mse, "band_seen_pixels": s_n,
+        "outside_psnr": ev.psnr_from_mse(o_mse), "outside_mse": o_mse, "outside_pixels": o_n,
         "near_black": float(near_black(render, photo).mean()), "clear": float(clear.mean()),
     }
 
@@ -180,7 +185,8 @@ def crop_row(panels: list[np.ndarray], y: int, x: int, size: int, zoom: int) -> 
 
 def scene_sheet(scene: ev.StereoScene, geometry: dict[int, ev.ViewGeometry], p3d: dict, base: dict,
                 band_radius: float, size: int = 48, zoom: int = 3) -> np.ndarray:
-    """Rows of crops at photo3d's worst band windows for the views of ``SHEET_VIEWS``:
+    """Rows of crops at photo3d's worst band windows (and its worst window outside view1's
+    frame) for the views of ``SHEET_VIEWS``:
     target | photo3d | warp + inpaint | photo3d |error| (0..80 grey levels).
     Returns (rows * (size * zoom + 2), 4 * (size * zoom + 2), 3) uint8 RGB."""
     rows = []
@@ -192,10 +198,12 @@ def scene_sheet(scene: ev.StereoScene, geometry: dict[int, ev.ViewGeometry], p3d
         band = edge_band(g.disoccluded, g.valid, band_radius)
         err_img = cv2.cvtColor(cv2.applyColorMap(np.clip(err / 80 * 255, 0, 255).astype(np.uint8),
                                                  cv2.COLORMAP_INFERNO), cv2.COLOR_BGR2RGB)
-        for y, x in worst_windows(np.where(band, err, 0.0), size, 3):
+        windows = [(y, x, "") for y, x in worst_windows(np.where(band, err, 0.0), size, 3)]
+        windows += [(y, x, " outside") for y, x in worst_windows(np.where(g.outside, err, 0.0), size, 1)]
+        for y, x, what in windows:
             row = crop_row([photo, render, base[k][0], err_img], y, x, size, zoom)
-            cv2.putText(row, f"t={g.t:+.2f} x={x} y={y}", (3, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 0), 1,
-                        cv2.LINE_AA)
+            cv2.putText(row, f"t={g.t:+.2f} x={x} y={y}{what}", (3, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 0),
+                        1, cv2.LINE_AA)
             rows.append(row)
     if not rows:
         return np.zeros((8, 8, 3), np.uint8)
@@ -272,6 +280,8 @@ def summary(scenes: list[dict]) -> dict:
                 "band_psnr_pooled": pooled(scenes, method, view, "band"),
                 "band_seen_psnr_pooled": pooled(scenes, method, view, "band_seen"),
                 "disoccluded_psnr_pooled": pooled(scenes, method, view, "disoccluded"),
+                "outside_psnr_pooled": pooled(scenes, method, view, "outside"),
+                "outside_psnr_mean": mean_of(scenes, method, view, "outside_psnr"),
                 "band_psnr_mean": mean_of(scenes, method, view, "band_psnr"),
                 "disoccluded_psnr_mean": mean_of(scenes, method, view, "disoccluded_psnr"),
                 "disoccluded_ssim_mean": mean_of(scenes, method, view, "disoccluded_ssim"),
@@ -300,15 +310,18 @@ def markdown(result: dict) -> str:
              "the disoccluded ones. Near-black: render <= 12 where the photo >= 48 (brightest channel). "
              "PSNR pooled over every scene's pixels; 'mean' = mean over scenes.", "",
              "| view | band photo3d | band warp+inpaint | band diff | band seen photo3d / warp | disocc photo3d "
-             "| disocc warp+inpaint | disocc SSIM photo3d | near-black photo3d | clear photo3d |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| disocc warp+inpaint | disocc SSIM photo3d | near-black photo3d | clear photo3d "
+             "| outside photo3d / warp (pooled) | outside photo3d / warp (mean) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for key in ["all"] + [f"t={ev.view_shift(k):+.2f}" for k in VIEWS]:
         p, b = s[key]["photo3d"], s[key]["warp_inpaint"]
         lines.append(f"| {key} | {_f(p['band_psnr_pooled'])} | {_f(b['band_psnr_pooled'])} | "
                      f"{_f(p['band_psnr_pooled'] - b['band_psnr_pooled'])} | "
                      f"{_f(p['band_seen_psnr_pooled'])} / {_f(b['band_seen_psnr_pooled'])} | {_f(p['disoccluded_psnr_pooled'])} | "
                      f"{_f(b['disoccluded_psnr_pooled'])} | {_f(p['disoccluded_ssim_mean'], 3)} | "
-                     f"{100 * p['near_black_mean']:.3f} % | {100 * p['clear_mean']:.3f} % |")
+                     f"{100 * p['near_black_mean']:.3f} % | {100 * p['clear_mean']:.3f} % | "
+                     f"{_f(p['outside_psnr_pooled'])} / {_f(b['outside_psnr_pooled'])} | "
+                     f"{_f(p['outside_psnr_mean'])} / {_f(b['outside_psnr_mean'])} |")
     m = s["mesh"]
     lines += ["", f"Mesh: {_f(m['fragments_per_100k'], 1)} pieces under {SMALL_PIECE} vertices per 100k vertices; "
               f"{m['unused_vertices']} unused vertices; {m['pieces']} pieces in all. "

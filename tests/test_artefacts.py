@@ -8,7 +8,8 @@
 * with the hole guard, no pixel of the clear colour at the default paths' extremes, at twice
   their ranges (left, right, up, down, forward, back) and at 5-10 degrees of yaw; nor for the
   exported mesh alone (what viewers outside photo3d show);
-* the border extension mirrors the texture; dark scan borders are cropped with a note.
+* the border extension continues texture, fading, not streaks, never mixing surfaces; dark or
+  constant scan borders (1-5 px, every side) are cropped with a note, real edge content is not.
 """
 from __future__ import annotations
 
@@ -238,18 +239,59 @@ def test_exported_mesh_alone_has_no_holes():
     assert not any(clear.values()), {k: v for k, v in clear.items() if v}
 
 
-def test_border_extension_mirrors_the_texture():
+def left_band(image, depth, pad: int = 12):
+    """The canvas band left of the photo, on the photo's rows: (H, pad, 3) int, column 0 the
+    canvas edge, column pad - 1 next to the photo."""
+    config = small_config(extrapolation_thickness=pad).with_changes({"prepare.crop_scan_border": False})
+    sc = build_scene(image, depth, config, kind="depth")
+    return sc.canvas.color[pad:-pad, :pad].astype(int)
+
+
+def test_border_continues_stripes_across_it_as_fading_texture_not_streaks():
+    """Stripes that run into the border (a rope, a ring's edge): straight-out copying draws
+    each stripe as a streak to the canvas edge (constant along the outward direction, full
+    contrast across it); the extension fades them instead."""
     assert reflected_index(np.arange(-3, 8), 0, 5).tolist() == [3, 2, 1, 0, 1, 2, 3, 4, 3, 2, 1]
     h, w = 48, 64
     yy, xx = np.mgrid[0:h, 0:w]
-    stripes = ((xx // 3) % 2 * 200 + 30).astype(np.uint8)  # vertical stripes: texture across the left border
+    stripes = ((yy // 3) % 2 * 200 + 30).astype(np.uint8)  # horizontal: they cross the left border
     image = np.repeat(stripes[..., None], 3, axis=2)
-    depth = (3.0 + 0.02 * yy).astype(np.float32)  # a plane tilted along y: rows keep one surface
-    sc = build_scene(image, depth, small_config(extrapolation_thickness=8), kind="depth")
-    pad = sc.canvas.pad
-    band = sc.canvas.color[pad:-pad, :pad, 0].astype(int)
-    # the stripes continue into the band (a peel of the outer ring would give one flat colour)
-    assert band.std() > 60
+    depth = (3.0 + 0.02 * xx).astype(np.float32)  # tilted along x: the left column is one surface
+    band = left_band(image, depth)[..., 0]
+    photo_contrast = image[:, 0, 0].astype(float).std()
+    # across the border direction the stripes fade out towards the canvas edge ...
+    assert band[:, 0].std() < 0.3 * photo_contrast
+    assert band[:, -1].std() > 0.4 * photo_contrast  # ... and continue next to the photo
+    # ... so along the outward direction the colour is not constant (a streak has std 0)
+    assert np.median(band.std(axis=1)) > 8
+
+
+def test_border_continues_the_texture_along_it():
+    """Stripes parallel to the border continue into the band as texture (fading with the
+    distance), not as one flat copy of the outer column."""
+    h, w = 48, 64
+    yy, xx = np.mgrid[0:h, 0:w]
+    stripes = ((xx // 3) % 2 * 200 + 30).astype(np.uint8)  # vertical: parallel to the left border
+    image = np.repeat(stripes[..., None], 3, axis=2)
+    depth = (3.0 + 0.02 * yy).astype(np.float32)
+    band = left_band(image, depth)[..., 0]
+    near = band[:, -6:]  # the 6 columns next to the photo
+    assert np.median(near.std(axis=1)) > 10  # variance along the outward direction is not ~0
+    assert np.all(np.abs(np.diff(near, axis=1)).max(axis=1) > 5)
+
+
+def test_border_does_not_mix_surfaces():
+    """Where a near red surface and a far textured one meet at the border, the band of the
+    red rows stays red: the spread and the texture take colour from the same surface only."""
+    h, w = 48, 64
+    image = textured(h, w, 3, (40, 140, 200))
+    image[: h // 2] = RED.astype(np.uint8)
+    depth = np.full((h, w), 4.0, np.float32)
+    depth[: h // 2] = 2.0
+    band = left_band(image, depth)
+    red_rows = band[: h // 2 - 3].reshape(-1, 3)  # 3 rows off the cut: the texture's own blur
+    assert redness(red_rows).max() < 12
+    assert redness(band[: h // 2].reshape(-1, 3)).mean() < 12
 
 
 def test_dark_scan_border_is_cropped_with_a_note(caplog):
@@ -262,3 +304,32 @@ def test_dark_scan_border_is_cropped_with_a_note(caplog):
         sc = build_scene(image, depth, small_config(), kind="depth")
     assert sc.prepared.image.shape[:2] == (64, 93)
     assert sum("scan border" in r.getMessage() for r in caplog.records) == 1
+    # no dark wedge: the band right of the photo continues the photo, not the column
+    pad = sc.canvas.pad
+    right = sc.canvas.color[pad:-pad, -pad:].astype(float).mean(axis=2)
+    assert right.min() > 80
+
+
+@pytest.mark.parametrize("value", [20, 250, 100])  # dark, white, grey (constant)
+@pytest.mark.parametrize("side", range(4))  # top, bottom, left, right
+def test_scan_borders_of_1_to_5_px_are_found_on_every_side(side, value):
+    base = textured(64, 96, 5, (150, 140, 120))
+    for lines in range(1, 6):
+        image = base.copy()
+        edge = [np.s_[:lines], np.s_[-lines:], np.s_[:, :lines], np.s_[:, -lines:]][side]
+        image[edge] = value
+        want = [0, 0, 0, 0]
+        want[side] = lines
+        assert scan_border(image) == tuple(want), (side, value, lines)
+
+
+def test_real_content_along_an_edge_is_no_scan_border():
+    """A darker but textured strip (cloth along the bottom) or a mid-grey card edge is
+    photo, not scanner: not cropped."""
+    image = textured(64, 96, 5, (150, 140, 120))
+    rng = np.random.default_rng(0)
+    image[-4:] = np.clip(50 + rng.normal(0, 25, (4, 96, 3)), 0, 255).astype(np.uint8)  # dark, textured
+    image[:, -3:] = 95  # a card edge: darker than the photo, far from black ...
+    image[:, -3:, 0] = 120  # ... and not constant
+    image[::2, -3:, 1] = 80
+    assert scan_border(image) == (0, 0, 0, 0)

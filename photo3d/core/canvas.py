@@ -1,13 +1,32 @@
 """The canvas: the working image padded by a band on every side, and the border extension
 that fills the band (the border's synthesis region) so that moving cameras do not show
-the edge of the photo: mirrored texture on the same surface, peeled colour elsewhere.
+the edge of the photo: the photo's outer ring spread outwards with a blur that widens with
+the distance from the photo, plus the photo's own texture, mirrored from the same surface,
+fading out over the first part of the band.
 """
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from .data import Canvas, PreparedRGBD
-from .peel import peel_fill
+
+# The spread: a band pixel at distance r px from the photo is a Gaussian mean of the outer
+# ring's pixels of its own surface along the border, sigma = BLUR_AT_EDGE_PX + BLUR_SLOPE * r:
+# what lies r px beyond the frame is less and less certain, so its colour is the ring's
+# local mean over a wider and wider stretch (a cone), never one ring pixel copied straight
+# out (which draws streaks). On the 16 Middlebury scenes, outside the frame, slope 1.0 scored
+# best of 0.25 / 0.5 / 1.0 / 2.0 (benchmarks/results/border.md).
+BLUR_AT_EDGE_PX = 0.5
+BLUR_SLOPE = 1.0
+# The texture: the photo's high frequencies (colour minus its Gaussian blur of sigma
+# TEXTURE_SCALE * pad), mirrored about the photo's outer row/column where the mirror lies on
+# the same surface, added with weight TEXTURE_AMPLITUDE * exp(-r / (TEXTURE_FADE * pad)).
+# Texture invented far from the frame cannot be where the real one is, and scores below the
+# blur (PSNR outside the frame); these keep the cost to about 0.1 dB.
+TEXTURE_SCALE = 0.1
+TEXTURE_AMPLITUDE = 0.5
+TEXTURE_FADE = 0.4
 
 
 def make_canvas(prepared: PreparedRGBD, pad: int) -> Canvas:
@@ -35,42 +54,80 @@ def reflected_index(index: np.ndarray, start: int, length: int) -> np.ndarray:
     return start + np.where(offset < length, offset, period - offset)
 
 
+def spread_distances(pad: int) -> np.ndarray:
+    """The distances (px) at which :func:`spread_line` computes the spread: every one up to
+    8, then 15 % apart (the blur changes slowly there; the rest are interpolated)."""
+    far = np.geomspace(8, max(pad, 8), num=max(int(np.ceil(np.log(max(pad, 8) / 8) / np.log(1.15))) + 1, 2))
+    return np.unique(np.concatenate([np.arange(1, min(pad, 8) + 1), np.round(far)]).astype(int).clip(1, pad))
+
+
+def spread_line(color: np.ndarray, disparity: np.ndarray, pad: int, threshold: float) -> np.ndarray:
+    """The outer ring of one side spread outwards: row r - 1 of the result (r = 1 .. pad px
+    from the ring) is, at each ring position, the Gaussian-weighted mean along the ring of
+    the ring pixels on that position's surface (disparity within ``threshold``), with
+    sigma = BLUR_AT_EDGE_PX + BLUR_SLOPE * r (computed at :func:`spread_distances`,
+    linearly interpolated between them).
+
+    Args:
+        color: (N, 3) float32 ring colours; disparity: (N,) detection disparity.
+    Returns:
+        (pad, N, 3) float32.
+    """
+    n = color.shape[0]
+    dists = spread_distances(pad)
+    sigma = BLUR_AT_EDGE_PX + BLUR_SLOPE * dists.astype(np.float32)
+    reach = int(min(np.ceil(3.0 * sigma[-1]), n - 1))
+    offsets = np.arange(-reach, reach + 1)
+    pos = offsets[:, None] + np.arange(n)[None]  # (K, N): offset-major, so the products need no transpose
+    src = np.clip(pos, 0, n - 1)
+    same = ((pos >= 0) & (pos < n) & (np.abs(disparity[src] - disparity[None]) <= threshold)).astype(np.float32)
+    weights = np.exp(-0.5 * (offsets[None] / sigma[:, None]) ** 2).astype(np.float32)  # (D, K)
+    weights[np.abs(offsets)[None] > np.ceil(3.0 * sigma)[:, None]] = 0.0  # each distance's own 3 sigma
+    # one matrix product per side, (D, K) @ (K, N * 3); the offset 0 (the pixel itself,
+    # always on its own surface) keeps every denominator positive
+    values = (same[..., None] * color[src]).reshape(offsets.size, n * 3)
+    spread = (weights @ values).reshape(dists.size, n, 3) / (weights @ same)[..., None]
+    r = np.arange(1, pad + 1)
+    hi = np.searchsorted(dists, r).clip(0, dists.size - 1)
+    lo = np.maximum(hi - 1, 0)
+    span = np.maximum(dists[hi] - dists[lo], 1)
+    t = np.where(dists[hi] == r, 1.0, (r - dists[lo]) / span).astype(np.float32)[:, None, None]
+    return (1 - t) * spread[lo] + t * spread[hi]
+
+
 def fill_border(canvas: Canvas, depth_threshold: float) -> Canvas:
     """Extend the photo into the canvas band (the border's synthesis region).
 
     Depth continues each border pixel straight outwards (the band already holds the
     edge-replicated depth), so discontinuities that reach the border continue as clean cuts.
-    Colour continues the texture: each band pixel takes the colour of its mirror image in
-    the photo (reflected about the image's outer row/column), when that pixel lies on the
-    same surface (detection disparity within ``depth_threshold``); the rest, where the
-    mirror lands on another surface, is peeled in from the image pixels and the mirrored
-    band pixels of its own surface, never from the other side of a discontinuity. (The
-    peel alone repeats the outer ring's colours along straight lines: rings become bars,
-    a rope becomes streaks.)
+    Colour: the outer ring spread outwards (:func:`spread_line`, left and right sides on the
+    photo's rows first, then top and bottom on the full canvas width, corners included),
+    never mixing surfaces, so a ring or a rope at the border fades into its surroundings'
+    colour instead of becoming a bar or streaks; plus the photo's texture mirrored about
+    its outer row/column from the same surface, fading out with the distance (see the
+    module constants).
     """
     if canvas.pad == 0:
         return canvas
     pad = canvas.pad
     hc, wc = canvas.shape
     h, w = hc - 2 * pad, wc - 2 * pad
-    ys, xs = np.nonzero(~canvas.image_mask)
-    my = reflected_index(ys, pad, h)
-    mx = reflected_index(xs, pad, w)
+    threshold = float(depth_threshold)
     disp = canvas.detect_disparity
-    same = np.abs(disp[my, mx] - disp[ys, xs]) <= float(depth_threshold)
-    out = canvas.color.copy()
-    out[ys[same], xs[same]] = canvas.color[my[same], mx[same]]
-    rest = np.zeros(canvas.shape, dtype=bool)
-    rest[ys[~same], xs[~same]] = True
-    if rest.any():
-        known = ~rest
-        filled, _, color = peel_fill(
-            rest.astype(np.int32),
-            known.astype(np.int32),
-            disp,
-            out,
-            float(depth_threshold),
-            target_disparity=disp,
-        )
-        out[filled] = color[filled]
+    color = canvas.color.astype(np.float32)
+    rows = slice(pad, pad + h)
+    color[rows, pad + w:] = spread_line(color[rows, pad + w - 1], disp[rows, pad + w - 1], pad, threshold).transpose(1, 0, 2)
+    color[rows, :pad] = spread_line(color[rows, pad], disp[rows, pad], pad, threshold)[::-1].transpose(1, 0, 2)
+    color[:pad] = spread_line(color[pad], disp[pad], pad, threshold)[::-1]
+    color[pad + h:] = spread_line(color[pad + h - 1], disp[pad + h - 1], pad, threshold)
+
+    image = canvas.color[rows, pad : pad + w].astype(np.float32)
+    detail = image - cv2.GaussianBlur(image, (0, 0), max(TEXTURE_SCALE * pad, 1.0))
+    ys, xs = np.nonzero(~canvas.image_mask)
+    my, mx = reflected_index(ys, pad, h), reflected_index(xs, pad, w)
+    same = np.abs(disp[my, mx] - disp[ys, xs]) <= threshold
+    dist = np.maximum(np.maximum(pad - ys, ys - (pad + h - 1)), np.maximum(pad - xs, xs - (pad + w - 1)))
+    weight = TEXTURE_AMPLITUDE * np.exp(-dist / max(TEXTURE_FADE * pad, 1.0)) * same
+    color[ys, xs] += weight[:, None].astype(np.float32) * detail[my - pad, mx - pad]
+    out = np.clip(color + 0.5, 0, 255).astype(np.uint8)
     return Canvas(out, canvas.depth, canvas.detect_disparity, canvas.image_mask, canvas.pad, canvas.intrinsics, canvas.depth_scale)

@@ -166,10 +166,13 @@ def sparse_median_filter(depth: np.ndarray, threshold: float, window_sizes: list
 
 def _border_lines(gray: np.ndarray, max_lines: int, ref_lines: int) -> int:
     """How many of the first rows of ``gray`` ((H, W) float32) are a scan border: dark
-    (mean below 60 % of the photo's just inside, and 25 grey levels darker) or constant
-    (standard deviation under 1.5 grey levels where the photo inside varies), counted from
-    the outermost row; one more row when it is a blend between border and photo (mean
-    below 92 % of the inside)."""
+    (near black, under 56 grey levels, below 60 % of the photo's mean just inside and 25
+    grey levels darker, and flatter than the inside: standard deviation under half of its,
+    or under 8) or constant (standard deviation under 1.5 grey levels where the
+    photo inside varies by over 4, and a mean off the inside's), counted from the outermost
+    row; one more row when it is a blend between border and photo (mean below 92 % of the
+    inside). (Without "near black" and "flatter", real content along an edge was cropped:
+    Reindeer's brown card edge at ~100 grey levels, the dark red cloth along Dolls' bottom.)"""
     n = max_lines + 1 + ref_lines
     if gray.shape[0] < 4 * n:
         return 0
@@ -177,8 +180,8 @@ def _border_lines(gray: np.ndarray, max_lines: int, ref_lines: int) -> int:
     stds = gray[:n].std(axis=1)
     ref_mean = float(np.median(means[max_lines + 1:]))
     ref_std = float(np.median(stds[max_lines + 1:]))
-    dark = (means < 0.6 * ref_mean) & (ref_mean - means > 25)
-    flat = (stds < 1.5) & (ref_std > 6) & (np.abs(means - ref_mean) > 10)
+    dark = (means < 0.6 * ref_mean) & (ref_mean - means > 25) & (means < 56) & (stds < max(0.5 * ref_std, 8.0))
+    flat = (stds < 1.5) & (ref_std > 4) & (np.abs(means - ref_mean) > 3)
     border = (dark | flat)[:max_lines]
     count = max_lines if border.all() else int(np.argmin(border))
     if count and means[count] < 0.92 * ref_mean:
