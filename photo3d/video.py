@@ -226,9 +226,8 @@ class VideoWriter:
         text = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
         return text[-1] if text else ""
 
-    def write(self, frame: np.ndarray, copy: bool = True) -> None:
-        """Queue one (H, W, 3) uint8 RGB frame: copied, so the caller may reuse its array, unless
-        ``copy`` is False (the caller hands over an array it never touches again)."""
+    def write(self, frame: np.ndarray) -> None:
+        """Queue one (H, W, 3) uint8 RGB frame (copied; the caller may reuse its array)."""
         if self._process is None or self._closed:
             raise Photo3DError(f"{self.path}: VideoWriter is not open")
         width, height = self.size
@@ -239,7 +238,7 @@ class VideoWriter:
         if self._error is not None:
             raise Photo3DError(f"{self.path}: ffmpeg failed: {self._ffmpeg_message() or self._error}")
         start = time.perf_counter()
-        self._queue.put(np.array(frame, order="C", copy=True) if copy else np.ascontiguousarray(frame))
+        self._queue.put(np.array(frame, order="C", copy=True))
         self.blocked_seconds += time.perf_counter() - start
         self.frames_written += 1
 
@@ -417,7 +416,7 @@ def write_path_video(
             else:
                 rgb, _ = renderer.render(frame.pose, camera)
             render_seconds += time.perf_counter() - t0
-            writer.write(rgb, copy=False)  # a new array per frame
+            writer.write(rgb)
             bar.update(1)
     return VideoResult(
         path=writer.path,
