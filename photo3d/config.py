@@ -425,9 +425,9 @@ class OutputConfig:
     """Largest image displacement (pixels) the web mesh's simplification may cause at the most
     extreme camera of the video paths."""
     export_guard: str = "glb"
-    """Which mesh files include the exportable part of the hole guard (the border skirt and the
-    stretched background of cuts with no inpainted layer), so viewers outside photo3d show no
-    void there: "glb" (default), "all" (PLY too) or "none"."""
+    """Which mesh files include the exportable part of the hole guard (the border skirt, quads over
+    the inpainted layer's cracks and ends, and the stretched background of cuts with no inpainted
+    layer), so viewers outside photo3d show no void there: "glb" (default), "all" (PLY too) or "none"."""
     save_depth: bool = False
     """Also write the depth used (<name>_depth.png 16-bit with its scale, and .npy)."""
     quiet: bool = False

@@ -130,7 +130,8 @@ def add_common(ap: argparse.ArgumentParser) -> None:
                     help="with --html: load <name>_web.glb from beside the page instead of embedding it")
     ap.add_argument("--autoplay", metavar="PATH", help="video path the page plays when idle, or 'none' (default swing)")
     ap.add_argument("--export-guard", choices=["none", "glb", "all"],
-                    help="mesh files that include the hole guard's border skirt and bare cuts (default glb)")
+                    help="mesh files that include the hole guard's exportable part: border skirt, "
+                    "quads over the inpainted layer's gaps, bare cuts (default glb)")
     ap.add_argument("--quiet", action="store_true", help="no progress bars or timing table")
 
 

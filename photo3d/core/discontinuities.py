@@ -73,13 +73,7 @@ def detect_discontinuities(detect_disparity: np.ndarray, config: EdgesConfig,
     # Floating islands: pixel components too small to stand on their own are re-attached,
     # each to its one closest neighbour (see reattach_islands).
     if int(config.min_island_size) > 1 and not (link_right.all() and link_down.all()):
-        # in rounds: two fragments that chose each other form a larger island, which then
-        # joins its own closest neighbour (a stick in 20 pieces is whole after ~5 rounds)
-        for _ in range(ISLAND_ROUNDS):
-            before = int(link_right.sum() + link_down.sum())
-            link_right, link_down = reattach_islands(d, link_right, link_down, int(config.min_island_size), thr, color)
-            if int(link_right.sum() + link_down.sum()) == before:
-                break
+        link_right, link_down = reattach_islands(d, link_right, link_down, int(config.min_island_size), thr, color)
 
     near, far = _edge_sides(d, link_right, link_down)
     num, seg = edge_segments(far, d, thr)
@@ -138,50 +132,82 @@ def reattach_islands(disparity: np.ndarray, link_right: np.ndarray, link_down: n
     cut_at[:, 1:] |= ~link_right
     cut_at[:-1] |= ~link_down
     cut_at[1:] |= ~link_down
-    has_interior = np.bincount(comp.ravel(), weights=~cut_at.ravel(), minlength=sizes.size) > 0
-    island = (sizes < min_size) | ~has_interior
-    if not island[comp].any():
+    interior = np.bincount(comp.ravel(), weights=~cut_at.ravel(), minlength=sizes.size)
+    if not ((sizes < min_size) | (interior == 0)).any():
         return link_right, link_down
-    # every cut link as a pair (a, b) of pixels, flat indices, with its kind and position
+    # every cut link as a pair (a, b) of pixels (flat indices), right cuts first
     idx = np.arange(h * w).reshape(h, w)
     cut_r, cut_d = ~link_right, ~link_down
     a = np.concatenate([idx[:, :-1][cut_r], idx[:-1][cut_d]])
     b = np.concatenate([idx[:, 1:][cut_r], idx[1:][cut_d]])
-    flat_c, flat_d = comp.ravel(), disparity.ravel()
+    flat_c = comp.ravel()
     ca, cb = flat_c[a], flat_c[b]
-    # each cut seen from its island side(s): (island, other component, island-side minus other disparity)
-    own = np.concatenate([ca, cb])
-    other = np.concatenate([cb, ca])
-    step = np.concatenate([flat_d[a] - flat_d[b], flat_d[b] - flat_d[a]])
-    link_id = np.concatenate([np.arange(a.size), np.arange(a.size)])
-    keep = island[own] & (own != other)
-    if not keep.any():
-        return link_right, link_down
-    own, other, step, link_id = own[keep], other[keep], step[keep], link_id[keep]
-    pair, inverse = np.unique(own.astype(np.int64) * sizes.size + other, return_inverse=True)
-    count = np.bincount(inverse)
-    if color is not None:
-        flat_rgb = color.reshape(-1, 3).astype(np.float32)
-        rgb_dist = np.linalg.norm(flat_rgb[a] - flat_rgb[b], axis=1)
-        mean_rgb = np.bincount(inverse, np.concatenate([rgb_dist, rgb_dist])[keep]) / count
-    else:
-        mean_rgb = np.zeros(pair.size)
-    mean_jump = np.bincount(inverse, np.abs(step)) / count + threshold * mean_rgb / SLIVER_COLOR_STEP
-    mean_step = np.bincount(inverse, step) / count
-    pair_own = pair // sizes.size
-    # the closest neighbour of each island: sort by island, then by mean jump; first per island
-    order = np.lexsort((mean_jump, pair_own))
-    first = order[np.r_[True, pair_own[order][1:] != pair_own[order][:-1]]]
-    chosen = np.zeros(pair.size, dtype=bool)
-    # a real structure keeps its cuts: its depth edge lies on a colour edge (or, without the
-    # photo, it is farther than its closest neighbour: a background patch seen through a gap)
-    big = sizes[pair_own[first]] >= MIN_KEPT_ISLAND
-    if color is not None:
-        kept = big & (mean_rgb[first] >= KEPT_ISLAND_COLOR)
-    else:
-        kept = big & (mean_step[first] < 0)
-    chosen[first[~kept]] = True
-    restore = np.unique(link_id[chosen[inverse]])
+    inner = ca != cb  # cuts inside one component stay
+    a, b, ca, cb = a[inner], b[inner], ca[inner], cb[inner]
+    flat_d = disparity.ravel()
+    step = flat_d[a] - flat_d[b]  # a's side minus b's
+    rgb = (np.linalg.norm(color.reshape(-1, 3)[a].astype(np.float32) - color.reshape(-1, 3)[b], axis=1)
+           if color is not None else np.zeros(a.size))
+    link_index = np.nonzero(inner)[0]
+    # Per pair of neighbouring components: cut count and sums, each pair once (lo < hi).
+    lo, hi = np.minimum(ca, cb), np.maximum(ca, cb)
+    sign = np.where(ca == lo, 1.0, -1.0)  # step from lo's side
+    pair, inverse = np.unique(lo.astype(np.int64) * sizes.size + hi, return_inverse=True)
+    count = np.bincount(inverse).astype(np.float64)
+    sum_jump = np.bincount(inverse, np.abs(step))
+    sum_step = np.bincount(inverse, sign * step)
+    sum_rgb = np.bincount(inverse, rgb)
+    p_lo, p_hi = pair // sizes.size, pair % sizes.size
+    # Rounds on the graph of components: a group (components joined so far) that is still an
+    # island or sliver joins the neighbouring group it is closest to. Two fragments that chose
+    # each other form a larger island, which joins its own closest neighbour next round (a
+    # stick in 20 pieces is whole after ~5 rounds).
+    group = np.arange(sizes.size)
+    restored = np.zeros(pair.size, dtype=bool)
+    for _ in range(ISLAND_ROUNDS):
+        g_size = np.bincount(group, weights=sizes)
+        g_interior = np.bincount(group, weights=interior)
+        g_island = (g_size < min_size) | (g_interior == 0)
+        g1, g2 = group[p_lo], group[p_hi]
+        glo, ghi = np.minimum(g1, g2), np.maximum(g1, g2)
+        flip = np.where(g1 == glo, 1.0, -1.0)  # sum_step is from p_lo's side
+        between = glo != ghi
+        if not (between & (g_island[glo] | g_island[ghi])).any():
+            break
+        # pair statistics between groups, seen from each side: (own, other, ...)
+        gkey, ginv = np.unique(glo[between].astype(np.int64) * sizes.size + ghi[between], return_inverse=True)
+        cnt = np.bincount(ginv, count[between])
+        jump = np.bincount(ginv, sum_jump[between]) / cnt
+        stp = np.bincount(ginv, (flip * sum_step)[between]) / cnt  # lower group's side minus the other's
+        col = np.bincount(ginv, sum_rgb[between]) / cnt
+        k_lo, k_hi = gkey // sizes.size, gkey % sizes.size
+        own = np.concatenate([k_lo, k_hi])
+        other = np.concatenate([k_hi, k_lo])
+        own_step = np.concatenate([stp, -stp])
+        score = np.concatenate([jump, jump]) + threshold * np.concatenate([col, col]) / SLIVER_COLOR_STEP
+        colour = np.concatenate([col, col])
+        which = np.concatenate([np.arange(gkey.size), np.arange(gkey.size)])
+        sel = g_island[own]
+        own, other, own_step, score, colour, which = (x[sel] for x in (own, other, own_step, score, colour, which))
+        order = np.lexsort((score, own))
+        first = order[np.r_[True, own[order][1:] != own[order][:-1]]]
+        # a real structure keeps its cuts: its depth edge lies on a colour edge (or, without
+        # the photo, it is farther than its closest neighbour: a patch seen through a gap)
+        big = g_size[own[first]] >= MIN_KEPT_ISLAND
+        kept = big & ((colour[first] >= KEPT_ISLAND_COLOR) if color is not None else (own_step[first] < 0))
+        joins = first[~kept]
+        if joins.size == 0:
+            break
+        chosen = np.zeros(gkey.size, dtype=bool)
+        chosen[which[joins]] = True
+        # restore every cut between the two groups of a chosen pair
+        restored |= np.isin(glo.astype(np.int64) * sizes.size + ghi, gkey[chosen]) & between
+        # merge the groups (components of the chosen group pairs)
+        jl, jh = k_lo[chosen], k_hi[chosen]
+        graph = coo_matrix((np.ones(jl.size, dtype=np.int8), (jl, jh)), shape=(sizes.size, sizes.size))
+        _, merged = connected_components(graph, directed=False)
+        group = merged[group]
+    restore = link_index[restored[inverse]]
     n_right = int(cut_r.sum())
     right_ids, down_ids = restore[restore < n_right], restore[restore >= n_right] - n_right
     link_right, link_down = link_right.copy(), link_down.copy()

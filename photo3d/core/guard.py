@@ -8,7 +8,7 @@ import dataclasses
 
 import numpy as np
 
-from .data import DOWN, LDI, RIGHT, GuardGeometry, Mesh
+from .data import DOWN, LDI, LEFT, RIGHT, UP, GuardGeometry, Mesh
 
 
 def hole_guard(ldi: LDI, vertices: np.ndarray) -> GuardGeometry:
@@ -122,9 +122,9 @@ def layer_edge_walls(ldi: LDI, vertices: np.ndarray) -> tuple[np.ndarray, np.nda
     front = np.stack([grid[b][ys, xs] for b in blocks], -1)
     chosen = np.where(hb, np.stack([back[b][ys, xs] for b in blocks], -1), front)
     # the block's four sides (TL-TR, TR-BR, BR-BL, BL-TL): all linked = the mesh covers it
-    side_linked = np.stack([(ldi.links[chosen[:, a]] == chosen[:, (a + 1) % 4][:, None]).any(-1)
-                            for a in range(4)], -1)
-    keep = ~side_linked.all(-1)
+    keep = np.zeros(len(ys), dtype=bool)
+    for a, slot in enumerate((RIGHT, DOWN, LEFT, UP)):
+        keep |= ldi.links[chosen[:, a], slot] != chosen[:, (a + 1) % 4]
     corners = chosen[keep]
     far = corners[np.arange(len(corners)), np.argmax(ldi.depth[corners], axis=1)]
     return (vertices[corners.reshape(-1)].astype(np.float32),
