@@ -18,6 +18,7 @@ from .stages import (
     available,
     card_file,
     find_shipped,
+    inference_options,
     learned_inpainter,
     load_shipped,
     read_card,
@@ -99,6 +100,11 @@ def export_network(network: nn.Module, kind: str, size: dict, folder: str | Path
 def shipped_inpainter(folder: str | Path | None = None, device: str = "cpu", **kwargs):
     """A :class:`photo3d.inpaint.learned.LearnedInpainter` with the three shipped networks."""
     nets = {k: load_shipped(k, folder, device) for k in NETWORK_KINDS}
+    options = inference_options(folder)
+    kwargs.setdefault("inputs", options["inputs"])
+    kwargs.setdefault("edge_net_edges", options["edge_net_edges"])
+    if options["edge_threshold"] is not None:
+        kwargs.setdefault("ext_edge_threshold", options["edge_threshold"])
     inpainter = learned_inpainter(nets["edge"], nets["depth"], nets["color"], device, **kwargs)
     inpainter.name = SHIPPED_NAME
     return inpainter
@@ -127,7 +133,7 @@ def export_run(config, folder: str | Path, kinds: list[str] | None = None,
         state = torch.load(final, map_location="cpu", weights_only=True) if final.is_file() else last["model"]
         model.load_state_dict(state, strict=True)
         history = np.asarray(last["history"], np.float64)
-        extra = {"finished": final.is_file(), "steps": int(last["step"]), "train_seconds": round(float(last["seconds"]), 1),
+        extra = {"input": net.input, "finished": final.is_file(), "steps": int(last["step"]), "train_seconds": round(float(last["seconds"]), 1),
                  "final_loss": round(float(history[-100:, 1].mean()), 5),
                  "recipe": {"seed": config.seed, "data": asdict(config.data), "net": asdict(net)}}
         written.append(export_network(model, net.kind, {k: int(v) for k, v in net.size.items()}, folder, extra))
