@@ -213,3 +213,63 @@ def depth_from_net(network, samples: D.Samples, edges: np.ndarray, input: str = 
     else:
         out = run_net(network, x)[:, 0]
     return np.exp(np.clip(out + mean[:, None, None], -80, 80)).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------
+# Calibration of the shipped networks on validation data (no held-out file is read)
+# ---------------------------------------------------------------------------------------
+
+CALIBRATION_THRESHOLDS = (0.002, 0.01, 0.03, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+
+
+def validation_layered_set(root: Path, count: int, size: int, seed: int = 4242) -> D.Samples:
+    """``count`` synthetic layered samples textured with BSDS500 ``train/``+``val/`` photos
+    (the training photos, but other scenes: seed ``seed``, not the training seed); never
+    BSDS500 ``test/``."""
+    rng = np.random.default_rng(seed)
+    return D.stack(list(D.layered_dataset(D.photo_paths(Path(root)), count, size, (14, 36), rng)), size)
+
+
+def edge_f1_at(prob: np.ndarray, samples: D.Samples, thresholds) -> dict[float, tuple[float, float, float]]:
+    """(precision, recall, F1) of the finished edges at each threshold, over the samples
+    with context edges (the only ones the pipeline runs the edge net on)."""
+    with_edges = samples.mask(D.CONTEXT_EDGE).any(axis=(1, 2))
+    truth = samples.mask(D.EDGE_TRUTH)
+    out = {}
+    for thr in thresholds:
+        edges = edges_from(prob, samples, thr) & with_edges[:, None, None]
+        counts = np.sum([edge_counts(e, t) for e, t in zip(edges[with_edges], truth[with_edges])], axis=0)
+        out[float(thr)] = f1(counts)
+    return out
+
+
+def edge_probabilities(network, samples: D.Samples) -> np.ndarray:
+    """(N, S, S) edge-net output on the samples with context edges (0 on the others)."""
+    with_edges = samples.mask(D.CONTEXT_EDGE).any(axis=(1, 2))
+    x, _ = D.edge_arrays(samples.rgb.astype(np.float32) / 255, samples.depth, samples.flags)
+    prob = np.zeros(samples.flags.shape, np.float32)
+    if with_edges.any():
+        prob[with_edges] = run_net(network, x[with_edges], batch=8)[:, 0]
+    return prob
+
+
+def calibrate(nets: dict, inputs: dict, samples: D.Samples, thresholds=CALIBRATION_THRESHOLDS) -> dict:
+    """The edge threshold with the best F1 on ``samples`` and whether the depth net does
+    better with the edge net's edges (at that threshold) than with the context edges only.
+
+    Returns ``{"edge_threshold", "edge_f1": {thr: [p, r, f1]}, "depth_error_net_edges",
+    "depth_error_context_edges", "edge_net_edges"}``.
+    """
+    prob = edge_probabilities(nets["edge"], samples)
+    table = edge_f1_at(prob, samples, thresholds)
+    best = max(table, key=lambda t: table[t][2])
+    fill = fill_depth(samples.depth, samples.flags) if inputs.get("depth") == "fill_residual" else None
+    with_net = edges_from(prob, samples, best)
+    err_net = log_depth_error(depth_from_net(nets["depth"], samples, with_net, inputs.get("depth", "reference"), fill),
+                              samples)
+    no_edges = np.zeros(samples.flags.shape, bool)
+    err_ctx = log_depth_error(depth_from_net(nets["depth"], samples, no_edges, inputs.get("depth", "reference"), fill),
+                              samples)
+    return {"edge_threshold": float(best), "edge_f1": {str(t): [round(v, 4) for v in table[t]] for t in table},
+            "depth_error_net_edges": round(err_net, 5), "depth_error_context_edges": round(err_ctx, 5),
+            "edge_net_edges": bool(err_net < err_ctx)}

@@ -138,3 +138,26 @@ def export_run(config, folder: str | Path, kinds: list[str] | None = None,
                  "recipe": {"seed": config.seed, "data": asdict(config.data), "net": asdict(net)}}
         written.append(export_network(model, net.kind, {k: int(v) for k, v in net.size.items()}, folder, extra))
     return written
+
+
+def calibrate_shipped(folder: str | Path, root: str | Path, count: int = 200, crop: int = 128) -> dict:
+    """Calibrate the exported networks in ``folder`` on validation data (synthetic layered
+    scenes of BSDS500 train/val photos, :func:`photo3d.train.scores.validation_layered_set`;
+    no held-out file) and write the result into their cards: ``edge_threshold`` (best edge
+    F1) in the edge card, ``edge_net_edges`` (whether completed edges help the depth net) in
+    the depth card, the measurements under ``calibration``. The weights (and sha256) stay."""
+    from . import scores
+
+    nets = {k: load_shipped(k, folder) for k in NETWORK_KINDS}
+    inputs = inference_options(folder)["inputs"]
+    samples = scores.validation_layered_set(Path(root), count, crop)
+    result = scores.calibrate(nets, inputs, samples)
+    result["samples"] = len(samples)
+    for kind, fields in (("edge", {"edge_threshold": result["edge_threshold"]}),
+                         ("depth", {"edge_net_edges": result["edge_net_edges"]})):
+        path = card_file(kind, folder)
+        card = read_card(kind, folder)
+        card.update(fields)
+        card["calibration"] = result
+        path.write_text(yaml.safe_dump(card, sort_keys=False))
+    return result
