@@ -78,6 +78,19 @@ def test_jitter_moves_the_fill_with_the_truth(dataset):
     assert not np.allclose(out[0, 0, 0], np.array([120, 60, 200]) / 255, atol=1e-3)  # jitter did act
 
 
+def test_flips_keep_the_fill_on_its_hole():
+    rng = np.random.default_rng(3)
+    rgb = rng.integers(0, 256, (32, 12, 12, 3), dtype=np.uint8)
+    flags = np.where(rng.random((32, 12, 12)) < 0.4, np.uint8(D.HOLE), np.uint8(D.CONTEXT))
+    depth = rng.uniform(1, 2, (32, 12, 12)).astype(np.float32)
+    hole = flags == D.HOLE
+    fills = [np.where(hole[..., None], rgb, 0).astype(np.uint8), np.where(hole, depth, 1.0).astype(np.float32)]
+    out, d, f = D.augment(rgb, depth.copy(), flags.copy(), rng, 0.0, fills)
+    h = f == D.HOLE
+    np.testing.assert_allclose(fills[0], np.where(h[..., None], out, 0), atol=1e-6)
+    np.testing.assert_allclose(fills[1], np.where(h, d, 1.0))
+
+
 def test_hidden_edges_are_dropped_with_the_configured_probability(dataset):
     _, data = dataset
     pool = np.nonzero(data["layered"].mask(D.EDGE_TRUTH).any(axis=(1, 2)))[0]

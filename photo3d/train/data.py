@@ -564,10 +564,10 @@ def augment(rgb: np.ndarray, depth: np.ndarray, flags: np.ndarray, rng: np.rando
     fy = rng.random(b) < 0.5
     rgb[fx], depth[fx], flags[fx] = rgb[fx, :, ::-1], depth[fx, :, ::-1], flags[fx, :, ::-1]
     rgb[fy], depth[fy], flags[fy] = rgb[fy, ::-1], depth[fy, ::-1], flags[fy, ::-1]
-    if fill_rgb is not None:
-        fill_rgb[fx], fill_rgb[fy] = fill_rgb[fx, :, ::-1], fill_rgb[fy, ::-1]
-    if fill_depth is not None:
-        fill_depth[fx], fill_depth[fy] = fill_depth[fx, :, ::-1], fill_depth[fy, ::-1]
+    for fill in (fill_rgb, fill_depth):  # one flip after the other, as above (a sample may get both)
+        if fill is not None:
+            fill[fx] = fill[fx, :, ::-1]
+            fill[fy] = fill[fy, ::-1]
     if jitter > 0:
         bright = rng.uniform(-jitter, jitter, (b, 1, 1, 1)).astype(np.float32)
         contrast = rng.uniform(1 - 2 * jitter, 1 + 2 * jitter, (b, 1, 1, 1)).astype(np.float32)
