@@ -1,7 +1,7 @@
 """Held-out scores of photo3d's trained inpainting networks vs the non-learned fill vs random weights.
 
     python -m benchmarks.bench_inpaint_scores [--weights checkpoints] [--count 200]
-        [--crop 128] [--threads 1] [--json docs/train/scores.json] [--skip-timing]
+        [--crop 128] [--threads 1] [--json docs/train/scores.json] [--skip-timing | --timing-only]
 
 (a) colour PSNR/SSIM over the synthesis pixels: held-out Middlebury 2005/2006 disocclusion
 masks (photo3d's regions stage) on BSDS500 test/ photos; (b) edge F1 (1 px tolerance) and
@@ -114,11 +114,14 @@ def timing(weights: Path | None) -> dict:
     fill_s = time.perf_counter() - t
     rss0 = max_rss_mib()
     inpainter = shipped.shipped_inpainter(weights)
-    t = time.perf_counter()
+    inpainter(canvas, disc, regions)  # warm-up: first-call costs (allocator, lazy imports) are not the stage's
+    t, c = time.perf_counter(), time.process_time()
     inpainter(canvas, disc, regions)
-    learned_s = time.perf_counter() - t
+    learned_s, learned_cpu = time.perf_counter() - t, time.process_time() - c
     stats = inpainter.last_stats
-    return {"learned_seconds": learned_s, "fill_seconds": fill_s, "crops": stats.crops,
+    # process CPU seconds next to wall seconds: on the shared machine the wall clock includes
+    # time the process waited for a core
+    return {"learned_seconds": learned_s, "learned_cpu_seconds": learned_cpu, "fill_seconds": fill_s, "crops": stats.crops,
             "edge_crops": stats.edge_crops, "per_step_seconds": stats.seconds,
             "max_rss_mib_before": rss0, "max_rss_mib_after": max_rss_mib()}
 
@@ -132,6 +135,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--skip-timing", action="store_true")
+    ap.add_argument("--timing-only", action="store_true",
+                    help="only (d), in a process that holds no score data (its peak memory is the stage's)")
     ap.add_argument("--methods", default="net,fill,random", help="comma-separated subset of net,fill,random")
     ap.add_argument("--merge", type=Path, default=None, help="a previous --json whose entries fill in the rest")
     args = ap.parse_args(argv)
@@ -151,6 +156,13 @@ def main(argv: list[str]) -> int:
             nets[kind] = shipped.load_shipped(kind, args.weights)
         except Photo3DError as exc:  # report what is missing, score the rest
             print(f"{kind}: no shipped network ({exc})", file=sys.stderr)
+    if args.timing_only:
+        result = {"threads": args.threads, "timing_960": timing(args.weights)}
+        text = json.dumps(result, indent=2)
+        print(text)
+        if args.json:
+            args.json.write_text(text + "\n")
+        return 0
     torch.manual_seed(0)
     random_nets = {k: build_network(k).eval() for k in ("edge", "depth", "color")}  # published widths, random
     result: dict = {"count": args.count, "crop": args.crop, "threads": args.threads,

@@ -106,7 +106,7 @@ def preview(model: torch.nn.Module, net: NetConfig, batch: Batch, path: Path) ->
         truth_rgb = batch.truth_rgb[i].numpy()
         if kind == "color":
             context = truth_rgb * ctx
-            pred = out[i]
+            pred = out[i] * (ctx | hole)  # outside context and hole the output is unconstrained and unused
             truth = truth_rgb
         elif kind == "depth":
             known = ctx | hole
