@@ -51,6 +51,17 @@ def test_fills_are_the_non_learned_fill_of_each_hole_and_cached(dataset):
     np.testing.assert_array_equal(again["photo"].fill_rgb, data["photo"].fill_rgb)
 
 
+def test_one_peel_gives_both_fills_exactly(dataset):
+    from photo3d.inpaint.learned.tensors import fill_priors
+
+    s = dataset[1]["layered"]
+    for i in range(4):
+        ctx, hole = s.mask(D.CONTEXT)[i], s.mask(D.HOLE)[i]
+        color, depth = fill_priors(s.rgb[i], s.depth[i], ctx, hole)
+        np.testing.assert_array_equal(color, fill_prior_color(s.rgb[i], ctx, hole))
+        np.testing.assert_array_equal(depth, fill_prior_depth(s.depth[i], ctx, hole))
+
+
 def test_untrained_residual_nets_return_exactly_the_fill(dataset):
     _, data = dataset
     for net in (COLOR, DEPTH):

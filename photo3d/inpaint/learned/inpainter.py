@@ -26,6 +26,7 @@ from .tensors import (
     edge_input,
     fill_prior_color,
     fill_prior_depth,
+    fill_priors,
     finish_edges,
     residual_output,
     with_color_prior,
@@ -165,11 +166,19 @@ class LearnedInpainter:
         depth_residual = self.inputs["depth"] == "fill_residual"
         if depth_residual and not log_depth:
             raise Photo3DError("the fill_residual depth net works on log depth (inpaint.log_depth: true)")
+        color_residual = self.inputs["color"] == "fill_residual"
+        priors: list = [(None, None)] * len(crops)
+        if depth_residual and color_residual:  # one peel gives both (identical to two)
+            priors = [fill_priors(c.rgb, c.depth, c.context, c.hole) for c in crops]
+        elif depth_residual:
+            priors = [(None, fill_prior_depth(c.depth, c.context, c.hole)) for c in crops]
+        elif color_residual:
+            priors = [(fill_prior_color(c.rgb, c.context, c.hole), None) for c in crops]
         depth_inputs, means = [], []
-        for crop, edge in zip(crops, edges):
+        for crop, edge, (_, prior_depth) in zip(crops, edges, priors):
             x, mean = depth_input(crop, edge, log_depth)
             if depth_residual:
-                x = with_depth_prior(x, fill_prior_depth(crop.depth, crop.context, crop.hole), crop.hole, mean)
+                x = with_depth_prior(x, prior_depth, crop.hole, mean)
             depth_inputs.append(x)
             means.append(mean)
         lap("prepare")
@@ -179,12 +188,11 @@ class LearnedInpainter:
         lap("depth")
 
         largest = int(config.largest_size)
-        color_residual = self.inputs["color"] == "fill_residual"
         color_inputs, scaled, bases = [], [], []
-        for crop, edge in zip(crops, edges):
+        for crop, edge, (prior_color, _) in zip(crops, edges, priors):
             x, was_scaled = color_input(crop, edge, largest)
             if color_residual:
-                prior = fill_prior_color(crop.rgb, crop.context, crop.hole).transpose(2, 0, 1)
+                prior = prior_color.transpose(2, 0, 1)
                 base = crop.rgb.transpose(2, 0, 1) + prior  # context colour, the fill in the hole
                 bases.append(base)
                 if was_scaled:

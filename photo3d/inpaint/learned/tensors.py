@@ -162,6 +162,28 @@ def fill_prior_depth(depth: np.ndarray, context: np.ndarray, hole: np.ndarray) -
     return np.where(hole, out, 1.0).astype(np.float32)
 
 
+def fill_priors(rgb: np.ndarray, depth: np.ndarray, context: np.ndarray,
+                hole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(:func:`fill_prior_color`, :func:`fill_prior_depth`) from one onion peel instead of two.
+
+    The depth peel's colour, with every colour source accepted (threshold ∞), equals the
+    colour-only peel's (which accepts every source as well): the rings and the weights are
+    the same, so both results are identical to the two separate calls (tested).
+    """
+    from ...core.peel import peel_fill
+
+    if rgb.dtype != np.uint8:
+        rgb = np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    src = rgb * context[..., None]
+    disp = np.where(context, 1.0 / np.maximum(np.abs(depth), 1e-6), 0).astype(np.float32)
+    filled, d, color = peel_fill(hole.astype(np.int32), context.astype(np.int32), disp, src, np.inf)
+    mean = rgb[context].mean(axis=0) if context.any() else np.full(3, 127.0)
+    out = np.where(filled[..., None], color.astype(np.float32), mean.astype(np.float32)) * np.float32(1 / 255)
+    fallback = float(np.median(disp[context])) if context.any() else 1.0
+    depth_out = np.where(hole, 1.0 / np.maximum(np.where(filled, d, fallback), 1e-3), 1.0).astype(np.float32)
+    return (out * hole[..., None]).astype(np.float32), depth_out
+
+
 def with_color_prior(x: np.ndarray, prior: np.ndarray, hole: np.ndarray) -> np.ndarray:
     """A colour-net input (6, h, w) with the fill (3, h, w) written into the hole's RGB."""
     x = x.copy()
