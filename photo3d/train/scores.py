@@ -163,13 +163,18 @@ class ColorScores:
 
 
 def color_scores(pred: np.ndarray, samples: D.Samples) -> ColorScores:
-    """Mean PSNR / SSIM over the synthesis pixels; pred (N, S, S, 3) in [0, 1]."""
+    """Mean PSNR / SSIM over the synthesis pixels; pred (N, S, S, 3) in [0, 1].
+
+    The scored image is the truth with the method's values in the hole only, so the SSIM
+    windows that reach past the hole see the same pixels for every method (what a method
+    leaves outside its hole is never used).
+    """
     truth = samples.rgb.astype(np.float32) / 255
     ps, ss = [], []
     for i in range(len(samples)):
         syn = samples.flags[i] & D.SYNTHESIS > 0
-        ctx = samples.flags[i] & D.CONTEXT > 0
-        comp = np.where(ctx[..., None], truth[i], pred[i])
+        hole = samples.flags[i] & D.HOLE > 0
+        comp = np.where(hole[..., None], pred[i], truth[i])
         ps.append(psnr(comp, truth[i], syn))
         ss.append(ssim_in(comp.astype(np.float32), truth[i], syn))
     return ColorScores(float(np.mean(ps)), float(np.mean(ss)))

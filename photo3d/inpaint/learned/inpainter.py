@@ -339,8 +339,10 @@ def make_learned_inpainter(config: InpaintConfig, depth_threshold: float, requir
 
 SHIPPED_IN_AUTO = False
 """Whether ``inpaint.method: auto`` takes photo3d's shipped networks when the published ones
-are missing. False: on the held-out scores they do not beat the non-learned fill
-(checkpoints/MODEL_CARD.md), so auto keeps the fill and only ``learned`` uses them."""
+are missing. Set from the measured scores (checkpoints/MODEL_CARD.md): True only when they beat
+the non-learned fill on (a) colour and (c) novel views. False: the 2026-12-02 networks tie it
+((a) +0.08 dB, (c) +0.01 dB on disoccluded pixels with lower SSIM there) at ~10× its time, so
+auto keeps the fill and only ``learned`` uses them."""
 
 
 def shipped_inpainter(config: InpaintConfig, depth_threshold: float, required: bool) -> LearnedInpainter | None:
