@@ -1,7 +1,7 @@
 """Held-out scores of photo3d's trained inpainting networks vs the non-learned fill vs random weights.
 
     python -m benchmarks.bench_inpaint_scores [--weights checkpoints] [--count 200]
-        [--crop 128] [--threads 1] [--json docs/train/scores.json] [--skip-timing]
+        [--crop 128] [--threads 1] [--json docs/train/scores.json] [--skip-timing | --timing-only]
 
 (a) colour PSNR/SSIM over the synthesis pixels: held-out Middlebury 2005/2006 disocclusion
 masks (photo3d's regions stage) on BSDS500 test/ photos; (b) edge F1 (1 px tolerance) and
@@ -28,55 +28,64 @@ def max_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def colour_table(nets: dict, random_nets: dict, samples, methods: set) -> dict:
-    from photo3d.train import data as D
+def colour_table(nets: dict, random_nets: dict, samples, methods: set, inputs: dict) -> dict:
+    """Colour scores of each method; the shipped net with its card's input convention."""
     from photo3d.train import scores
 
-    x, _ = D.color_arrays(samples.rgb.astype(np.float32) / 255, samples.flags)
     out = {}
+    t = time.perf_counter()
+    fill = scores.fill_color(samples.rgb, samples.flags)  # the fill method, and the residual nets' input
+    fill_s = time.perf_counter() - t
     if "fill" in methods:
-        t = time.perf_counter()
-        out["fill"] = scores.color_scores(scores.fill_color(samples.rgb, samples.flags), samples).__dict__
-        out["fill"]["seconds"] = time.perf_counter() - t
-    for name, net in (("net", nets.get("color")), ("random", random_nets["color"])):
+        out["fill"] = scores.color_scores(fill, samples).__dict__
+        out["fill"]["seconds"] = fill_s
+    for name, net, convention in (("net", nets.get("color"), inputs.get("color", "reference")),
+                                  ("random", random_nets["color"], "reference")):
         if net is None or name not in methods:
             continue
         t = time.perf_counter()
-        pred = scores.run_net(net, x).transpose(0, 2, 3, 1)
+        pred = scores.color_from_net(net, samples, convention, fill)
         out[name] = scores.color_scores(pred, samples).__dict__
         out[name]["seconds"] = time.perf_counter() - t
     return out
 
 
-def edge_depth_table(nets: dict, random_nets: dict, samples, methods: set, thresholds=(0.002, 0.1, 0.5)) -> dict:
+def edge_depth_table(nets: dict, random_nets: dict, samples, methods: set, options: dict,
+                     thresholds=(0.002, 0.1, 0.5)) -> dict:
+    """Edge F1 at the reference's, a few fixed and the card's calibrated thresholds; depth
+    error of the fill and of the depth net with the edge net's edges, the true hidden edges
+    and the context edges only (the shipped setting is ``depth_net_pipeline``)."""
     from photo3d.train import data as D
     from photo3d.train import scores
 
     with_edges = samples.mask(D.CONTEXT_EDGE).any(axis=(1, 2))
     truth = samples.mask(D.EDGE_TRUTH)
-    x, _ = D.edge_arrays(samples.rgb.astype(np.float32) / 255, samples.depth, samples.flags)
-    out: dict = {"edge_samples": int(with_edges.sum()), "samples": len(samples)}
+    calibrated = options.get("edge_threshold")
+    out: dict = {"edge_samples": int(with_edges.sum()), "samples": len(samples), "edge_threshold": calibrated,
+                 "edge_net_edges": options.get("edge_net_edges", True)}
     edge_maps = {}
     for name, net in (("net", nets.get("edge")), ("random", random_nets["edge"])):
         if net is None or name not in methods:
             continue
-        prob = np.zeros(truth.shape, np.float32)
-        prob[with_edges] = scores.run_net(net, x[with_edges], batch=8)[:, 0]
-        for thr in thresholds:
-            edges = scores.edges_from(prob, samples, thr) & with_edges[:, None, None]
-            counts = np.sum([scores.edge_counts(e, t) for e, t in zip(edges[with_edges], truth[with_edges])], axis=0)
-            p, r, f = scores.f1(counts)
+        prob = scores.edge_probabilities(net, samples)
+        use = calibrated if (name == "net" and calibrated is not None) else 0.002
+        table = scores.edge_f1_at(prob, samples, sorted(set(thresholds) | {use}))
+        for thr, (p, r, f) in table.items():
             out[f"edge_{name}_thr{thr}"] = {"precision": p, "recall": r, "f1": f}
-            if thr == 0.002:
-                edge_maps[name] = edges
+        edge_maps[name] = scores.edges_from(prob, samples, use) & with_edges[:, None, None]
     out["edge_none"] = {"precision": 0.0, "recall": 0.0, "f1": 0.0}  # no completion: context edges stop
+    fill = scores.fill_depth(samples.depth, samples.flags)
     if "fill" in methods:
-        out["depth_fill"] = scores.log_depth_error(scores.fill_depth(samples.depth, samples.flags), samples)
+        out["depth_fill"] = scores.log_depth_error(fill, samples)
     no_edges = np.zeros(truth.shape, bool)
+    convention = options.get("inputs", {}).get("depth", "reference")
     if nets.get("depth") is not None and "net" in methods:
-        out["depth_net_edges_from_net"] = scores.log_depth_error(
-            scores.depth_from_net(nets["depth"], samples, edge_maps.get("net", no_edges)), samples)
-        out["depth_net_true_edges"] = scores.log_depth_error(scores.depth_from_net(nets["depth"], samples, truth), samples)
+        run = lambda edges: scores.log_depth_error(scores.depth_from_net(nets["depth"], samples, edges, convention, fill),
+                                                   samples)
+        out["depth_net_edges_from_net"] = run(edge_maps.get("net", no_edges))
+        out["depth_net_true_edges"] = run(truth)
+        out["depth_net_context_edges"] = run(no_edges)
+        out["depth_net_pipeline"] = out["depth_net_edges_from_net" if out["edge_net_edges"] else "depth_net_context_edges"]
     if "random" in methods:
         out["depth_random"] = scores.log_depth_error(
             scores.depth_from_net(random_nets["depth"], samples, edge_maps.get("random", no_edges)), samples)
@@ -105,11 +114,14 @@ def timing(weights: Path | None) -> dict:
     fill_s = time.perf_counter() - t
     rss0 = max_rss_mib()
     inpainter = shipped.shipped_inpainter(weights)
-    t = time.perf_counter()
+    inpainter(canvas, disc, regions)  # warm-up: first-call costs (allocator, lazy imports) are not the stage's
+    t, c = time.perf_counter(), time.process_time()
     inpainter(canvas, disc, regions)
-    learned_s = time.perf_counter() - t
+    learned_s, learned_cpu = time.perf_counter() - t, time.process_time() - c
     stats = inpainter.last_stats
-    return {"learned_seconds": learned_s, "fill_seconds": fill_s, "crops": stats.crops,
+    # process CPU seconds next to wall seconds: on the shared machine the wall clock includes
+    # time the process waited for a core
+    return {"learned_seconds": learned_s, "learned_cpu_seconds": learned_cpu, "fill_seconds": fill_s, "crops": stats.crops,
             "edge_crops": stats.edge_crops, "per_step_seconds": stats.seconds,
             "max_rss_mib_before": rss0, "max_rss_mib_after": max_rss_mib()}
 
@@ -123,6 +135,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--skip-timing", action="store_true")
+    ap.add_argument("--timing-only", action="store_true",
+                    help="only (d), in a process that holds no score data (its peak memory is the stage's)")
     ap.add_argument("--methods", default="net,fill,random", help="comma-separated subset of net,fill,random")
     ap.add_argument("--merge", type=Path, default=None, help="a previous --json whose entries fill in the rest")
     args = ap.parse_args(argv)
@@ -142,6 +156,13 @@ def main(argv: list[str]) -> int:
             nets[kind] = shipped.load_shipped(kind, args.weights)
         except Photo3DError as exc:  # report what is missing, score the rest
             print(f"{kind}: no shipped network ({exc})", file=sys.stderr)
+    if args.timing_only:
+        result = {"threads": args.threads, "timing_960": timing(args.weights)}
+        text = json.dumps(result, indent=2)
+        print(text)
+        if args.json:
+            args.json.write_text(text + "\n")
+        return 0
     torch.manual_seed(0)
     random_nets = {k: build_network(k).eval() for k in ("edge", "depth", "color")}  # published widths, random
     result: dict = {"count": args.count, "crop": args.crop, "threads": args.threads,
@@ -151,9 +172,11 @@ def main(argv: list[str]) -> int:
     layered_set = scores.held_out_layered_set(args.data, args.count, args.crop)
     result["data_seconds"] = time.perf_counter() - t
     methods = set(args.methods.split(","))
-    result["colour"] = colour_table(nets, random_nets, colour_set, methods)
-    result["colour_on_layered"] = colour_table(nets, random_nets, layered_set, methods)
-    result["edges_depth"] = edge_depth_table(nets, random_nets, layered_set, methods)
+    options = shipped.inference_options(args.weights) if len(nets) == 3 else {"inputs": {}}
+    result["inference"] = options
+    result["colour"] = colour_table(nets, random_nets, colour_set, methods, options["inputs"])
+    result["colour_on_layered"] = colour_table(nets, random_nets, layered_set, methods, options["inputs"])
+    result["edges_depth"] = edge_depth_table(nets, random_nets, layered_set, methods, options)
     if not args.skip_timing and len(nets) == 3:
         result["timing_960"] = timing(args.weights)
     if args.merge is not None:

@@ -15,7 +15,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--export-only", action="store_true", help="export only (no training)")
     ap.add_argument("--partial", action="store_true", help="export unfinished networks from their last checkpoint")
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
+    ap.add_argument("--calibrate", action="store_true",
+                    help="after exporting, calibrate the edge threshold and the edge hand-over on validation data")
     args = ap.parse_args(argv)
     run(Options(args.config, [k for k in args.only.split(",") if k], args.export, args.export_only, args.partial,
-                args.quiet))
+                args.quiet, args.calibrate))
     return 0

@@ -59,6 +59,18 @@ def read_card(kind: str, folder: str | Path | None = None) -> dict:
     return card
 
 
+def inference_options(folder: str | Path | None = None) -> dict:
+    """How the shipped networks are run, from their cards: ``inputs`` (kind -> input
+    convention; cards without ``input`` are ``reference``), ``edge_net_edges`` (the depth
+    card's choice whether completed edges are passed on; default True) and
+    ``edge_threshold`` (the edge card's calibrated binarisation threshold, or None)."""
+    depth, color, edge = (read_card(k, folder) for k in ("depth", "color", "edge"))
+    threshold = edge.get("edge_threshold")
+    return {"inputs": {"depth": str(depth.get("input", "reference")), "color": str(color.get("input", "reference"))},
+            "edge_net_edges": bool(depth.get("edge_net_edges", True)),
+            "edge_threshold": None if threshold is None else float(threshold)}
+
+
 def available(folder: str | Path | None = None) -> bool:
     """Whether all three shipped networks (weights and cards) are present."""
     return all(weight_file(k, folder).is_file() and card_file(k, folder).is_file() for k in NETWORK_KINDS)

@@ -4,7 +4,9 @@ run; export the finished ones.
 
 Options: ``--only edge,depth`` (kinds to train), ``--export DIR`` (after training, write the
 finished networks to DIR as shipped weights), ``--export-only`` (no training),
-``--partial`` (export unfinished networks from their last checkpoint), ``--quiet``.
+``--partial`` (export unfinished networks from their last checkpoint), ``--calibrate``
+(after exporting all three: the edge threshold and whether the edge net's edges are passed
+on, measured on validation data and written into the cards), ``--quiet``.
 argparse stays in photo3d/cli (the layout rule), so the few options are parsed here.
 """
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from .stages import Photo3DError
 
 USAGE = ("usage: python -m photo3d.train CONFIG.yml [--only KINDS] [--export DIR] [--export-only] "
-         "[--partial] [--quiet]")
+         "[--partial] [--calibrate] [--quiet]")
 
 
 @dataclass
@@ -27,12 +29,13 @@ class Options:
     export_only: bool = False
     partial: bool = False
     quiet: bool = False
+    calibrate: bool = False
 
 
 def parse(argv: list[str]) -> Options:
     """Options from the command line; Photo3DError with the usage on anything unexpected."""
     args = list(argv)
-    flags = {"--export-only": "export_only", "--partial": "partial", "--quiet": "quiet"}
+    flags = {"--export-only": "export_only", "--partial": "partial", "--quiet": "quiet", "--calibrate": "calibrate"}
     values = {"--only": "only", "--export": "export"}
     found: dict = {"only": []}
     positional = []
@@ -75,6 +78,14 @@ def run(opts: Options) -> None:
 
         for path in export_run(config, opts.export or "checkpoints", kinds, opts.partial):
             print(f"wrote {path}")
+    if opts.calibrate:
+        from .shipped import calibrate_shipped
+
+        folder = opts.export or "checkpoints"
+        result = calibrate_shipped(folder, config.data.root, crop=int(config.data.crop))
+        print(f"calibrated {folder}: edge threshold {result['edge_threshold']}, "
+              f"edge net's edges passed on: {result['edge_net_edges']} (depth error "
+              f"{result['depth_error_net_edges']:.4f} with them, {result['depth_error_context_edges']:.4f} without)")
 
 
 def main(argv: list[str] | None = None) -> int:

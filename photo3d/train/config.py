@@ -58,6 +58,12 @@ class NetConfig:
     steps, batch: optimisation steps and samples per step. lr: Adam learning rate, decayed
     by cosine to ``lr * lr_final`` at the last step. loss: weights of the loss terms
     (see :mod:`photo3d.train.losses`).
+    input: input convention (``reference``: the published models' input, the hole zero;
+        ``fill_residual``: the non-learned fill written into the hole and the output a
+        correction on top of it, :mod:`photo3d.inpaint.learned.tensors`; depth and colour only).
+    hidden_edges: probability that a training input carries the hidden depth edges inside
+        the hole (as completed edges would); otherwise only the context edges (as when no
+        completed edges are passed on). 1.0 = always.
     """
 
     kind: str = "color"
@@ -67,6 +73,8 @@ class NetConfig:
     lr: float = 1e-3
     lr_final: float = 0.05
     loss: dict = field(default_factory=dict)
+    input: str = "reference"
+    hidden_edges: float = 1.0
 
 
 @dataclass
@@ -115,6 +123,9 @@ def config_from_dict(data: dict, source: str = "config") -> TrainConfig:
     for n in nets:
         if n.kind not in KINDS:
             raise Photo3DError(f"{source}: nets: unknown kind {n.kind!r} (edge, depth or color)")
+        if n.input not in ("reference", "fill_residual") or (n.input == "fill_residual" and n.kind == "edge"):
+            raise Photo3DError(f"{source}: nets[{n.kind}]: input must be reference or fill_residual "
+                               f"(depth and colour only), got {n.input!r}")
         if int(n.steps) < 1 or int(n.batch) < 1:
             raise Photo3DError(f"{source}: nets[{n.kind}]: steps and batch must be >= 1")
     if len({n.kind for n in nets}) != len(nets):

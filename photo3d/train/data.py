@@ -407,6 +407,10 @@ class Samples:
     rgb: np.ndarray
     depth: np.ndarray
     flags: np.ndarray
+    fill_rgb: np.ndarray | None = None
+    """(N, S, S, 3) uint8: the non-learned fill of each hole (0 outside), for ``fill_residual``."""
+    fill_depth: np.ndarray | None = None
+    """(N, S, S) float32: the non-learned depth fill of each hole (1 outside), layered samples."""
 
     def __len__(self) -> int:
         return len(self.flags)
@@ -488,31 +492,98 @@ def load_or_make(config: DataConfig, seed: int, progress: bool = True) -> dict[s
         raise Photo3DError(f"{path}: damaged training-data cache ({exc}); delete it to remake") from exc
 
 
+def fill_cache_path(config: DataConfig, seed: int) -> Path:
+    return Path(config.cache) / f"fill_{data_key(config)}_seed{seed}.npz"
+
+
+def make_fills(samples: Samples, with_depth: bool, progress: bool = True, desc: str = "fill") -> dict[str, np.ndarray]:
+    """The non-learned fill of every sample's hole (as the pipeline builds it for a crop):
+    ``rgb`` (N, S, S, 3) uint8 and, ``with_depth``, ``depth`` (N, S, S) float32."""
+    from tqdm import tqdm
+
+    from .stages import fill_prior_color, fill_prior_depth
+
+    n = len(samples)
+    rgb = np.zeros(samples.rgb.shape, np.uint8)
+    depth = np.ones(samples.depth.shape, np.float32) if with_depth else None
+    for i in tqdm(range(n), desc=desc, disable=not progress, mininterval=5.0):
+        ctx, hole = (samples.flags[i] & CONTEXT) > 0, (samples.flags[i] & HOLE) > 0
+        rgb[i] = np.clip(fill_prior_color(samples.rgb[i], ctx, hole) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        if with_depth:
+            depth[i] = fill_prior_depth(samples.depth[i], ctx, hole)
+    out = {"rgb": rgb}
+    if with_depth:
+        out["depth"] = depth
+    return out
+
+
+def attach_fills(data: dict[str, Samples], config: DataConfig, seed: int, progress: bool = True) -> dict[str, Samples]:
+    """``data`` with ``fill_rgb`` / ``fill_depth`` from their cache file (made once, atomically)."""
+    path = fill_cache_path(config, seed)
+    if path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+        except (OSError, ValueError) as exc:
+            raise Photo3DError(f"{path}: damaged fill cache ({exc}); delete it to remake") from exc
+    else:
+        arrays = {}
+        for key in ("photo", "layered"):
+            fills = make_fills(data[key], key == "layered", progress, f"fill {key}")
+            arrays.update({f"{key}_{k}": v for k, v in fills.items()})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, **arrays)
+        tmp.replace(path)
+    for key, samples in data.items():
+        if len(arrays[f"{key}_rgb"]) != len(samples):
+            raise Photo3DError(f"{path}: fill cache does not match the data cache; delete it to remake")
+        samples.fill_rgb = arrays[f"{key}_rgb"]
+        samples.fill_depth = arrays.get(f"{key}_depth")
+    return data
+
+
 # ---------------------------------------------------------------------------------------
 # Batches: augmentation and network inputs
 # ---------------------------------------------------------------------------------------
 
 def augment(rgb: np.ndarray, depth: np.ndarray, flags: np.ndarray, rng: np.random.Generator,
-            jitter: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            jitter: float, fills: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Random flips (per sample) and colour jitter (brightness, contrast, saturation).
 
     rgb (B, S, S, 3) uint8 → float32 [0, 1]; depth (B, S, S); flags (B, S, S).
+    ``fills``: [fill rgb (B, S, S, 3) uint8, fill depth (B, S, S) or None], flipped alike and
+    the colour jittered with the truth's parameters (the fill is a weighted mean of context
+    colours, so this is the fill of the jittered context), replaced in place in the list.
     """
     b = len(flags)
     rgb = rgb.astype(np.float32) * np.float32(1 / 255)
+    fill_rgb = fills[0].astype(np.float32) * np.float32(1 / 255) if fills else None
+    fill_depth = fills[1] if fills else None
     fx = rng.random(b) < 0.5
     fy = rng.random(b) < 0.5
     rgb[fx], depth[fx], flags[fx] = rgb[fx, :, ::-1], depth[fx, :, ::-1], flags[fx, :, ::-1]
     rgb[fy], depth[fy], flags[fy] = rgb[fy, ::-1], depth[fy, ::-1], flags[fy, ::-1]
+    for fill in (fill_rgb, fill_depth):  # one flip after the other, as above (a sample may get both)
+        if fill is not None:
+            fill[fx] = fill[fx, :, ::-1]
+            fill[fy] = fill[fy, ::-1]
     if jitter > 0:
         bright = rng.uniform(-jitter, jitter, (b, 1, 1, 1)).astype(np.float32)
         contrast = rng.uniform(1 - 2 * jitter, 1 + 2 * jitter, (b, 1, 1, 1)).astype(np.float32)
         sat = rng.uniform(1 - 2 * jitter, 1 + 2 * jitter, (b, 1, 1, 1)).astype(np.float32)
-        grey = rgb.mean(axis=3, keepdims=True)
         mean = rgb.mean(axis=(1, 2, 3), keepdims=True)
-        rgb = grey + (rgb - grey) * sat
-        rgb = (rgb - mean) * contrast + mean + bright
-        rgb = np.clip(rgb, 0.0, 1.0)
+
+        def jittered(img: np.ndarray) -> np.ndarray:
+            grey = img.mean(axis=3, keepdims=True)
+            img = grey + (img - grey) * sat
+            return np.clip((img - mean) * contrast + mean + bright, 0.0, 1.0)
+
+        rgb = jittered(rgb)
+        if fill_rgb is not None:
+            fill_rgb = jittered(fill_rgb)
+    if fills:
+        fills[0], fills[1] = fill_rgb, fill_depth
     return rgb, depth, flags
 
 
@@ -562,6 +633,19 @@ def depth_arrays(depth: np.ndarray, flags: np.ndarray) -> tuple[np.ndarray, np.n
     return x.astype(np.float32), target[:, None]
 
 
+def depth_with_fill(x: np.ndarray, depth: np.ndarray, flags: np.ndarray, fill_depth: np.ndarray) -> np.ndarray:
+    """Depth-net input (B, 4, S, S) with the fill's log depth, minus the context mean (as in
+    :func:`depth_arrays`), written into the hole (``fill_residual``)."""
+    ctx = _bits(flags, CONTEXT)[:, 0]
+    hole = _bits(flags, HOLE)[:, 0] > 0
+    logd = np.log(np.abs(depth).astype(np.float64) + LOG_EPS)
+    mean = (logd * ctx).sum(axis=(1, 2)) / np.maximum(ctx.sum(axis=(1, 2)), 1)
+    prior = np.log(np.abs(fill_depth).astype(np.float64) + LOG_EPS) - mean[:, None, None]
+    x = x.copy()
+    x[:, 0] = np.where(hole, prior, x[:, 0]).astype(np.float32)
+    return x
+
+
 def color_arrays(rgb: np.ndarray, flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Colour net input (B, 6, S, S) and target (B, 3, S, S), as :func:`learned.color_input`
     for a crop that is not downscaled: RGB on context, edges, context, hole."""
@@ -571,18 +655,26 @@ def color_arrays(rgb: np.ndarray, flags: np.ndarray) -> tuple[np.ndarray, np.nda
     return x.astype(np.float32), truth
 
 
+def _take(samples: Samples, idx: np.ndarray, fills: list | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if fills is not None:
+        fills[:] = [None if samples.fill_rgb is None else samples.fill_rgb[idx],
+                    None if samples.fill_depth is None else samples.fill_depth[idx].copy()]
+    return samples.rgb[idx], samples.depth[idx].copy(), samples.flags[idx].copy()
+
+
 def draw(data: dict[str, Samples], kind: str, batch: int, rng: np.random.Generator,
-         photo_fraction: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+         photo_fraction: float, fills: list | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Indices drawn for ``kind``: edge/depth from layered samples (the edge net only from
-    those with context edges, as the pipeline runs it only then); colour from both."""
+    those with context edges, as the pipeline runs it only then); colour from both.
+    ``fills`` (a list) receives [fill rgb, fill depth] of the drawn samples."""
     layered = data["layered"]
     if kind == "edge":
         pool = np.nonzero(layered.mask(CONTEXT_EDGE).any(axis=(1, 2)))[0]
         idx = pool[rng.integers(len(pool), size=batch)]
-        return layered.rgb[idx], layered.depth[idx].copy(), layered.flags[idx].copy()
+        return _take(layered, idx, fills)
     if kind == "depth" or len(data["photo"]) == 0:
         idx = rng.integers(len(layered), size=batch)
-        return layered.rgb[idx], layered.depth[idx].copy(), layered.flags[idx].copy()
+        return _take(layered, idx, fills)
     from_photo = rng.random(batch) < photo_fraction
     photo = data["photo"]
     i_p = rng.integers(len(photo), size=batch)
@@ -590,25 +682,46 @@ def draw(data: dict[str, Samples], kind: str, batch: int, rng: np.random.Generat
     rgb = np.where(from_photo[:, None, None, None], photo.rgb[i_p], layered.rgb[i_l])
     depth = np.where(from_photo[:, None, None], photo.depth[i_p], layered.depth[i_l])
     flags = np.where(from_photo[:, None, None], photo.flags[i_p], layered.flags[i_l])
+    if fills is not None:
+        fills[:] = [None, None]
+        if photo.fill_rgb is not None and layered.fill_rgb is not None:
+            fills[0] = np.where(from_photo[:, None, None, None], photo.fill_rgb[i_p], layered.fill_rgb[i_l])
     return rgb, depth, flags
 
 
 def make_batch(data: dict[str, Samples], kind: str, batch: int, rng: np.random.Generator,
-               jitter: float = 0.08, photo_fraction: float = 0.6) -> Batch:
-    """One augmented batch of network inputs and targets for ``kind``."""
+               jitter: float = 0.08, photo_fraction: float = 0.6, input: str = "reference",
+               hidden_edges: float = 1.0) -> Batch:
+    """One augmented batch of network inputs and targets for ``kind``.
+
+    ``input``: ``reference`` or ``fill_residual`` (the samples' fills written into the hole,
+    needs :func:`attach_fills`); ``hidden_edges``: probability that a sample's input keeps
+    its hidden depth edges (otherwise only the context edges).
+    """
     import torch
 
-    rgb, depth, flags = draw(data, kind, batch, rng, photo_fraction)
-    rgb, depth, flags = augment(rgb, depth, flags, rng, jitter)
+    residual = input == "fill_residual" and kind != "edge"
+    fills: list | None = [] if residual else None
+    rgb, depth, flags = draw(data, kind, batch, rng, photo_fraction, fills)
+    if residual and (fills[0] is None or (kind == "depth" and fills[1] is None)):
+        raise Photo3DError("fill_residual input: the samples have no fills (photo3d.train.data.attach_fills)")
+    rgb, depth, flags = augment(rgb, depth, flags, rng, jitter, fills)
     rgb, depth, flags = np.ascontiguousarray(rgb), np.ascontiguousarray(depth), np.ascontiguousarray(flags)
+    if hidden_edges < 1.0 and kind != "edge":  # drawn only then: older recipes keep their batches
+        drop = rng.random(len(flags)) >= hidden_edges
+        flags[drop] &= np.uint8(~EDGE_TRUTH & 0xFF)
     if kind == "edge":
         x, target = edge_arrays(rgb, depth, flags)
         loss_mask = _bits(flags, SYNTHESIS)
     elif kind == "depth":
         x, target = depth_arrays(depth, flags)
         loss_mask = _bits(flags, HOLE)
+        if residual:
+            x = depth_with_fill(x, depth, flags, fills[1])
     else:
         x, target = color_arrays(rgb, flags)
         loss_mask = _bits(flags, HOLE)
+        if residual:
+            x[:, :3] = np.where(loss_mask > 0, fills[0].transpose(0, 3, 1, 2), x[:, :3])
     t = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
     return Batch(t(x), t(target), t(loss_mask), t(_bits(flags, CONTEXT)), t(rgb.transpose(0, 3, 1, 2)))

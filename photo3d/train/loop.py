@@ -21,8 +21,8 @@ import torch
 
 from . import losses, plots
 from .config import KINDS, NetConfig, TrainConfig, save_train_config
-from .data import Batch, Samples, load_or_make, make_batch
-from .stages import Photo3DError, build_network
+from .data import Batch, Samples, attach_fills, load_or_make, make_batch
+from .stages import Photo3DError, build_network, residual_output
 
 log = logging.getLogger("photo3d")
 
@@ -68,17 +68,36 @@ def load_checkpoint(path: Path) -> dict:
 
 
 def build(net: NetConfig, seed: int) -> torch.nn.Module:
-    """The network of ``net.kind`` at ``net.size``, initialised from ``seed``."""
+    """The network of ``net.kind`` at ``net.size``, initialised from ``seed``.
+
+    With ``fill_residual`` input the last decoder convolution starts at zero, so the
+    untrained network returns exactly the fill (its correction is 0) and training starts
+    from the fill's score instead of from noise.
+    """
     torch.manual_seed(int(seed) * 10 + KINDS.index(net.kind))
-    return build_network(net.kind, **{k: int(v) for k, v in net.size.items()})
+    model = build_network(net.kind, **{k: int(v) for k, v in net.size.items()})
+    if net.input == "fill_residual":
+        last = getattr(model, model._decoder_name[1]).conv
+        with torch.no_grad():
+            for p in last.parameters():
+                p.zero_()
+    return model
 
 
-def preview(model: torch.nn.Module, kind: str, batch: Batch, path: Path) -> Path:
+def forward(model: torch.nn.Module, net: NetConfig, x: torch.Tensor) -> torch.Tensor:
+    """The network's values for input ``x``: its output, or with ``fill_residual`` the fill
+    in ``x`` corrected by it (:func:`photo3d.inpaint.learned.tensors.residual_output`)."""
+    out = model(x)
+    return residual_output(net.kind, out, x) if net.input == "fill_residual" else out
+
+
+def preview(model: torch.nn.Module, net: NetConfig, batch: Batch, path: Path) -> Path:
     """Sample sheet of the first rows: context (input), hole, prediction, truth."""
+    kind = net.kind
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        out = model(batch.x[:PREVIEW_ROWS]).numpy()
+        out = forward(model, net, batch.x[:PREVIEW_ROWS]).numpy()
     model.train(was_training)
     rows = []
     for i in range(min(PREVIEW_ROWS, len(out))):
@@ -87,7 +106,7 @@ def preview(model: torch.nn.Module, kind: str, batch: Batch, path: Path) -> Path
         truth_rgb = batch.truth_rgb[i].numpy()
         if kind == "color":
             context = truth_rgb * ctx
-            pred = out[i]
+            pred = out[i] * (ctx | hole)  # outside context and hole the output is unconstrained and unused
             truth = truth_rgb
         elif kind == "depth":
             known = ctx | hole
@@ -144,8 +163,8 @@ def train_net(config: TrainConfig, net: NetConfig, data: dict[str, Samples], pro
         step, history, seconds = int(state["step"]), [list(r) for r in state["history"]], float(state["seconds"])
     model.train()
     names: list[str] = list(state["names"]) if last.is_file() else []
-    preview_batch = make_batch(data, net.kind, PREVIEW_ROWS, batch_rng(config.seed, net.kind, 10 ** 9),
-                               config.data.jitter, config.data.photo_fraction)
+    batch_args = (config.data.jitter, config.data.photo_fraction, net.input, float(net.hidden_edges))
+    preview_batch = make_batch(data, net.kind, PREVIEW_ROWS, batch_rng(config.seed, net.kind, 10 ** 9), *batch_args)
 
     def save() -> None:
         _atomic_save({"model": model.state_dict(), "optimizer": optim.state_dict(), "step": step,
@@ -161,9 +180,8 @@ def train_net(config: TrainConfig, net: NetConfig, data: dict[str, Samples], pro
             start = time.perf_counter()
             for group in optim.param_groups:
                 group["lr"] = learning_rate(net, step)
-            batch = make_batch(data, net.kind, net.batch, batch_rng(config.seed, net.kind, step),
-                               config.data.jitter, config.data.photo_fraction)
-            output = model(batch.x)
+            batch = make_batch(data, net.kind, net.batch, batch_rng(config.seed, net.kind, step), *batch_args)
+            output = forward(model, net, batch.x)
             loss, terms = losses.compute(net.kind, output, batch, weights)
             if not torch.isfinite(loss):
                 raise Photo3DError(f"{folder}: loss is not finite at step {step}")
@@ -180,7 +198,7 @@ def train_net(config: TrainConfig, net: NetConfig, data: dict[str, Samples], pro
                 save()
             if step % config.plot_every == 0 or step == end:
                 write_history(folder, net.kind, history, names)
-                preview(model, net.kind, preview_batch, folder / "samples.png")
+                preview(model, net, preview_batch, folder / "samples.png")
     finally:
         bar.close()
     if step >= net.steps and not (folder / "final.pt").is_file():
@@ -197,6 +215,8 @@ def train(config: TrainConfig, kinds: list[str] | None = None, progress: bool = 
     run_dir = Path(config.run_dir)
     save_train_config(config, run_dir / "config.yml")
     data = load_or_make(config.data, config.seed, progress)
+    if any(n.input == "fill_residual" and (not kinds or n.kind in kinds) for n in config.nets):
+        attach_fills(data, config.data, config.seed, progress)
     results = []
     for net in config.nets:
         if kinds and net.kind not in kinds:

@@ -9,7 +9,8 @@ pixel count (at least 1), so a term's scale does not depend on the hole size.
 * depth: L1 of zero-mean log depth in the hole plus ``grad`` × L1 of its x/y differences
   (pairs of hole pixels).
 * colour: ``hole`` × L1 in the hole + ``valid`` × L1 on the context + ``grad`` × L1 of the
-  x/y differences in the hole + ``tv`` × total variation of the prediction in the hole.
+  x/y differences in the hole + ``tv`` × total variation of the prediction in the hole +
+  ``ssim`` × (1 − SSIM) over the hole (7×7 box windows, grey).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import torch
 DEFAULTS = {
     "edge": {"pos_weight": 8.0, "outside": 0.1},
     "depth": {"l1": 1.0, "grad": 0.5},
-    "color": {"hole": 6.0, "valid": 1.0, "grad": 1.0, "tv": 0.05},
+    "color": {"hole": 6.0, "valid": 1.0, "grad": 1.0, "tv": 0.05, "ssim": 0.0},
 }
 
 
@@ -60,6 +61,18 @@ def total_variation(pred: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return 0.5 * (masked_mean(dx.abs(), mx) + masked_mean(dy.abs(), my))
 
 
+def ssim_map(pred: torch.Tensor, target: torch.Tensor, window: int = 7) -> torch.Tensor:
+    """(B, 1, S, S) SSIM of the grey images in ``window``² box windows (zero padded at the border)."""
+    import torch.nn.functional as F
+
+    a, b = pred.mean(1, keepdim=True), target.mean(1, keepdim=True)
+    pool = lambda t: F.avg_pool2d(t, window, 1, window // 2, count_include_pad=False)
+    ma, mb = pool(a), pool(b)
+    va, vb, cov = pool(a * a) - ma * ma, pool(b * b) - mb * mb, pool(a * b) - ma * mb
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    return ((2 * ma * mb + c1) * (2 * cov + c2)) / ((ma * ma + mb * mb + c1) * (va + vb + c2))
+
+
 def edge_loss(prob: torch.Tensor, target: torch.Tensor, synthesis: torch.Tensor,
               w: dict[str, float]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """prob: sigmoid output (B, 1, S, S); target: 0/1 edges; synthesis: the edge net's mask."""
@@ -88,8 +101,12 @@ def color_loss(pred: torch.Tensor, target: torch.Tensor, hole: torch.Tensor, con
     grad = gradient_l1(pred, target, hole)
     tv = total_variation(pred, hole)
     total = w["hole"] * hole_l1 + w["valid"] * valid_l1 + w["grad"] * grad + w["tv"] * tv
-    return total, {"l1_hole": hole_l1.detach(), "l1_valid": valid_l1.detach(), "grad": grad.detach(),
-                   "tv": tv.detach()}
+    terms = {"l1_hole": hole_l1.detach(), "l1_valid": valid_l1.detach(), "grad": grad.detach(), "tv": tv.detach()}
+    if w["ssim"] > 0:  # skipped at weight 0: older runs keep their loss terms
+        dssim = masked_mean(1 - ssim_map(pred, target), hole)
+        total = total + w["ssim"] * dssim
+        terms["dssim"] = dssim.detach()
+    return total, terms
 
 
 def compute(kind: str, output: torch.Tensor, batch, w: dict[str, float]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

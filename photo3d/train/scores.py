@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from . import data as D
-from .stages import SegmentCrop, finish_edges, open_small_mask, peel_fill
+from .stages import SegmentCrop, fill_prior_color, fill_prior_depth, finish_edges, open_small_mask, residual_output
 
 # ---------------------------------------------------------------------------------------
 # Held-out sets
@@ -123,29 +123,37 @@ def run_net(network, x: np.ndarray, batch: int = 16) -> np.ndarray:
 
 
 def fill_color(rgb: np.ndarray, flags: np.ndarray) -> np.ndarray:
-    """Non-learned fill of the hole from the context: (N, S, S, 3) float [0, 1]."""
+    """Non-learned fill of the hole from the context, as the fill_residual nets get it
+    (:func:`photo3d.inpaint.learned.tensors.fill_prior_color`): (N, S, S, 3) float [0, 1],
+    0 outside the hole."""
     out = np.empty(rgb.shape, np.float32)
     for i in range(len(rgb)):
-        ctx, hole = flags[i] & D.CONTEXT > 0, flags[i] & D.HOLE > 0
-        src = (rgb[i] * ctx[..., None]).astype(np.uint8)
-        filled, _, color = peel_fill(hole.astype(np.int32), ctx.astype(np.int32), np.zeros(ctx.shape, np.float32),
-                                     src, 1.0, target_disparity=np.zeros(ctx.shape, np.float32))
-        mean = rgb[i][ctx].mean(axis=0) if ctx.any() else np.full(3, 127.0)
-        out[i] = np.where(filled[..., None], color, mean) / 255.0
+        out[i] = fill_prior_color(rgb[i], flags[i] & D.CONTEXT > 0, flags[i] & D.HOLE > 0)
     return out
 
 
 def fill_depth(depth: np.ndarray, flags: np.ndarray) -> np.ndarray:
-    """Non-learned fill of disparity from the context (as the pipeline's fill): (N, S, S) depth."""
+    """Non-learned fill of disparity from the context (as the pipeline's fill): (N, S, S)
+    depth in the hole (:func:`photo3d.inpaint.learned.tensors.fill_prior_depth`), 1 elsewhere."""
     out = np.empty(depth.shape, np.float32)
     for i in range(len(depth)):
-        ctx, hole = flags[i] & D.CONTEXT > 0, flags[i] & D.HOLE > 0
-        disp = np.where(ctx, 1.0 / depth[i], 0).astype(np.float32)
-        filled, d, _ = peel_fill(hole.astype(np.int32), ctx.astype(np.int32), disp,
-                                 np.zeros(ctx.shape + (3,), np.uint8), 1.0)
-        fallback = float(np.median(disp[ctx])) if ctx.any() else 1.0
-        out[i] = 1.0 / np.maximum(np.where(filled, d, fallback), 1e-3)
+        out[i] = fill_prior_depth(depth[i], flags[i] & D.CONTEXT > 0, flags[i] & D.HOLE > 0)
     return out
+
+
+def color_from_net(network, samples: D.Samples, input: str = "reference", fill: np.ndarray | None = None) -> np.ndarray:
+    """(N, S, S, 3) colour in [0, 1] from a colour net with the given input convention
+    (``fill_residual``: the fill, :func:`fill_color` or ``fill``, in the hole, the output a
+    correction on top of it)."""
+    x, _ = D.color_arrays(samples.rgb.astype(np.float32) / 255, samples.flags)
+    if input == "fill_residual":
+        prior = fill_color(samples.rgb, samples.flags) if fill is None else fill
+        hole = samples.mask(D.HOLE)[:, None]
+        x[:, :3] = np.where(hole, prior.transpose(0, 3, 1, 2), x[:, :3])
+        out = residual_output("color", run_net(network, x), x)
+    else:
+        out = run_net(network, x)
+    return out.transpose(0, 2, 3, 1)
 
 
 @dataclass
@@ -155,13 +163,18 @@ class ColorScores:
 
 
 def color_scores(pred: np.ndarray, samples: D.Samples) -> ColorScores:
-    """Mean PSNR / SSIM over the synthesis pixels; pred (N, S, S, 3) in [0, 1]."""
+    """Mean PSNR / SSIM over the synthesis pixels; pred (N, S, S, 3) in [0, 1].
+
+    The scored image is the truth with the method's values in the hole only, so the SSIM
+    windows that reach past the hole see the same pixels for every method (what a method
+    leaves outside its hole is never used).
+    """
     truth = samples.rgb.astype(np.float32) / 255
     ps, ss = [], []
     for i in range(len(samples)):
         syn = samples.flags[i] & D.SYNTHESIS > 0
-        ctx = samples.flags[i] & D.CONTEXT > 0
-        comp = np.where(ctx[..., None], truth[i], pred[i])
+        hole = samples.flags[i] & D.HOLE > 0
+        comp = np.where(hole[..., None], pred[i], truth[i])
         ps.append(psnr(comp, truth[i], syn))
         ss.append(ssim_in(comp.astype(np.float32), truth[i], syn))
     return ColorScores(float(np.mean(ps)), float(np.mean(ss)))
@@ -186,8 +199,11 @@ def log_depth_error(depth: np.ndarray, samples: D.Samples) -> float:
     return float(err[syn].mean())
 
 
-def depth_from_net(network, samples: D.Samples, edges: np.ndarray) -> np.ndarray:
-    """Depth (N, S, S) from a depth net given the edge map passed on (context + completed)."""
+def depth_from_net(network, samples: D.Samples, edges: np.ndarray, input: str = "reference",
+                   fill: np.ndarray | None = None) -> np.ndarray:
+    """Depth (N, S, S) from a depth net given the edge map passed on (context + completed),
+    with the given input convention (``fill_residual``: the fill's depth, :func:`fill_depth`
+    or ``fill``, in the hole)."""
     flags = samples.flags.copy()
     flags &= ~np.uint8(D.EDGE_TRUTH)
     flags |= np.where(edges, np.uint8(D.EDGE_TRUTH), np.uint8(0))
@@ -195,5 +211,70 @@ def depth_from_net(network, samples: D.Samples, edges: np.ndarray) -> np.ndarray
     ctx = samples.mask(D.CONTEXT)
     logd = np.log(samples.depth.astype(np.float64) + 1e-8)
     mean = (logd * ctx).sum(axis=(1, 2)) / np.maximum(ctx.sum(axis=(1, 2)), 1)
-    out = run_net(network, x)[:, 0]
+    if input == "fill_residual":
+        prior = fill_depth(samples.depth, samples.flags) if fill is None else fill
+        x = D.depth_with_fill(x, samples.depth, flags, prior)
+        out = residual_output("depth", run_net(network, x), x)[:, 0]
+    else:
+        out = run_net(network, x)[:, 0]
     return np.exp(np.clip(out + mean[:, None, None], -80, 80)).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------
+# Calibration of the shipped networks on validation data (no held-out file is read)
+# ---------------------------------------------------------------------------------------
+
+CALIBRATION_THRESHOLDS = (0.002, 0.01, 0.03, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+
+
+def validation_layered_set(root: Path, count: int, size: int, seed: int = 4242) -> D.Samples:
+    """``count`` synthetic layered samples textured with BSDS500 ``train/``+``val/`` photos
+    (the training photos, but other scenes: seed ``seed``, not the training seed); never
+    BSDS500 ``test/``."""
+    rng = np.random.default_rng(seed)
+    return D.stack(list(D.layered_dataset(D.photo_paths(Path(root)), count, size, (14, 36), rng)), size)
+
+
+def edge_f1_at(prob: np.ndarray, samples: D.Samples, thresholds) -> dict[float, tuple[float, float, float]]:
+    """(precision, recall, F1) of the finished edges at each threshold, over the samples
+    with context edges (the only ones the pipeline runs the edge net on)."""
+    with_edges = samples.mask(D.CONTEXT_EDGE).any(axis=(1, 2))
+    truth = samples.mask(D.EDGE_TRUTH)
+    out = {}
+    for thr in thresholds:
+        edges = edges_from(prob, samples, thr) & with_edges[:, None, None]
+        counts = np.sum([edge_counts(e, t) for e, t in zip(edges[with_edges], truth[with_edges])], axis=0)
+        out[float(thr)] = f1(counts)
+    return out
+
+
+def edge_probabilities(network, samples: D.Samples) -> np.ndarray:
+    """(N, S, S) edge-net output on the samples with context edges (0 on the others)."""
+    with_edges = samples.mask(D.CONTEXT_EDGE).any(axis=(1, 2))
+    x, _ = D.edge_arrays(samples.rgb.astype(np.float32) / 255, samples.depth, samples.flags)
+    prob = np.zeros(samples.flags.shape, np.float32)
+    if with_edges.any():
+        prob[with_edges] = run_net(network, x[with_edges], batch=8)[:, 0]
+    return prob
+
+
+def calibrate(nets: dict, inputs: dict, samples: D.Samples, thresholds=CALIBRATION_THRESHOLDS) -> dict:
+    """The edge threshold with the best F1 on ``samples`` and whether the depth net does
+    better with the edge net's edges (at that threshold) than with the context edges only.
+
+    Returns ``{"edge_threshold", "edge_f1": {thr: [p, r, f1]}, "depth_error_net_edges",
+    "depth_error_context_edges", "edge_net_edges"}``.
+    """
+    prob = edge_probabilities(nets["edge"], samples)
+    table = edge_f1_at(prob, samples, thresholds)
+    best = max(table, key=lambda t: table[t][2])
+    fill = fill_depth(samples.depth, samples.flags) if inputs.get("depth") == "fill_residual" else None
+    with_net = edges_from(prob, samples, best)
+    err_net = log_depth_error(depth_from_net(nets["depth"], samples, with_net, inputs.get("depth", "reference"), fill),
+                              samples)
+    no_edges = np.zeros(samples.flags.shape, bool)
+    err_ctx = log_depth_error(depth_from_net(nets["depth"], samples, no_edges, inputs.get("depth", "reference"), fill),
+                              samples)
+    return {"edge_threshold": float(best), "edge_f1": {str(t): [round(v, 4) for v in table[t]] for t in table},
+            "depth_error_net_edges": round(err_net, 5), "depth_error_context_edges": round(err_ctx, 5),
+            "edge_net_edges": bool(err_net < err_ctx)}

@@ -18,6 +18,7 @@ from .stages import (
     available,
     card_file,
     find_shipped,
+    inference_options,
     learned_inpainter,
     load_shipped,
     read_card,
@@ -99,6 +100,11 @@ def export_network(network: nn.Module, kind: str, size: dict, folder: str | Path
 def shipped_inpainter(folder: str | Path | None = None, device: str = "cpu", **kwargs):
     """A :class:`photo3d.inpaint.learned.LearnedInpainter` with the three shipped networks."""
     nets = {k: load_shipped(k, folder, device) for k in NETWORK_KINDS}
+    options = inference_options(folder)
+    kwargs.setdefault("inputs", options["inputs"])
+    kwargs.setdefault("edge_net_edges", options["edge_net_edges"])
+    if options["edge_threshold"] is not None:
+        kwargs.setdefault("ext_edge_threshold", options["edge_threshold"])
     inpainter = learned_inpainter(nets["edge"], nets["depth"], nets["color"], device, **kwargs)
     inpainter.name = SHIPPED_NAME
     return inpainter
@@ -127,8 +133,31 @@ def export_run(config, folder: str | Path, kinds: list[str] | None = None,
         state = torch.load(final, map_location="cpu", weights_only=True) if final.is_file() else last["model"]
         model.load_state_dict(state, strict=True)
         history = np.asarray(last["history"], np.float64)
-        extra = {"finished": final.is_file(), "steps": int(last["step"]), "train_seconds": round(float(last["seconds"]), 1),
+        extra = {"input": net.input, "finished": final.is_file(), "steps": int(last["step"]), "train_seconds": round(float(last["seconds"]), 1),
                  "final_loss": round(float(history[-100:, 1].mean()), 5),
                  "recipe": {"seed": config.seed, "data": asdict(config.data), "net": asdict(net)}}
         written.append(export_network(model, net.kind, {k: int(v) for k, v in net.size.items()}, folder, extra))
     return written
+
+
+def calibrate_shipped(folder: str | Path, root: str | Path, count: int = 200, crop: int = 128) -> dict:
+    """Calibrate the exported networks in ``folder`` on validation data (synthetic layered
+    scenes of BSDS500 train/val photos, :func:`photo3d.train.scores.validation_layered_set`;
+    no held-out file) and write the result into their cards: ``edge_threshold`` (best edge
+    F1) in the edge card, ``edge_net_edges`` (whether completed edges help the depth net) in
+    the depth card, the measurements under ``calibration``. The weights (and sha256) stay."""
+    from . import scores
+
+    nets = {k: load_shipped(k, folder) for k in NETWORK_KINDS}
+    inputs = inference_options(folder)["inputs"]
+    samples = scores.validation_layered_set(Path(root), count, crop)
+    result = scores.calibrate(nets, inputs, samples)
+    result["samples"] = len(samples)
+    for kind, fields in (("edge", {"edge_threshold": result["edge_threshold"]}),
+                         ("depth", {"edge_net_edges": result["edge_net_edges"]})):
+        path = card_file(kind, folder)
+        card = read_card(kind, folder)
+        card.update(fields)
+        card["calibration"] = result
+        path.write_text(yaml.safe_dump(card, sort_keys=False))
+    return result

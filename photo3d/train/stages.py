@@ -32,13 +32,14 @@ from ..inpaint.learned import (
     open_small_mask,
     segment_crops,
 )
-from ..inpaint.learned.tensors import LOG_EPS
+from ..inpaint.learned.tensors import LOG_EPS, fill_prior_color, fill_prior_depth, residual_output
 from ..inpaint.networks import NETWORK_KINDS, build_network, parameter_count
 from ..inpaint.shipped import NAME as SHIPPED_NAME
 from ..inpaint.shipped import (
     available,
     card_file,
     find_shipped,
+    inference_options,
     load_shipped,
     read_card,
     sha256_of,
@@ -96,10 +97,14 @@ def fill_synthesis(canvas: Canvas, regions: Regions):
     return fill_regions(canvas, regions, DEPTH_THRESHOLD)
 
 
-def learned_inpainter(edge_net, depth_net, color_net, device: str = "cpu", **kwargs) -> LearnedInpainter:
-    """The pipeline's learned inpainter around three networks (any widths)."""
-    return LearnedInpainter(edge_net, depth_net, color_net, device,
-                            settings=LearnedSettings(depth_threshold=DEPTH_THRESHOLD), **kwargs)
+def learned_inpainter(edge_net, depth_net, color_net, device: str = "cpu", ext_edge_threshold: float | None = None,
+                      **kwargs) -> LearnedInpainter:
+    """The pipeline's learned inpainter around three networks (any widths); ``kwargs``: the
+    inpainter's ``inputs``, ``edge_net_edges``, batching."""
+    settings = LearnedSettings(depth_threshold=DEPTH_THRESHOLD)
+    if ext_edge_threshold is not None:
+        settings = LearnedSettings(DEPTH_THRESHOLD, float(ext_edge_threshold))
+    return LearnedInpainter(edge_net, depth_net, color_net, device, settings=settings, **kwargs)
 
 
 def scene_regions(image: np.ndarray, disparity: np.ndarray, longer_side: int = 960):
@@ -144,9 +149,12 @@ __all__ = [
     "depth_input",
     "discontinuities_of",
     "edge_input",
+    "fill_prior_color",
+    "fill_prior_depth",
     "fill_regions",
     "fill_synthesis",
     "find_shipped",
+    "inference_options",
     "finish_edges",
     "front_layer",
     "learned_inpainter",
@@ -158,6 +166,7 @@ __all__ = [
     "read_card",
     "region_config",
     "regions_of",
+    "residual_output",
     "scene_regions",
     "scene_with",
     "segment_crops",

@@ -41,6 +41,16 @@ Deliberate differences from the reference (all cheaper, none changes a network i
   networks' mask and is re-painted with the synthesis region (the reference re-paints its
   eroded context band, ``erode_context``, in a pass of its own).
 
+**photo3d's own networks** (``checkpoints/photo3d-*.safetensors``) may use another input
+convention, named by their cards (``input: fill_residual``; :data:`.tensors.INPUT_CONVENTIONS`):
+the non-learned fill of the crop's hole (onion peel from the crop's context,
+:func:`.tensors.fill_prior_color` / :func:`.tensors.fill_prior_depth`) is written into the
+hole of the value channel(s), and the output is a correction on top of it (colour:
+``clip(input + 2·(sigmoid − 0.5))``, enlarged and added to the full-size fill for downscaled
+crops; depth: input log depth + output). Their cards may also set ``edge_threshold`` and
+``edge_net_edges`` (whether completed edges are passed on at all). The published files always
+get the reference's input above.
+
 Only synthesis positions of the segment are written, and regions never overlap, so each
 canvas position receives at most one value.
 

@@ -2,12 +2,14 @@
 construction from weight files (see :mod:`photo3d.inpaint.learned`)."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
+import cv2
 import numpy as np
 
 from ...config import InpaintConfig
@@ -15,13 +17,20 @@ from ...core.data import Canvas, Discontinuities, LayerFill, Regions
 from ...errors import Photo3DError
 from .crops import SegmentCrop, segment_crops
 from .tensors import (
+    INPUT_CONVENTIONS,
     PAD_MULTIPLE,
     color_input,
     color_output,
     depth_input,
     depth_output,
     edge_input,
+    fill_prior_color,
+    fill_prior_depth,
+    fill_priors,
     finish_edges,
+    residual_output,
+    with_color_prior,
+    with_depth_prior,
 )
 
 if TYPE_CHECKING:  # torch is imported lazily: choosing the inpainter must stay cheap
@@ -80,6 +89,11 @@ class LearnedInpainter:
         max_batch_pixels: padded pixels per batch (bounds memory); default by device.
         fp16: float16 autocast on CUDA.
         settings: thresholds and sizes (:class:`LearnedSettings`).
+        inputs: input convention per network kind (``depth``, ``color``; see
+            :data:`.tensors.INPUT_CONVENTIONS`); missing kinds use ``reference``, the
+            published models' input. photo3d's shipped files name theirs in their cards.
+        edge_net_edges: pass the edge net's completed edges on to the depth and colour nets
+            (False: only the context edges, and the edge net does not run).
 
     Call it as ``inpainter(canvas, discontinuities, regions) -> LayerFill``.
     ``last_stats`` holds the crop counts and step times of the last call.
@@ -87,8 +101,16 @@ class LearnedInpainter:
 
     def __init__(self, edge_net: "nn.Module", depth_net: "nn.Module", color_net: "nn.Module",
                  device: "str | torch.device" = "cpu", max_batch_pixels: int | None = None,
-                 fp16: bool = False, settings: LearnedSettings | None = None) -> None:
+                 fp16: bool = False, settings: LearnedSettings | None = None,
+                 inputs: dict[str, str] | None = None, edge_net_edges: bool = True) -> None:
         from ...device import pick_device
+
+        self.inputs = {"depth": "reference", "color": "reference", **(inputs or {})}
+        for kind, convention in self.inputs.items():
+            if convention not in INPUT_CONVENTIONS or (kind == "edge" and convention != "reference"):
+                raise Photo3DError(f"{kind} network: unknown input convention {convention!r} "
+                                   f"({', '.join(INPUT_CONVENTIONS)})")
+        self.edge_net_edges = bool(edge_net_edges)
 
         self.settings = settings or LearnedSettings()
         self.device = pick_device(device)
@@ -130,7 +152,7 @@ class LearnedInpainter:
 
         # Edge net: only where a context edge meets the mask (reference: require_depth_edge).
         edges = [c.context_edges for c in crops]
-        needs_edge = [i for i, c in enumerate(crops) if c.context_edges.any()]
+        needs_edge = [i for i, c in enumerate(crops) if c.context_edges.any()] if self.edge_net_edges else []
         stats.edge_crops = len(needs_edge)
         edge_inputs = [edge_input(crops[i]) for i in needs_edge]
         lap("prepare")
@@ -141,24 +163,51 @@ class LearnedInpainter:
         lap("prepare")
 
         log_depth = bool(config.log_depth)
+        depth_residual = self.inputs["depth"] == "fill_residual"
+        if depth_residual and not log_depth:
+            raise Photo3DError("the fill_residual depth net works on log depth (inpaint.log_depth: true)")
+        color_residual = self.inputs["color"] == "fill_residual"
+        priors: list = [(None, None)] * len(crops)
+        if depth_residual and color_residual:  # one peel gives both (identical to two)
+            priors = [fill_priors(c.rgb, c.depth, c.context, c.hole) for c in crops]
+        elif depth_residual:
+            priors = [(None, fill_prior_depth(c.depth, c.context, c.hole)) for c in crops]
+        elif color_residual:
+            priors = [(fill_prior_color(c.rgb, c.context, c.hole), None) for c in crops]
         depth_inputs, means = [], []
-        for crop, edge in zip(crops, edges):
+        for crop, edge, (_, prior_depth) in zip(crops, edges, priors):
             x, mean = depth_input(crop, edge, log_depth)
+            if depth_residual:
+                x = with_depth_prior(x, prior_depth, crop.hole, mean)
             depth_inputs.append(x)
             means.append(mean)
         lap("prepare")
         depth_outputs = self._run(self.depth_net, depth_inputs)
+        if depth_residual:
+            depth_outputs = [residual_output("depth", o, x) for o, x in zip(depth_outputs, depth_inputs)]
         lap("depth")
 
         largest = int(config.largest_size)
-        color_inputs, scaled = [], []
-        for crop, edge in zip(crops, edges):
+        color_inputs, scaled, bases = [], [], []
+        for crop, edge, (prior_color, _) in zip(crops, edges, priors):
             x, was_scaled = color_input(crop, edge, largest)
+            if color_residual:
+                prior = prior_color.transpose(2, 0, 1)
+                base = crop.rgb.transpose(2, 0, 1) + prior  # context colour, the fill in the hole
+                bases.append(base)
+                if was_scaled:
+                    small = cv2.resize(base.transpose(1, 2, 0), (x.shape[2], x.shape[1]), interpolation=cv2.INTER_AREA)
+                    x = with_color_prior(x, small.transpose(2, 0, 1), x[5] > 0)
+                else:
+                    x = with_color_prior(x, prior, crop.hole)
             color_inputs.append(x)
             scaled.append(was_scaled)
         stats.color_downscaled = sum(scaled)
         lap("prepare")
         color_outputs = self._run(self.color_net, color_inputs)
+        if color_residual:
+            color_outputs = [self._color_correction(o, x, base)
+                             for o, x, base in zip(color_outputs, color_inputs, bases)]
         lap("color")
 
         fill = self._assemble(canvas, crops, depth_outputs, means, color_outputs, self.settings)
@@ -168,6 +217,17 @@ class LearnedInpainter:
                   stats.crops, stats.edge_crops, stats.color_downscaled,
                   ", ".join(f"{k} {v:.2f}s" for k, v in stats.seconds.items()))
         return fill
+
+    @staticmethod
+    def _color_correction(output: np.ndarray, x: np.ndarray, base: np.ndarray) -> np.ndarray:
+        """A fill_residual colour net's values at the crop's full size: the correction
+        2·(output − 0.5), enlarged (bicubic) when the crop was downscaled, on top of the
+        full-size fill, so the fill keeps its own resolution."""
+        if output.shape[1:] == base.shape[1:]:
+            return residual_output("color", output, x)
+        delta = np.ascontiguousarray((2.0 * (output - 0.5)).transpose(1, 2, 0), dtype=np.float32)
+        delta = cv2.resize(delta, (base.shape[2], base.shape[1]), interpolation=cv2.INTER_CUBIC)
+        return np.clip(base + delta.transpose(2, 0, 1), 0.0, 1.0).astype(np.float32)
 
     @staticmethod
     def _assemble(canvas: Canvas, crops: list[SegmentCrop], depth_outputs: list[np.ndarray],
@@ -279,8 +339,10 @@ def make_learned_inpainter(config: InpaintConfig, depth_threshold: float, requir
 
 SHIPPED_IN_AUTO = False
 """Whether ``inpaint.method: auto`` takes photo3d's shipped networks when the published ones
-are missing. False: on the held-out scores they do not beat the non-learned fill
-(checkpoints/MODEL_CARD.md), so auto keeps the fill and only ``learned`` uses them."""
+are missing. Set from the measured scores (checkpoints/MODEL_CARD.md): True only when they beat
+the non-learned fill on (a) colour and (c) novel views. False: the 2026-12-02 networks tie it
+((a) +0.08 dB, (c) +0.01 dB on disoccluded pixels with lower SSIM there) at ~10× its time, so
+auto keeps the fill and only ``learned`` uses them."""
 
 
 def shipped_inpainter(config: InpaintConfig, depth_threshold: float, required: bool) -> LearnedInpainter | None:
@@ -298,8 +360,14 @@ def shipped_inpainter(config: InpaintConfig, depth_threshold: float, required: b
         return None
     device = pick_device(config.device)
     nets = {kind: shipped.load_shipped(kind, folder, device) for kind in NETWORK_KINDS}
+    options = shipped.inference_options(folder)
+    settings = LearnedSettings.from_config(config, depth_threshold)
+    if options["edge_threshold"] is not None and config.ext_edge_threshold == InpaintConfig().ext_edge_threshold:
+        # the reference's 0.002 suits the published edge net; photo3d's card names its own
+        settings = dataclasses.replace(settings, ext_edge_threshold=options["edge_threshold"])
     inpainter = LearnedInpainter(nets["edge"], nets["depth"], nets["color"], device,
                                  max_batch_pixels=config.max_batch_pixels, fp16=bool(config.fp16),
-                                 settings=LearnedSettings.from_config(config, depth_threshold))
+                                 settings=settings, inputs=options["inputs"],
+                                 edge_net_edges=options["edge_net_edges"])
     inpainter.name = shipped.NAME
     return inpainter

@@ -111,3 +111,100 @@ def color_output(output: np.ndarray, shape: tuple[int, int], gray: bool) -> np.n
     if gray:
         rgb = np.repeat(rgb.mean(axis=2, keepdims=True), 3, axis=2)
     return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+# ---------------------------------------------------------------------------------------
+# The fill_residual input convention (photo3d's own networks only)
+# ---------------------------------------------------------------------------------------
+
+INPUT_CONVENTIONS = ("reference", "fill_residual")
+"""How a network's input is built. ``reference``: the published models' input (the hole is
+zero). ``fill_residual``: the non-learned fill of the crop (:func:`fill_prior_color`,
+:func:`fill_prior_depth`) is written into the hole of the value channels, and the network's
+output is a correction on top of that input (:func:`residual_output`), so an untrained
+correction (zero) is exactly the fill."""
+
+
+def fill_prior_color(rgb: np.ndarray, context: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """The non-learned colour fill of ``hole`` from ``context`` (onion peel, one surface).
+
+    Args:
+        rgb: (h, w, 3) uint8 (or float in [0, 1]) colour; only context pixels are read.
+        context, hole: (h, w) bool.
+    Returns:
+        (h, w, 3) float32 in [0, 1]: the fill inside ``hole`` (the context mean where the
+        peel cannot reach), 0 elsewhere.
+    """
+    from ...core.peel import peel_fill
+
+    if rgb.dtype != np.uint8:
+        rgb = np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    src = rgb * context[..., None]
+    zeros = np.zeros(context.shape, np.float32)
+    filled, _, color = peel_fill(hole.astype(np.int32), context.astype(np.int32), zeros, src, 1.0,
+                                 target_disparity=zeros)
+    mean = rgb[context].mean(axis=0) if context.any() else np.full(3, 127.0)
+    out = np.where(filled[..., None], color.astype(np.float32), mean.astype(np.float32)) * np.float32(1 / 255)
+    return (out * hole[..., None]).astype(np.float32)
+
+
+def fill_prior_depth(depth: np.ndarray, context: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """The non-learned depth fill of ``hole``: context disparity (1 / depth) onion-peeled in,
+    the context median where the peel cannot reach. (h, w) float32 depth inside ``hole``, 1
+    elsewhere."""
+    from ...core.peel import peel_fill
+
+    disp = np.where(context, 1.0 / np.maximum(np.abs(depth), 1e-6), 0).astype(np.float32)
+    filled, d, _ = peel_fill(hole.astype(np.int32), context.astype(np.int32), disp,
+                             np.zeros(context.shape + (3,), np.uint8), 1.0)
+    fallback = float(np.median(disp[context])) if context.any() else 1.0
+    out = 1.0 / np.maximum(np.where(filled, d, fallback), 1e-3)
+    return np.where(hole, out, 1.0).astype(np.float32)
+
+
+def fill_priors(rgb: np.ndarray, depth: np.ndarray, context: np.ndarray,
+                hole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(:func:`fill_prior_color`, :func:`fill_prior_depth`) from one onion peel instead of two.
+
+    The depth peel's colour, with every colour source accepted (threshold ∞), equals the
+    colour-only peel's (which accepts every source as well): the rings and the weights are
+    the same, so both results are identical to the two separate calls (tested).
+    """
+    from ...core.peel import peel_fill
+
+    if rgb.dtype != np.uint8:
+        rgb = np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    src = rgb * context[..., None]
+    disp = np.where(context, 1.0 / np.maximum(np.abs(depth), 1e-6), 0).astype(np.float32)
+    filled, d, color = peel_fill(hole.astype(np.int32), context.astype(np.int32), disp, src, np.inf)
+    mean = rgb[context].mean(axis=0) if context.any() else np.full(3, 127.0)
+    out = np.where(filled[..., None], color.astype(np.float32), mean.astype(np.float32)) * np.float32(1 / 255)
+    fallback = float(np.median(disp[context])) if context.any() else 1.0
+    depth_out = np.where(hole, 1.0 / np.maximum(np.where(filled, d, fallback), 1e-3), 1.0).astype(np.float32)
+    return (out * hole[..., None]).astype(np.float32), depth_out
+
+
+def with_color_prior(x: np.ndarray, prior: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """A colour-net input (6, h, w) with the fill (3, h, w) written into the hole's RGB."""
+    x = x.copy()
+    x[:3] = np.where(hole[None], prior, x[:3])
+    return x
+
+
+def with_depth_prior(x: np.ndarray, prior_depth: np.ndarray, hole: np.ndarray, mean: float) -> np.ndarray:
+    """A depth-net input (4, h, w) with the fill's zero-mean log depth written into the hole."""
+    x = x.copy()
+    logd = np.log(np.abs(prior_depth).astype(np.float64) + LOG_EPS) - mean
+    x[0] = np.where(hole, logd, x[0]).astype(np.float32)
+    return x
+
+
+def residual_output(kind: str, output, x):
+    """The corrected values of a ``fill_residual`` network (numpy or torch, (N, C, h, w) or
+    (C, h, w)): colour ``clip(input RGB + 2·(sigmoid − 0.5), 0, 1)``, depth ``input log depth
+    + output``. ``x`` is the network's input (the fill in the hole)."""
+    if kind == "color":
+        return (x[..., :3, :, :] + 2.0 * (output - 0.5)).clip(0.0, 1.0)
+    if kind == "depth":
+        return x[..., :1, :, :] + output
+    raise ValueError(f"no fill_residual convention for the {kind} net")
