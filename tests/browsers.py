@@ -151,6 +151,7 @@ class Browser:
         raise NotImplementedError
 
     def open(self, url: str) -> None:
+        self.log_mark = self.log.stat().st_size  # errors() reads the log from here on
         self.command("navigate", {"url": url})
 
     def run_async(self, script: str, *args):
@@ -195,7 +196,10 @@ class Browser:
                                               "actions": chain}]})
 
     def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
+        """What the browser logged since the last open()."""
+        with open(self.log, "rb") as log:
+            log.seek(getattr(self, "log_mark", 0))
+            return log.read().decode(errors="replace")
 
 
 class Firefox(Browser):
@@ -253,7 +257,7 @@ class Firefox(Browser):
         return result.get("value") if isinstance(result, dict) and set(result) == {"value"} else result
 
     def errors(self, url: str) -> list[str]:
-        """Uncaught errors of pages under ``url`` that Firefox wrote to its log."""
+        """Uncaught errors of pages under ``url`` that Firefox logged since the last open()."""
         return [line for line in self.log_text().splitlines() if line.startswith("JavaScript error:") and url in line]
 
     def close(self) -> None:
