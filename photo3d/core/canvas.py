@@ -64,7 +64,8 @@ def spread_distances(pad: int) -> np.ndarray:
 def spread_line(color: np.ndarray, disparity: np.ndarray, pad: int, threshold: float) -> np.ndarray:
     """The outer ring of one side spread outwards: row r - 1 of the result (r = 1 .. pad px
     from the ring) is, at each ring position, the Gaussian-weighted mean along the ring of
-    the ring pixels on that position's surface (disparity within ``threshold``), with
+    the ring pixels on that position's surface (reached without a disparity step larger
+    than ``threshold``), with
     sigma = BLUR_AT_EDGE_PX + BLUR_SLOPE * r (computed at :func:`spread_distances`,
     linearly interpolated between them).
 
@@ -80,7 +81,12 @@ def spread_line(color: np.ndarray, disparity: np.ndarray, pad: int, threshold: f
     offsets = np.arange(-reach, reach + 1)
     pos = offsets[:, None] + np.arange(n)[None]  # (K, N): offset-major, so the products need no transpose
     src = np.clip(pos, 0, n - 1)
-    same = ((pos >= 0) & (pos < n) & (np.abs(disparity[src] - disparity[None]) <= threshold)).astype(np.float32)
+    # surfaces along the ring: runs of neighbours within ``threshold`` of each other (a cut
+    # between them starts a new run), so a slanted surface, a ground plane along the bottom
+    # border, is one surface however far its ends differ (a pairwise test split it into
+    # bands a few px high, which the spread drew as streaks)
+    run = np.concatenate([[0], np.cumsum(np.abs(np.diff(disparity)) > threshold)])
+    same = ((pos >= 0) & (pos < n) & (run[src] == run[None])).astype(np.float32)
     weights = np.exp(-0.5 * (offsets[None] / sigma[:, None]) ** 2).astype(np.float32)  # (D, K)
     weights[np.abs(offsets)[None] > np.ceil(3.0 * sigma)[:, None]] = 0.0  # each distance's own 3 sigma
     # one matrix product per side, (D, K) @ (K, N * 3); the offset 0 (the pixel itself,
