@@ -285,16 +285,22 @@ def left_band(image, depth, pad: int = 12):
     return sc.canvas.color[pad:-pad, :pad].astype(int)
 
 
-def test_border_continues_stripes_across_it_as_fading_texture_not_streaks():
+@pytest.mark.parametrize("slant", ["x", "y"])
+def test_border_continues_stripes_across_it_as_fading_texture_not_streaks(slant):
     """Stripes that run into the border (a rope, a ring's edge): straight-out copying draws
     each stripe as a streak to the canvas edge (constant along the outward direction, full
-    contrast across it); the extension fades them instead."""
+    contrast across it); the extension fades them instead, also on a surface slanted along
+    the border (a ground plane: its ends differ by far more than the cut threshold)."""
     assert reflected_index(np.arange(-3, 8), 0, 5).tolist() == [3, 2, 1, 0, 1, 2, 3, 4, 3, 2, 1]
     h, w = 48, 64
     yy, xx = np.mgrid[0:h, 0:w]
     stripes = ((yy // 3) % 2 * 200 + 30).astype(np.uint8)  # horizontal: they cross the left border
     image = np.repeat(stripes[..., None], 3, axis=2)
-    depth = (3.0 + 0.02 * xx).astype(np.float32)  # tilted along x: the left column is one surface
+    # tilted along x (the left column is one depth) or along y (a ground plane, from 4 to 6
+    # down the column, beside a near square that sets the disparity range)
+    depth = (3.0 + 0.02 * xx if slant == "x" else 4.0 + 2.0 * yy / h).astype(np.float32)
+    if slant == "y":
+        depth[16:32, 40:56] = 1.0
     band = left_band(image, depth)[..., 0]
     photo_contrast = image[:, 0, 0].astype(float).std()
     # across the border direction the stripes fade out towards the canvas edge ...

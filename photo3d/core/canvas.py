@@ -16,14 +16,14 @@ from .data import Canvas, PreparedRGBD
 # what lies r px beyond the frame is less and less certain, so its colour is the ring's
 # local mean over a wider and wider stretch (a cone), never one ring pixel copied straight
 # out (which draws streaks). On the 16 Middlebury scenes, outside the frame, slope 1.0 scored
-# best of 0.25 / 0.5 / 1.0 / 2.0 (benchmarks/results/border.md).
+# best of 0.25 / 0.5 / 1.0 / 2.0 (README, "Artefacts at depth edges").
 BLUR_AT_EDGE_PX = 0.5
 BLUR_SLOPE = 1.0
 # The texture: the photo's high frequencies (colour minus its Gaussian blur of sigma
 # TEXTURE_SCALE * pad), mirrored about the photo's outer row/column where the mirror lies on
 # the same surface, added with weight TEXTURE_AMPLITUDE * exp(-r / (TEXTURE_FADE * pad)).
 # Texture invented far from the frame cannot be where the real one is, and scores below the
-# blur (PSNR outside the frame); these keep the cost to about 0.1 dB.
+# blur (PSNR outside the frame); these keep the cost to 0.08 dB.
 TEXTURE_SCALE = 0.1
 TEXTURE_AMPLITUDE = 0.5
 TEXTURE_FADE = 0.4
@@ -64,7 +64,8 @@ def spread_distances(pad: int) -> np.ndarray:
 def spread_line(color: np.ndarray, disparity: np.ndarray, pad: int, threshold: float) -> np.ndarray:
     """The outer ring of one side spread outwards: row r - 1 of the result (r = 1 .. pad px
     from the ring) is, at each ring position, the Gaussian-weighted mean along the ring of
-    the ring pixels on that position's surface (disparity within ``threshold``), with
+    the ring pixels on that position's surface (reached without a disparity step larger
+    than ``threshold``), with
     sigma = BLUR_AT_EDGE_PX + BLUR_SLOPE * r (computed at :func:`spread_distances`,
     linearly interpolated between them).
 
@@ -80,13 +81,21 @@ def spread_line(color: np.ndarray, disparity: np.ndarray, pad: int, threshold: f
     offsets = np.arange(-reach, reach + 1)
     pos = offsets[:, None] + np.arange(n)[None]  # (K, N): offset-major, so the products need no transpose
     src = np.clip(pos, 0, n - 1)
-    same = ((pos >= 0) & (pos < n) & (np.abs(disparity[src] - disparity[None]) <= threshold)).astype(np.float32)
+    # surfaces along the ring: runs of neighbours within ``threshold`` of each other (a cut
+    # between them starts a new run), so a slanted surface, a ground plane along the bottom
+    # border, is one surface however far its ends differ (a pairwise test split it into
+    # bands a few px high, which the spread drew as streaks)
+    run = np.concatenate([[0], np.cumsum(np.abs(np.diff(disparity)) > threshold)])
+    same = ((pos >= 0) & (pos < n) & (run[src] == run[None])).astype(np.float32)
     weights = np.exp(-0.5 * (offsets[None] / sigma[:, None]) ** 2).astype(np.float32)  # (D, K)
     weights[np.abs(offsets)[None] > np.ceil(3.0 * sigma)[:, None]] = 0.0  # each distance's own 3 sigma
-    # one matrix product per side, (D, K) @ (K, N * 3); the offset 0 (the pixel itself,
-    # always on its own surface) keeps every denominator positive
-    values = (same[..., None] * color[src]).reshape(offsets.size, n * 3)
-    spread = (weights @ values).reshape(dists.size, n, 3) / (weights @ same)[..., None]
+    # one matrix product per side, (D, K) @ (K, N * 4): weighted colours and weights summed
+    # together (a separate (D, K) @ (K, N) product took 100x longer in OpenBLAS's threads on
+    # a busy machine); the offset 0 (the pixel itself, always on its own surface) keeps every
+    # sum of weights positive
+    values = np.concatenate([same[..., None] * color[src], same[..., None]], axis=2).reshape(offsets.size, n * 4)
+    sums = (weights @ values).reshape(dists.size, n, 4)
+    spread = sums[..., :3] / sums[..., 3:]
     r = np.arange(1, pad + 1)
     hi = np.searchsorted(dists, r).clip(0, dists.size - 1)
     lo = np.maximum(hi - 1, 0)
@@ -102,10 +111,11 @@ def fill_border(canvas: Canvas, depth_threshold: float) -> Canvas:
     edge-replicated depth), so discontinuities that reach the border continue as clean cuts.
     Colour: the outer ring spread outwards (:func:`spread_line`, left and right sides on the
     photo's rows first, then top and bottom on the full canvas width, corners included),
-    never mixing surfaces, so a ring or a rope at the border fades into its surroundings'
-    colour instead of becoming a bar or streaks; plus the photo's texture mirrored about
-    its outer row/column from the same surface, fading out with the distance (see the
-    module constants).
+    never mixing surfaces, so the texture and the thin structures of a surface that reaches
+    the border fade into that surface's mean colour instead of being copied straight out as
+    streaks (a near object crossing the border keeps its own colour: its depth continues
+    straight out, as a bar); plus the photo's texture mirrored about its outer row/column
+    from the same surface, fading out with the distance (see the module constants).
     """
     if canvas.pad == 0:
         return canvas
