@@ -130,7 +130,10 @@ def test_smoke_config_trains_a_tiny_net_and_its_loss_falls(dataset, tmp_path):
     model.load_state_dict(torch.load(Path(config.run_dir) / "color" / "final.pt", weights_only=True))
     after = loss_of(model)
     assert result.steps == 25
-    assert after < 0.85 * before, (before, after)
+    # The net starts at the fill (fill_residual, zero-initialised correction), so 25 steps of a
+    # 4-channel net only take a few per cent off a loss that is already the fill's (about 8 %
+    # on the shared data's samples); a loop that does not learn leaves it unchanged.
+    assert after < 0.95 * before, (before, after)
     for name in ("last.pt", "final.pt", "loss.png", "samples.png", "history.csv"):
         assert (Path(config.run_dir) / "color" / name).is_file()
 
