@@ -49,3 +49,15 @@ def synthetic_rgbd(height: int = 48, width: int = 64, seed: int = 0) -> tuple[np
     disparity[inside] = 3.0
     image[inside] = (220, 60, 40)
     return image, disparity
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR in dB of two 8-bit images (inf when equal)."""
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
+
+
+def centre(image: np.ndarray) -> np.ndarray:
+    """The middle half of an image in each direction (the browser tests' centre crop)."""
+    h, w = image.shape[:2]
+    return image[h // 4: 3 * h // 4, w // 4: 3 * w // 4]

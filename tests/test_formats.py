@@ -8,6 +8,7 @@ from PIL import Image
 
 from photo3d.errors import Photo3DError
 from photo3d.video import VideoWriter, video_format
+from scenes import psnr
 
 
 def pattern_frames(n: int, width: int, height: int) -> list[np.ndarray]:
@@ -22,11 +23,6 @@ def decode(path) -> tuple[dict, list[np.ndarray]]:
     meta = next(reader)
     w, h = meta["size"]
     return meta, [np.frombuffer(f, np.uint8).reshape(h, w, 3) for f in reader]
-
-
-def psnr(a, b) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
 
 def write(path, frames, **kw):

@@ -11,13 +11,7 @@ from photo3d import Photo3D
 from photo3d.config import Config
 from photo3d.core.data import Intrinsics
 
-from scenes import square_scene
-
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+from scenes import psnr, square_scene
 
 
 pytestmark = pytest.mark.egl  # the Python API's renders

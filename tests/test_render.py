@@ -13,16 +13,12 @@ from photo3d.camera import crop_border, crop_intrinsics
 from photo3d.errors import Photo3DError
 from photo3d.render import Renderer, projection_matrix
 from photo3d.core.data import GuardGeometry, Intrinsics, Mesh, MeshTexture
+from scenes import psnr
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 pytestmark = pytest.mark.egl  # every test here renders (skipped, with the reason, without EGL)
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float("inf") if mse == 0 else 10.0 * np.log10(255.0**2 / mse)
 
 
 def smooth_texture(xs: np.ndarray, ys: np.ndarray, phase: float = 0.0) -> np.ndarray:

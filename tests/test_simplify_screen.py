@@ -12,12 +12,7 @@ from photo3d.camera import PATH_NAMES, camera_path, frame_intrinsics, motion_ext
 from photo3d.core.data import Intrinsics, Mesh
 from photo3d.render import Renderer
 from photo3d.render.simplify import SCREEN_BLOCKS, disparity_tolerance, render_mesh
-from scenes import small_config, textured
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
+from scenes import psnr, small_config, textured
 
 
 def slanted_ground(h: int = 96, w: int = 128) -> tuple[np.ndarray, np.ndarray]:

@@ -9,6 +9,7 @@ from photo3d.camera import camera_path
 from photo3d.errors import Photo3DError
 from photo3d.core.data import Intrinsics, Mesh
 from photo3d.video import VideoWriter, video_intrinsics, write_path_video
+from scenes import psnr
 
 
 def moving_frames(n: int, width: int, height: int) -> list[np.ndarray]:
@@ -29,11 +30,6 @@ def decode(path) -> tuple[list[np.ndarray], tuple[int, int]]:
     w, h = meta["size"]
     frames = [np.frombuffer(f, np.uint8).reshape(h, w, 3) for f in reader]
     return frames, (w, h)
-
-
-def psnr(a, b) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
 
 def test_round_trip_frames_size_content_and_no_temp_files(tmp_path):

@@ -16,14 +16,9 @@ from photo3d.cli import main
 from photo3d.io import write_glb
 from photo3d.render import Renderer
 from photo3d.web.glb import GUARD_NODE, parse_glb, read_web_glb, write_web_glb
-from scenes import small_config, square_scene
+from scenes import psnr, small_config, square_scene
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from photo3d import Photo3D
 from photo3d.render import Renderer
 from photo3d.web.glb import read_web_glb
 from photo3d.web.serve import start_server
-from scenes import small_config, square_scene
+from scenes import centre, psnr, small_config, square_scene
 
 CHROMIUM = os.environ.get("PHOTO3D_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 if CHROMIUM is None:
@@ -27,16 +27,6 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright pac
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--disable-quic", "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
 WIDTH, HEIGHT = 256, 192
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
-
-
-def centre(image: np.ndarray) -> np.ndarray:
-    h, w = image.shape[:2]
-    return image[h // 4: 3 * h // 4, w // 4: 3 * w // 4]
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import browsers
 import numpy as np
 import pytest
-from scenes import small_config, square_scene
+from scenes import centre, psnr, small_config, square_scene
 
 from photo3d import Photo3D
 from photo3d.render import Renderer
@@ -29,16 +29,6 @@ VIEWPORT = (512, HEIGHT)
 NAMES = ["firefox", "webkit"]
 READY = "window.photo3dViewer.then(function (v) { done({frames: v.frames(), camera: v.camera()}); }, " \
         "function (e) { done({error: String(e && e.message)}); })"
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
-
-
-def centre(image: np.ndarray) -> np.ndarray:
-    h, w = image.shape[:2]
-    return image[h // 4: 3 * h // 4, w // 4: 3 * w // 4]
 
 
 def own_render(web, k, camera) -> np.ndarray:
