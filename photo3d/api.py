@@ -134,12 +134,9 @@ class Photo3D:
         from .io import write_ply
 
         if self.config.output.simplify_ply if simplify is None else simplify:
-            from .pipeline import web_paths
-            from .web.glb import simplified_mesh
+            from .pipeline import simplified_ply_mesh
 
-            mesh = simplified_mesh(self.mesh, web_paths(self.scene, self.config.video),
-                                   float(self.config.render.simplify_error))
-            return write_ply(mesh, path)
+            return write_ply(simplified_ply_mesh(self.scene, self.config), path)
         return write_ply(self.mesh, path)
 
     def save_glb(self, path) -> Path:

@@ -307,6 +307,15 @@ def web_paths(scene: Scene, video: VideoConfig) -> dict:
     return {n: path_frames(n, video, scene.prepared.center_depth, scene.prepared.depth_scale) for n in names}
 
 
+def simplified_ply_mesh(scene: Scene, config: Config) -> Mesh:
+    """The mesh as ``--simplify`` writes it: simplified as the renderer draws it
+    (``render.simplify_error`` px at the most extreme camera of the web paths), colour from a
+    texture (:func:`photo3d.web.glb.simplified_mesh`)."""
+    from .web.glb import simplified_mesh
+
+    return simplified_mesh(scene.mesh, web_paths(scene, config.video), float(config.render.simplify_error))
+
+
 def write_web(scene: Scene, out_dir, name: str, config: Config, html_path=None) -> dict:
     """``<name>_web.glb`` (when ``config.output.save_web_glb``, or for a page that loads it from
     beside itself) and ``<name>.html`` (when ``config.output.save_html``, or at ``html_path``):
@@ -362,10 +371,8 @@ def write_outputs(
     export = config.output.export_guard
     if config.output.save_ply:
         with scene.timings.stage("write ply"):
-            if config.output.simplify_ply:  # the renderer's simplification, colour from a texture
-                from .web.glb import simplified_mesh
-
-                mesh = simplified_mesh(scene.mesh, web_paths(scene, config.video), float(config.render.simplify_error))
+            if config.output.simplify_ply:
+                mesh = simplified_ply_mesh(scene, config)
             else:
                 mesh = with_exported_guard(scene.mesh) if export == "all" else scene.mesh
             result["ply"] = write_ply(mesh, out_dir / f"{name}.ply")

@@ -222,7 +222,7 @@ def _diagonal_weights(block: int) -> np.ndarray:
 
 def _find_blocks(
     quads: np.ndarray, origin: np.ndarray, block: int, disparity: np.ndarray, allowed: np.ndarray, free: np.ndarray
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Aligned block x block patches of quads forming one connected grid with planar disparity.
 
     Returns:

@@ -501,16 +501,18 @@ def make_fills(samples: Samples, with_depth: bool, progress: bool = True, desc: 
     ``rgb`` (N, S, S, 3) uint8 and, ``with_depth``, ``depth`` (N, S, S) float32."""
     from tqdm import tqdm
 
-    from .stages import fill_prior_color, fill_prior_depth
+    from .stages import fill_prior_color, fill_priors
 
     n = len(samples)
     rgb = np.zeros(samples.rgb.shape, np.uint8)
     depth = np.ones(samples.depth.shape, np.float32) if with_depth else None
     for i in tqdm(range(n), desc=desc, disable=not progress, mininterval=5.0):
         ctx, hole = (samples.flags[i] & CONTEXT) > 0, (samples.flags[i] & HOLE) > 0
-        rgb[i] = np.clip(fill_prior_color(samples.rgb[i], ctx, hole) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        if with_depth:
-            depth[i] = fill_prior_depth(samples.depth[i], ctx, hole)
+        if with_depth:  # one peel gives both (identical to the two separate fills)
+            color, depth[i] = fill_priors(samples.rgb[i], samples.depth[i], ctx, hole)
+        else:
+            color = fill_prior_color(samples.rgb[i], ctx, hole)
+        rgb[i] = np.clip(color * 255.0 + 0.5, 0, 255).astype(np.uint8)
     out = {"rgb": rgb}
     if with_depth:
         out["depth"] = depth

@@ -32,7 +32,7 @@ from ..inpaint.learned import (
     open_small_mask,
     segment_crops,
 )
-from ..inpaint.learned.tensors import LOG_EPS, fill_prior_color, fill_prior_depth, residual_output
+from ..inpaint.learned.tensors import LOG_EPS, fill_prior_color, fill_prior_depth, fill_priors, residual_output
 from ..inpaint.networks import NETWORK_KINDS, build_network, parameter_count
 from ..inpaint.shipped import NAME as SHIPPED_NAME
 from ..inpaint.shipped import (
@@ -151,6 +151,7 @@ __all__ = [
     "edge_input",
     "fill_prior_color",
     "fill_prior_depth",
+    "fill_priors",
     "fill_regions",
     "fill_synthesis",
     "find_shipped",

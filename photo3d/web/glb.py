@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import struct
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +37,7 @@ import cv2
 import numpy as np
 
 from ..camera import DEFAULT_PATHS, CameraFrame, camera_path, motion_extent
-from ..core.data import Intrinsics, Mesh
+from ..core.data import Intrinsics, Mesh, MeshTexture
 from ..errors import Photo3DError
 from ..io import atomic_write, srgb_to_linear  # noqa: F401  (srgb_to_linear: see read side)
 from ..render.simplify import RenderMesh, disparity_tolerance, render_mesh, simplify_grid_mesh
@@ -217,10 +218,6 @@ def simplified_mesh(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = Non
     vertex moves by more than ``max_error_px`` pixels at the most extreme camera of ``paths``),
     as one textured Mesh (``Mesh.texture``: the atlas at full resolution) for mesh files; its
     vertex colours are the texels under its vertices. Without the hole guard."""
-    import dataclasses
-
-    from ..core.data import MeshTexture
-
     geometry = web_geometry(mesh, paths, max_error_px)
     atlas = geometry.atlas
     texel = np.round(geometry.uv * [atlas.shape[1], atlas.shape[0]] - 0.5).astype(np.int64)

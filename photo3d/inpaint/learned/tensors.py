@@ -125,6 +125,30 @@ output is a correction on top of that input (:func:`residual_output`), so an unt
 correction (zero) is exactly the fill."""
 
 
+def _as_uint8(rgb: np.ndarray) -> np.ndarray:
+    return rgb if rgb.dtype == np.uint8 else np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _context_disparity(depth: np.ndarray, context: np.ndarray) -> np.ndarray:
+    return np.where(context, 1.0 / np.maximum(np.abs(depth), 1e-6), 0).astype(np.float32)
+
+
+def _finish_color(filled: np.ndarray, color: np.ndarray, rgb: np.ndarray, context: np.ndarray,
+                  hole: np.ndarray) -> np.ndarray:
+    """The peel's colour in [0, 1] inside ``hole`` (the context mean where it did not reach), 0 elsewhere."""
+    mean = rgb[context].mean(axis=0) if context.any() else np.full(3, 127.0)
+    out = np.where(filled[..., None], color.astype(np.float32), mean.astype(np.float32)) * np.float32(1 / 255)
+    return (out * hole[..., None]).astype(np.float32)
+
+
+def _finish_depth(filled: np.ndarray, disparity: np.ndarray, context_disparity: np.ndarray,
+                  context: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """The peel's depth inside ``hole`` (the context median where it did not reach), 1 elsewhere."""
+    fallback = float(np.median(context_disparity[context])) if context.any() else 1.0
+    out = 1.0 / np.maximum(np.where(filled, disparity, fallback), 1e-3)
+    return np.where(hole, out, 1.0).astype(np.float32)
+
+
 def fill_prior_color(rgb: np.ndarray, context: np.ndarray, hole: np.ndarray) -> np.ndarray:
     """The non-learned colour fill of ``hole`` from ``context`` (onion peel, one surface).
 
@@ -137,15 +161,11 @@ def fill_prior_color(rgb: np.ndarray, context: np.ndarray, hole: np.ndarray) -> 
     """
     from ...core.peel import peel_fill
 
-    if rgb.dtype != np.uint8:
-        rgb = np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    src = rgb * context[..., None]
+    rgb = _as_uint8(rgb)
     zeros = np.zeros(context.shape, np.float32)
-    filled, _, color = peel_fill(hole.astype(np.int32), context.astype(np.int32), zeros, src, 1.0,
-                                 target_disparity=zeros)
-    mean = rgb[context].mean(axis=0) if context.any() else np.full(3, 127.0)
-    out = np.where(filled[..., None], color.astype(np.float32), mean.astype(np.float32)) * np.float32(1 / 255)
-    return (out * hole[..., None]).astype(np.float32)
+    filled, _, color = peel_fill(hole.astype(np.int32), context.astype(np.int32), zeros, rgb * context[..., None],
+                                 1.0, target_disparity=zeros)
+    return _finish_color(filled, color, rgb, context, hole)
 
 
 def fill_prior_depth(depth: np.ndarray, context: np.ndarray, hole: np.ndarray) -> np.ndarray:
@@ -154,12 +174,10 @@ def fill_prior_depth(depth: np.ndarray, context: np.ndarray, hole: np.ndarray) -
     elsewhere."""
     from ...core.peel import peel_fill
 
-    disp = np.where(context, 1.0 / np.maximum(np.abs(depth), 1e-6), 0).astype(np.float32)
+    disp = _context_disparity(depth, context)
     filled, d, _ = peel_fill(hole.astype(np.int32), context.astype(np.int32), disp,
                              np.zeros(context.shape + (3,), np.uint8), 1.0)
-    fallback = float(np.median(disp[context])) if context.any() else 1.0
-    out = 1.0 / np.maximum(np.where(filled, d, fallback), 1e-3)
-    return np.where(hole, out, 1.0).astype(np.float32)
+    return _finish_depth(filled, d, disp, context, hole)
 
 
 def fill_priors(rgb: np.ndarray, depth: np.ndarray, context: np.ndarray,
@@ -172,16 +190,10 @@ def fill_priors(rgb: np.ndarray, depth: np.ndarray, context: np.ndarray,
     """
     from ...core.peel import peel_fill
 
-    if rgb.dtype != np.uint8:
-        rgb = np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    src = rgb * context[..., None]
-    disp = np.where(context, 1.0 / np.maximum(np.abs(depth), 1e-6), 0).astype(np.float32)
-    filled, d, color = peel_fill(hole.astype(np.int32), context.astype(np.int32), disp, src, np.inf)
-    mean = rgb[context].mean(axis=0) if context.any() else np.full(3, 127.0)
-    out = np.where(filled[..., None], color.astype(np.float32), mean.astype(np.float32)) * np.float32(1 / 255)
-    fallback = float(np.median(disp[context])) if context.any() else 1.0
-    depth_out = np.where(hole, 1.0 / np.maximum(np.where(filled, d, fallback), 1e-3), 1.0).astype(np.float32)
-    return (out * hole[..., None]).astype(np.float32), depth_out
+    rgb = _as_uint8(rgb)
+    disp = _context_disparity(depth, context)
+    filled, d, color = peel_fill(hole.astype(np.int32), context.astype(np.int32), disp, rgb * context[..., None], np.inf)
+    return _finish_color(filled, color, rgb, context, hole), _finish_depth(filled, d, disp, context, hole)
 
 
 def with_color_prior(x: np.ndarray, prior: np.ndarray, hole: np.ndarray) -> np.ndarray:
