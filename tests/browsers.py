@@ -95,6 +95,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _reap(proc: subprocess.Popen, timeout_s: float = 20) -> None:
+    """Wait for a browser process to end; kill it after ``timeout_s``."""
+    try:
+        proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def _wait(what: str, ready, timeout_s: float = START_TIMEOUT_S):
     """Poll ``ready()`` until it returns something truthy (returned), or raise after timeout_s."""
     end = time.monotonic() + timeout_s
@@ -138,7 +147,7 @@ class Display:
     def close(self) -> None:
         if self.proc is not None:
             self.proc.terminate()
-            self.proc.wait(10)
+            _reap(self.proc, 10)
             self.proc = None
 
 
@@ -266,11 +275,7 @@ class Firefox(Browser):
         except (OSError, RuntimeError, AssertionError):
             pass
         self.sock.close()
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        _reap(self.proc)
 
 
 class WebKit(Browser):
@@ -327,11 +332,7 @@ class WebKit(Browser):
         except (OSError, RuntimeError):
             pass
         self.proc.terminate()
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        _reap(self.proc)
 
 
 def launch(browser: str, display: Display, workdir: Path) -> Browser:
