@@ -44,9 +44,16 @@ def test_web_glb_is_quantised_textured_gltf_with_the_guard_node(photo, tmp_path)
         assert gltf["bufferViews"][position["bufferView"]]["byteStride"] == 8
         assert uv["componentType"] == 5123 and uv["normalized"] is True
         assert len(node["scale"]) == 3 and len(node["translation"]) == 3
-        assert prim["material"] == 0
-    material = gltf["materials"][0]
-    assert "KHR_materials_unlit" in material["extensions"]
+        for prim in gltf["meshes"][node["mesh"]]["primitives"]:
+            assert gltf["accessors"][prim["indices"]]["componentType"] == 5123  # 16-bit indices
+    materials = [{p["material"] for p in gltf["meshes"][n["mesh"]]["primitives"]} for n in gltf["nodes"]]
+    assert materials == [{0}, {0, 1}]  # the guard's flat grid quads read one texel each
+    for material in gltf["materials"]:
+        assert "KHR_materials_unlit" in material["extensions"]
+    filters = [gltf["samplers"][gltf["textures"][m["pbrMetallicRoughness"]["baseColorTexture"]["index"]]["sampler"]]["magFilter"]
+               for m in gltf["materials"]]
+    assert filters == [9729, 9728]  # linear; nearest
+    assert {t["source"] for t in gltf["textures"]} == {0}  # one image
     assert gltf["images"][0]["mimeType"] == "image/png"
     extras = gltf["asset"]["extras"]
     assert extras["image_size"] == [128, 96]
@@ -149,13 +156,13 @@ def test_view_rejects_a_folder_without_a_page_or_mesh(tmp_path, capsys):
 
 
 def test_large_meshes_split_into_primitives_with_16_bit_indices():
-    from photo3d.web.glb import CHUNK_STEP, _chunks
+    from photo3d.web.glb import INDEX_LIMIT, _chunks
 
-    faces = np.arange(3 * 70_000).reshape(-1, 3)  # 210,000 vertices, each triangle local
-    chunks = _chunks(faces, 210_000)
-    assert sum(len(f) for _, f in chunks) == len(faces)
-    for start, f in chunks:
-        assert start % CHUNK_STEP == 0 and f.min() >= start and f.max() - start < 65536
-    assert _chunks(np.array([[0, 1, 200_000]]), 210_000) is None  # too far apart: 32-bit indices
-    (start, small), = _chunks(faces[:10], 30)
-    assert start == 0 and np.array_equal(small, faces[:10])
+    faces = np.arange(3 * 70_000).reshape(-1, 3)  # 210,000 vertices, each triangle its own
+    runs = _chunks(faces)
+    assert runs[0] == (0, INDEX_LIMIT // 3) and runs[-1][1] == len(faces)
+    assert all(a[1] == b[0] for a, b in zip(runs, runs[1:]))  # consecutive: the drawing order kept
+    for start, end in runs:
+        assert np.unique(faces[start:end]).size <= INDEX_LIMIT
+    shared = np.random.default_rng(0).integers(0, 1000, (200_000, 3))  # many faces, few vertices
+    assert _chunks(shared) == [(0, 200_000)]

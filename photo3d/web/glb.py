@@ -7,11 +7,21 @@ What :func:`write_web_glb` writes (valid glTF 2.0 + ``KHR_mesh_quantization`` +
   with a screen-space bound: a vertex may move by at most ``max_error_px`` pixels at the
   most extreme camera of the video paths (:func:`photo3d.render.simplify.disparity_tolerance`).
 * Colour: all of it from one texture atlas (PNG, so sRGB and lossless), ``ATLAS_WIDTH``
-  texels wide: the flat patches' cells, a 2x2 cell per remaining triangle (its three vertex
-  colours at three texel centres, the fourth chosen so that bilinear filtering reproduces the
-  vertex-colour interpolation), and a 2x1 cell per hole-guard quad.
+  texels wide, laid out like the image: *sheets*, images of the canvas in which each texel is
+  the colour of a vertex at that pixel, cut into tiles of ``TILE`` pixels (``TILE + 1``
+  texels: neighbouring tiles share their border texels), each used tile a cell of the atlas.
+  A triangle's vertices read the texels of their own pixels, so a vertex that many triangles
+  use is one glTF vertex (the per-triangle cells this replaced had two to four vertices per
+  triangle). The renderer's patches read every texel of their box there; a half of a grid
+  square also reads the square's fourth corner (the other half's vertex, or the colour that
+  makes bilinear filtering equal the linear interpolation of its vertex colours); an edge
+  facet reads its pixel's texel. Each triangle goes to the first sheet that holds all its
+  texels without a conflict (the front layer, mostly the first; where surfaces overlap, the
+  nearer first); what no sheet holds gets a 2x2 cell of its own (:func:`_triangle_cells`).
+  The hole guard's flat grid quads share vertices too and read one texel each (a second
+  material, the same image sampled without filtering); its other quads get 2x2 cells.
 * Attributes: positions as unsigned 16-bit integers dequantised by the node's scale and
-  translation; texture coordinates as normalised unsigned 16-bit; 16-bit indices, the mesh
+  translation; texture coordinates as normalised unsigned 16-bit; 16-bit indices, each node
   split into primitives of at most 65536 vertices (views shared, accessors offset).
 * Node 0 (``photo3d``) is the layered mesh; node 1 (``photo3d_hole_guard``) the hole guard
   (:mod:`photo3d.core.guard`) at its true place: stretched across the cuts and continuing the
@@ -43,6 +53,7 @@ from ..io import atomic_write, srgb_to_linear  # noqa: F401  (srgb_to_linear: se
 from ..render.simplify import RenderMesh, disparity_tolerance, render_mesh, simplify_grid_mesh
 
 ATLAS_WIDTH = 2048
+TILE = 64  # pixels per side of a sheet tile: the largest patch (WEB_BLOCKS[0]), aligned as the patches
 WEB_BLOCKS = (64, 32, 16, 8, 4, 2)
 GUARD_NODE = "photo3d_hole_guard"
 _FLIP = np.array([1.0, -1.0, -1.0])
@@ -53,8 +64,10 @@ class WebGeometry:
     """The web mesh before encoding: one textured part and the hole guard, sharing ``atlas``.
 
     vertices (V, 3) float64 camera-frame points; uv (V, 2) float64 in [0, 1]; faces (F, 3)
-    int64. guard_vertices (G, 3), guard_uv (G, 2), guard_faces (K, 3): likewise for the hole
-    guard. atlas (H, ATLAS_WIDTH, 3) uint8 RGB (sRGB).
+    int64 (sampled bilinearly). guard_vertices (G, 3), guard_uv (G, 2), guard_faces (K, 3):
+    likewise for the hole guard, in drawing order; guard_nearest (K,) bool: the face reads one
+    texel (nearest sampling, a flat quad of the pixel grid) rather than bilinearly. atlas
+    (H, ATLAS_WIDTH, 3) uint8 RGB (sRGB).
     """
 
     vertices: np.ndarray
@@ -64,6 +77,7 @@ class WebGeometry:
     guard_uv: np.ndarray
     guard_faces: np.ndarray
     atlas: np.ndarray
+    guard_nearest: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, bool))
 
 
 def default_path_frames(mesh: Mesh, num_frames: int = 240) -> dict[str, list[CameraFrame]]:
@@ -104,7 +118,8 @@ def _triangle_cells(vertices: np.ndarray, colors: np.ndarray, faces: np.ndarray,
     c0, c1 at the top and c2 below c0; its fourth texel c1 + c2 - c0 makes bilinear filtering
     inside it (uv at the three texel centres) equal linear interpolation of the vertex colours.
     Returns vertices (N, 3), texel (x, y) of each vertex (N, 2) relative to the block, the
-    block (rows, ATLAS_WIDTH, 3) uint8, and faces (T, 3) into the returned vertices.
+    block (rows, ATLAS_WIDTH, 3) uint8, and faces (T, 3) into the returned vertices (the
+    input's order).
     """
     t = len(faces)
     edge = _longest_edges(vertices, faces, intrinsics)
@@ -133,7 +148,10 @@ def _triangle_cells(vertices: np.ndarray, colors: np.ndarray, faces: np.ndarray,
     pair_vertices = np.stack([a, pp, qq, d], 1).reshape(-1)
     pair_texels = np.stack([np.stack([xs + dx, ys + dy], 1) for dx, dy in ((0, 0), (1, 0), (0, 1), (1, 1))], 1).reshape(-1, 2)
     base = 4 * np.arange(m)[:, None]
-    pair_faces = np.concatenate([base + [0, 1, 2], base + [3, 2, 1]])
+    # the first keeps its winding (a, p, q); the second (d, q, p) is its partner's reverse
+    out_faces = np.zeros((t, 3), np.int64)
+    out_faces[first] = base + [0, 1, 2]
+    out_faces[second] = base + [3, 2, 1]
     # singles
     c = colors[faces[singles]].astype(np.int32)  # (S, 3, 3)
     xs, ys = x0[m:], y0[m:]
@@ -141,75 +159,393 @@ def _triangle_cells(vertices: np.ndarray, colors: np.ndarray, faces: np.ndarray,
     block[ys + 1, xs + 1] = np.clip(c[:, 1] + c[:, 2] - c[:, 0], 0, 255)
     single_vertices = faces[singles].reshape(-1)
     single_texels = np.stack([np.stack([xs, ys], 1), np.stack([xs + 1, ys], 1), np.stack([xs, ys + 1], 1)], 1).reshape(-1, 2)
-    single_faces = 4 * m + np.arange(3 * s).reshape(s, 3)
+    out_faces[singles] = 4 * m + np.arange(3 * s).reshape(s, 3)
     ids = np.concatenate([pair_vertices, single_vertices])
-    return (vertices[ids], np.concatenate([pair_texels, single_texels]), block,
-            np.concatenate([pair_faces, single_faces]))
+    return vertices[ids], np.concatenate([pair_texels, single_texels]), block, out_faces
 
 
-def _quad_cells(colors: np.ndarray):
-    """The guard's quads (4 vertices each, colours a, b, b, a) as 2x1 cells: texel a for
-    vertices 0 and 3, b for 1 and 2. Returns texel (x, y) per vertex (4Q, 2) and the block."""
-    q = len(colors) // 4
-    x0, y0, rows = _cell_rows(q, 2, 1)
+def _pixels(points: np.ndarray, k: Intrinsics) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pixel (x, y) int64 of each point at the input camera, and whether it lies on a pixel
+    centre (within 1e-3 px, as the renderer's grid detection)."""
+    p = np.asarray(points, np.float64)
+    z = p[:, 2]
+    inv = np.divide(1.0, z, out=np.zeros_like(z), where=z > 0)
+    u, v = k.fx * p[:, 0] * inv + k.cx, k.fy * p[:, 1] * inv + k.cy
+    ui, vi = np.round(u), np.round(v)
+    on = (z > 0) & (np.abs(u - ui) < 1e-3) & (np.abs(v - vi) < 1e-3)
+    return np.where(on, ui, 0).astype(np.int64), np.where(on, vi, 0).astype(np.int64), on
+
+
+def _tile_of(px: np.ndarray, py: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tile (tx, ty) of each triangle (T, 3) of pixels, by its smallest pixel; and whether the
+    triangle lies in it (its pixels within the tile's TILE + 1 texels)."""
+    tx, ty = px.min(1) // TILE, py.min(1) // TILE
+    inside = (px.max(1) - tx * TILE <= TILE) & (py.max(1) - ty * TILE <= TILE)
+    return tx, ty, inside
+
+
+def _project(points: np.ndarray, k: Intrinsics) -> tuple[np.ndarray, np.ndarray]:
+    p = np.asarray(points, np.float64)
+    z = np.maximum(p[..., 2], 1e-12)
+    return k.fx * p[..., 0] / z + k.cx, k.fy * p[..., 1] / z + k.cy
+
+
+def _rgb(colors: np.ndarray) -> np.ndarray:
+    c = np.asarray(colors, np.int64)
+    return (c[..., 0] << 16) | (c[..., 1] << 8) | c[..., 2]
+
+
+@dataclass
+class _Requests:
+    """Texels that triangles need: triangle ``tri`` needs colour ``rgb`` (packed) at pixel
+    (x, y) of whatever sheet it is placed in."""
+
+    tri: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    rgb: np.ndarray
+
+    @staticmethod
+    def join(items: list["_Requests"], offsets: list[int]) -> "_Requests":
+        return _Requests(np.concatenate([r.tri + o for r, o in zip(items, offsets)]),
+                         *(np.concatenate([getattr(r, a) for r in items]) for a in ("x", "y", "rgb")))
+
+
+def _patch_requests(texture: np.ndarray, tex_texel: np.ndarray, px: np.ndarray, py: np.ndarray,
+                    ok: np.ndarray) -> _Requests:
+    """The texels a patch triangle reads (every texel of its bounding box, all that bilinear
+    filtering reads inside it), with their colours in the renderer's ``texture``; triangles
+    (T, 3) whose vertices sit at ``tex_texel`` (T, 3, 2) there and at pixels (px, py)."""
+    t = np.nonzero(ok)[0]
+    x0, y0 = px[t].min(1), py[t].min(1)
+    bw, bh = px[t].max(1) - x0 + 1, py[t].max(1) - y0 + 1
+    size = bw * bh
+    tri = np.repeat(np.arange(len(t)), size)
+    local = np.arange(int(size.sum())) - np.repeat(np.cumsum(size) - size, size)
+    gx, gy = x0[tri] + local % bw[tri], y0[tri] + local // bw[tri]
+    off = tex_texel[t, 0] - np.stack([px[t, 0], py[t, 0]], 1)
+    return _Requests(t[tri], gx, gy, _rgb(texture[gy + off[tri, 1], gx + off[tri, 0]]))
+
+
+def _place(req: _Requests, priority: np.ndarray, num_tri: int, max_sheets: int = 8):
+    """Sheets for triangles: each triangle goes to the first sheet in which every texel it
+    needs is free or already holds its colour (where several want one texel, the lowest
+    ``priority`` wins; the others try again, then the next sheet). Returns (sheet (T,), -1
+    where none; images (S, H, W, 3) uint8; x0, y0: pixel of image index (0, 0))."""
+    sheet = np.full(num_tri, -1, np.int64)
+    if len(req.tri) == 0:
+        return sheet, np.zeros((0, 1, 1, 3), np.uint8), 0, 0
+    x0, y0 = int(req.x.min()), int(req.y.min())
+    w, h = int(req.x.max()) - x0 + 1, int(req.y.max()) - y0 + 1
+    key = (req.y - y0) * w + (req.x - x0)
+    images = []
+    for s in range(max_sheets):
+        image = np.full(h * w, -1, np.int64)  # packed colour, -1 free
+        for _ in range(3):  # winners that lose elsewhere leave their texels free: try again
+            active = sheet[req.tri] < 0
+            if not active.any():
+                break
+            r = np.nonzero(active)[0]
+            have = image[key[r]]
+            fits = (have < 0) | (have == req.rgb[r])
+            order = np.lexsort((priority[req.tri[r]], key[r]))
+            k_sorted = key[r][order]
+            first = np.r_[True, k_sorted[1:] != k_sorted[:-1]]
+            winner = np.repeat(req.rgb[r][order][first], np.diff(np.r_[np.nonzero(first)[0], len(order)]))
+            agrees = np.empty(len(r), bool)
+            agrees[order] = winner == req.rgb[r][order]
+            bad = np.bincount(req.tri[r], weights=~(fits & (agrees | (have >= 0))), minlength=num_tri)
+            wanted = np.bincount(req.tri[r], minlength=num_tri) > 0
+            placed = wanted & (bad == 0) & (sheet < 0)
+            if not placed.any():
+                break
+            sheet[placed] = s
+            mine = r[placed[req.tri[r]]]
+            image[key[mine]] = req.rgb[mine]
+        if (image >= 0).any():
+            images.append(image)
+        if not (sheet[req.tri] < 0).any():
+            break
+    if not images:
+        return sheet, np.zeros((0, 1, 1, 3), np.uint8), x0, y0
+    packed = np.maximum(np.stack(images), 0).reshape(-1, h, w)
+    rgb = np.stack([packed >> 16, (packed >> 8) & 255, packed & 255], -1).astype(np.uint8)
+    return sheet, rgb, x0, y0
+
+
+def _vc_requests(v: np.ndarray, colors: np.ndarray, f: np.ndarray, k: Intrinsics, pos_id: np.ndarray):
+    """Texel pixels of the vertex-coloured triangles' corners and the texels they need.
+
+    * a half of a grid square (three vertices on neighbouring pixel centres): its corners'
+      pixels, and the fourth corner's texel: the other half's vertex if that half is here too
+      (the pair then reads the square's bilinear interpolation, as the patches and the 2x2
+      cells do), else c1 + c2 - c0 (bilinear filtering inside it then equals the linear
+      interpolation of its colours, c0 at the right angle);
+    * a flat triangle off the grid (an edge facet, its tie): all corners at the texel of the
+      pixel under its centre;
+    * a triangle whose corners all have texels from the above (a facet's bridge) and read
+      along one row or column of neighbouring texels: those texels.
+    Returns (texel x, y per corner (T, 3) each, usable (T,) bool, _Requests).
+    """
+    px, py, on = _pixels(v, k)
+    cx, cy = px[f], py[f]  # (T, 3)
+    col = _rgb(colors[f])
+    t = len(f)
+    x0, y0 = cx.min(1), cy.min(1)
+    code = (cx - x0[:, None]) + 2 * (cy - y0[:, None])
+    unit = (on[f].all(1) & (cx.max(1) - x0 == 1) & (cy.max(1) - y0 == 1) & (code[:, 0] != code[:, 1])
+            & (code[:, 1] != code[:, 2]) & (code[:, 0] != code[:, 2]))
+    flat = (col == col[:, :1]).all(1) & ~on[f].all(1)
+    tex_x, tex_y = np.where(on[f], cx, 0), np.where(on[f], cy, 0)
+    has = np.broadcast_to(on[f], (t, 3)).copy()
+    # flat off-grid triangles: the pixel under the centre
+    u, w_ = _project(v[f[flat]], k)
+    fx_, fy_ = np.round(u.mean(1)).astype(np.int64), np.round(w_.mean(1)).astype(np.int64)
+    tex_x[flat], tex_y[flat] = fx_[:, None], fy_[:, None]
+    has[flat] = True
+    # off-grid vertices elsewhere: their facet's texel (a facet corner belongs to one facet)
+    vx, vy = np.zeros(len(v), np.int64), np.zeros(len(v), np.int64)
+    vknown = on.copy()
+    vx[on], vy[on] = px[on], py[on]
+    fv = f[flat]
+    vx[fv.ravel()], vy[fv.ravel()] = np.repeat(fx_, 3), np.repeat(fy_, 3)
+    vknown[fv.ravel()] = True
+    other = ~unit & ~flat & vknown[f].all(1)
+    tex_x[other], tex_y[other] = vx[f[other]], vy[f[other]]
+    line = other & (((tex_x.max(1) - tex_x.min(1) == 0) & (tex_y.max(1) - tex_y.min(1) <= 1))
+                    | ((tex_y.max(1) - tex_y.min(1) == 0) & (tex_x.max(1) - tex_x.min(1) <= 1)))
+    usable = unit | flat | line
+    # the fourth corner of grid halves
+    x4 = x0 + 2 - (cx - x0[:, None]).sum(1)
+    y4 = y0 + 2 - (cy - y0[:, None]).sum(1)
+    right = (cx == (2 * x0 + 1 - x4)[:, None]) & (cy == (2 * y0 + 1 - y4)[:, None])
+    c = colors[f].astype(np.int64)
+    c0 = (c * right[..., None]).sum(1)
+    extrapolated = _rgb(np.clip(c.sum(1) - 2 * c0, 0, 255))  # c1 + c2 - c0
+    ids = pos_id[f]
+    diag = np.sort(np.where(right, -1, ids), 1)[:, 1:]  # the two ends of the diagonal
+    n = np.int64(pos_id.max() + 1)
+    dkey = np.where(unit, diag[:, 0] * n + diag[:, 1], -1 - np.arange(t))
+    order = np.argsort(dkey, kind="stable")
+    sk = dkey[order]
+    fourth = extrapolated.copy()
+    same = np.nonzero(sk[1:] == sk[:-1])[0]
+    a, b = order[same], order[same + 1]
+    # the other half's vertex opposite the diagonal must sit on this half's fourth corner
+    far_a = (c[a] * right[a][..., None]).sum(1)
+    far_b = (c[b] * right[b][..., None]).sum(1)
+    at_a = (x4[a] == (cx[b] * right[b]).sum(1)) & (y4[a] == (cy[b] * right[b]).sum(1))
+    at_b = (x4[b] == (cx[a] * right[a]).sum(1)) & (y4[b] == (cy[a] * right[a]).sum(1))
+    fourth[a[at_a]] = _rgb(far_b[at_a])
+    fourth[b[at_b]] = _rgb(far_a[at_b])
+    # requests: every corner's texel (flat: one), plus the fourth corner of grid halves
+    sel = np.nonzero(usable)[0]
+    req = [_Requests(np.repeat(sel, 3), tex_x[sel].ravel(), tex_y[sel].ravel(), col[sel].ravel())]
+    us = np.nonzero(unit)[0]
+    req.append(_Requests(us, x4[us], y4[us], fourth[us]))
+    return tex_x, tex_y, usable, _Requests.join(req, [0, 0])
+
+
+def _gather_cells(images: np.ndarray, x0: int, y0: int, sheet: np.ndarray, tx: np.ndarray, ty: np.ndarray,
+                  side: int) -> np.ndarray:
+    """(C, side, side, 3) texels of cells: sheet ``sheet`` of ``images`` (S, H, W, 3), whose
+    pixel (x0, y0) is index (0, 0), from pixel (tx, ty) * TILE on (zero outside)."""
+    _, h, w, _ = images.shape
+    a = np.arange(side)
+    gx = tx[:, None, None] * TILE + a[None, None, :] - x0
+    gy = ty[:, None, None] * TILE + a[None, :, None] - y0
+    inside = (gx >= 0) & (gy >= 0) & (gx < w) & (gy < h)
+    out = images[sheet[:, None, None], np.clip(gy, 0, h - 1), np.clip(gx, 0, w - 1)]
+    return np.where(inside[..., None], out, 0).astype(np.uint8)
+
+
+def _pack(cells: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cells (C, side, side, 3) in rows of the atlas: (block (rows, ATLAS_WIDTH, 3), origin (C, 2))."""
+    x, y, rows = _cell_rows(len(cells), side, side)
     block = np.zeros((rows, ATLAS_WIDTH, 3), np.uint8)
-    c = colors.reshape(q, 4, 3)
-    block[y0, x0], block[y0, x0 + 1] = c[:, 0], c[:, 1]
-    texel = np.stack([np.stack([x0, y0], 1), np.stack([x0 + 1, y0], 1), np.stack([x0 + 1, y0], 1),
-                      np.stack([x0, y0], 1)], 1)
-    return texel.reshape(-1, 2), block
+    a = np.arange(side)
+    block[y[:, None, None] + a[None, :, None], x[:, None, None] + a[None, None, :]] = cells
+    return block, np.stack([x, y], 1)
+
+
+def _tiled_part(corner_pos: np.ndarray, corner_src: np.ndarray, sheet: np.ndarray, px: np.ndarray, py: np.ndarray,
+                images: np.ndarray, x0: int, y0: int, side: int):
+    """Triangles (T, 3 corners) at pixels (px, py) of sheets (T,): one cell of ``side`` texels
+    per (sheet, tile) they use (from ``images``), vertices shared by source id (corner_src)
+    and texel. Returns vertices (V, 3), texel (V, 2) in the block, block, faces (T, 3) (sorted
+    by cell, so that runs of them use few vertices)."""
+    tx, ty, _ = _tile_of(px, py)
+    cell_keys = np.stack([sheet, tx, ty], 1)
+    cells, cell = np.unique(cell_keys, axis=0, return_inverse=True)
+    cell = cell.reshape(-1)
+    block, origin = _pack(_gather_cells(images, x0, y0, cells[:, 0], cells[:, 1], cells[:, 2], side), side)
+    lx, ly = px - (tx * TILE)[:, None], py - (ty * TILE)[:, None]
+    src = corner_src.astype(np.int64)
+    nsrc = np.int64(src.max() + 1)
+    span = TILE + 2  # local texel coordinates run 0..TILE (a nearest cell's far corners: TILE)
+    key = ((np.repeat(cell, 3).reshape(-1, 3) * span + ly) * span + lx) * nsrc + src
+    uniq, first, inverse = np.unique(key.ravel(), return_index=True, return_inverse=True)
+    texel = origin[np.repeat(cell, 3)] + np.stack([lx.ravel(), ly.ravel()], 1)
+    faces = inverse.reshape(-1, 3)
+    return corner_pos.reshape(-1, 3)[first], texel[first], block, faces[np.argsort(cell, kind="stable")]
 
 
 def web_geometry(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = None, max_error_px: float = 0.5,
-                 simplify: bool = True) -> WebGeometry:
+                 simplify: bool = True, guard: bool = True) -> WebGeometry:
     """The simplified, fully textured form of ``mesh`` and its hole guard (see module doc).
 
     Args:
         paths: the camera paths that bound the geometric error (default the reference's four).
         max_error_px: largest image displacement of a vertex the simplification may cause.
         simplify: False keeps every triangle (still textured).
+        guard: False leaves the hole guard out.
     """
     paths = default_path_frames(mesh) if paths is None else paths
     if simplify:
         shift_xy, shift_z, focal = motion_extent(paths)
         allowed = disparity_tolerance(mesh, max_error_px, shift_xy, shift_z, focal)
         rm = simplify_grid_mesh(mesh, WEB_BLOCKS, allowed_error=allowed, atlas_width=ATLAS_WIDTH)
-        rm.hole_vertices, rm.hole_colors, rm.hole_faces = render_mesh_guard(mesh)
     else:
         rm = render_mesh(mesh, simplify=False)
-    blocks, verts, texels, faces = [], [], [], []
-    top = 0
-    if rm.texture is not None and len(rm.tex_faces):
+    k = mesh.intrinsics
+    # one id per distinct position, over both parts: a vertex the patches and the other
+    # triangles share becomes one glTF vertex where it reads the same texel
+    tv, tf = rm.tex_vertices, rm.tex_faces.astype(np.int64)
+    v, f = rm.vertices, rm.faces.astype(np.int64)
+    if rm.texture is None:
+        tf = np.zeros((0, 3), np.int64)
+    _, pos_id = np.unique(np.concatenate([tv, v]).astype(np.float32), axis=0, return_inverse=True)
+    pos_id = pos_id.reshape(-1)
+    # texel pixel per corner, requests, triangles the sheets can hold
+    n_tex = len(tf)
+    corner_x, corner_y, usable, requests, priority = [], [], [], [], []
+    if n_tex:
+        tpx, tpy, ton = _pixels(tv, k)
+        tex_texel = np.round(rm.tex_uv.astype(np.float64) * [rm.texture.shape[1], rm.texture.shape[0]] - 0.5)
+        tex_texel = tex_texel.astype(np.int64)
+        off = tex_texel[tf] - np.stack([tpx[tf], tpy[tf]], -1)
+        ok = ton[tf].all(1) & (off == off[:, :1]).all((1, 2))
+        requests.append(_patch_requests(rm.texture, tex_texel[tf], tpx[tf], tpy[tf], ok))
+        corner_x.append(tpx[tf]), corner_y.append(tpy[tf]), usable.append(ok)
+        priority.append(tv[tf][..., 2].mean(1))
+    if len(f):
+        vx, vy, ok, req = _vc_requests(v, rm.colors, f, k, pos_id[len(tv):])
+        requests.append(req)
+        corner_x.append(vx), corner_y.append(vy), usable.append(ok)
+        priority.append(v[f][..., 2].mean(1))
+    if not requests:
+        raise Photo3DError("web export: the mesh has no triangles")
+    corner_x, corner_y = np.concatenate(corner_x), np.concatenate(corner_y)
+    usable, priority = np.concatenate(usable), np.concatenate(priority).astype(np.float64)
+    usable &= _tile_of(corner_x, corner_y)[2]
+    req = _Requests.join(requests, [0, n_tex])
+    keep = usable[req.tri]
+    req = _Requests(req.tri[keep], req.x[keep], req.y[keep], req.rgb[keep])
+    sheet, images, sx0, sy0 = _place(req, priority, len(usable))
+    placed = sheet >= 0
+    parts = []  # (vertices, texel in block, block, faces[, nearest])
+    all_pos = np.concatenate([tv[tf], v[f]]).astype(np.float64)  # (T, 3, 3)
+    all_src = np.concatenate([pos_id[tf], pos_id[len(tv):][f]])
+    if placed.any():
+        parts.append(_tiled_part(all_pos[placed], all_src[placed], sheet[placed], corner_x[placed], corner_y[placed],
+                                 images, sx0, sy0, TILE + 1))
+    lost_tex = np.nonzero(~placed[:n_tex])[0]
+    if len(lost_tex):  # patches the sheets could not hold: the renderer's own texture for them
         tex = rm.texture
         if tex.shape[1] < ATLAS_WIDTH:
             tex = np.pad(tex, ((0, 0), (0, ATLAS_WIDTH - tex.shape[1]), (0, 0)))
-        blocks.append(tex)
-        verts.append(rm.tex_vertices.astype(np.float64))
-        texels.append(rm.tex_uv.astype(np.float64) * [rm.texture.shape[1], rm.texture.shape[0]] - 0.5)
-        faces.append(rm.tex_faces.astype(np.int64))
-        top = tex.shape[0]
-    if len(rm.faces):
-        tv, tt, block, tf = _triangle_cells(rm.vertices.astype(np.float64), rm.colors, rm.faces.astype(np.int64),
-                                          mesh.intrinsics)
-        offset = sum(len(v) for v in verts)
-        verts.append(tv)
-        texels.append(tt + [0, top])
-        faces.append(tf + offset)
-        blocks.append(block)
-        top += block.shape[0]
-    if not verts:
-        raise Photo3DError("web export: the mesh has no triangles")
-    vertices, texel, all_faces = np.concatenate(verts), np.concatenate(texels), np.concatenate(faces)
-    guard_v = rm.hole_vertices.astype(np.float64)
-    guard_texel = np.zeros((0, 2))
-    if len(rm.hole_faces):
-        guard_texel, block = _quad_cells(rm.hole_colors)
-        guard_texel = guard_texel + [0, top]
-        blocks.append(block)
-    atlas = np.concatenate(blocks)
+        used, faces = np.unique(tf[lost_tex], return_inverse=True)
+        ty = tex_texel[tf[lost_tex], 1]
+        mark = np.zeros(len(tex) + 1, np.int64)
+        np.add.at(mark, ty.min(1), 1)
+        np.add.at(mark, ty.max(1) + 1, -1)
+        need = np.cumsum(mark)[:-1] > 0  # only the rows they read
+        rows = np.nonzero(need)[0]
+        new_row = np.cumsum(need) - 1
+        parts.append((tv[used].astype(np.float64), np.stack([tex_texel[used, 0], new_row[tex_texel[used, 1]]], 1),
+                      tex[rows], faces.reshape(-1, 3)))
+    lost_vc = np.nonzero(~placed[n_tex:])[0]
+    if len(lost_vc):
+        parts.append(_triangle_cells(v.astype(np.float64), rm.colors, f[lost_vc], k))
+    main_parts = len(parts)
+    guard_order = []
+    if guard:
+        gv, gc, gf = render_mesh_guard(mesh)
+        if len(gf):
+            guard_parts, guard_order = _guard_parts(gv.astype(np.float64), gc, gf.astype(np.int64), k)
+            parts.extend(guard_parts)
+    # stack the blocks; texel -> uv
+    tops = np.cumsum([0] + [p[2].shape[0] for p in parts])
+    atlas = np.concatenate([p[2] for p in parts])
     size = np.array([atlas.shape[1], atlas.shape[0]], np.float64)
-    return WebGeometry(vertices, (texel + 0.5) / size, all_faces, guard_v, (guard_texel + 0.5) / size,
-                       rm.hole_faces.astype(np.int64), atlas)
+
+    def join(items, first):
+        verts, uvs, faces, offset = [], [], [], 0
+        for i, (pv, pt, _, pf, *rest) in enumerate(items):
+            centre = 0.0 if rest and rest[0] else 0.5  # nearest cells: uv at texel corners
+            verts.append(pv)
+            uvs.append((np.asarray(pt, np.float64) + [0, tops[first + i]] + centre) / size)
+            faces.append(pf + offset)
+            offset += len(pv)
+        if not verts:
+            return np.zeros((0, 3)), np.zeros((0, 2)), np.zeros((0, 3), np.int64)
+        return np.concatenate(verts), np.concatenate(uvs), np.concatenate(faces)
+
+    vertices, uv, faces = join(parts[:main_parts], 0)
+    guard_v, guard_uv, guard_faces = join(parts[main_parts:], main_parts)
+    nearest = np.zeros(len(guard_faces), bool)
+    if len(guard_order):  # back to the guard's drawing order
+        counts = [len(p[3]) for p in parts[main_parts:]]
+        nearest = np.concatenate([np.full(c, bool(p[4])) for c, p in zip(counts, parts[main_parts:])])
+        inverse = np.empty_like(guard_order)
+        inverse[guard_order] = np.arange(len(guard_order))
+        guard_faces, nearest = guard_faces[inverse], nearest[inverse]
+    return WebGeometry(vertices, uv, faces, guard_v, guard_uv, guard_faces, atlas, nearest)
+
+
+def _guard_parts(vertices: np.ndarray, colors: np.ndarray, faces: np.ndarray, k: Intrinsics):
+    """The hole guard's triangles as atlas parts: flat halves of grid squares (the cut quads and
+    the layer-edge walls) share vertices and read one texel each (nearest sampling; a 64 x 64
+    cell per tile and distinct colour at a square); the others (the border skirt) get 2x2
+    cells. Returns the parts ((vertices, texel, block, faces, nearest), the grid part first)
+    and ``order``: the guard's face of each returned face, in the parts' order."""
+    px, py, on = _pixels(vertices, k)
+    c = colors[faces].astype(np.int64)
+    fx, fy = px[faces], py[faces]
+    x0, y0 = fx.min(1), fy.min(1)
+    code = (fx - x0[:, None]) + 2 * (fy - y0[:, None])
+    grid = (on[faces].all(1) & (fx.max(1) - x0 == 1) & (fy.max(1) - y0 == 1) & (code[:, 0] != code[:, 1])
+            & (code[:, 1] != code[:, 2]) & (code[:, 0] != code[:, 2]) & (c == c[:, :1]).all((1, 2)))
+    parts, order = [], []
+    g = np.nonzero(grid)[0]
+    if len(g):
+        rgb = (c[g, 0, 0] << 16) | (c[g, 0, 1] << 8) | c[g, 0, 2]
+        gx0, gy0 = x0[g], y0[g]
+        xmin, ymin = int(gx0.min()), int(gy0.min())
+        w, h = int(gx0.max()) - xmin + 1, int(gy0.max()) - ymin + 1
+        square = (gy0 - ymin) * w + (gx0 - xmin)
+        combos, which = np.unique(np.stack([square, rgb], 1), axis=0, return_inverse=True)
+        which = which.reshape(-1)
+        start = np.r_[0, np.nonzero(combos[1:, 0] != combos[:-1, 0])[0] + 1]
+        rank = np.arange(len(combos)) - np.repeat(start, np.diff(np.r_[start, len(combos)]))
+        images = np.zeros((int(rank.max()) + 1, h, w, 3), np.uint8)
+        cc = combos[:, 1]
+        images[rank, combos[:, 0] // w, combos[:, 0] % w] = np.stack([cc >> 16, (cc >> 8) & 255, cc & 255], 1)
+        # dedupe vertices by position (the guard repeats them per quad)
+        _, pos_id = np.unique(vertices.astype(np.float32), axis=0, return_inverse=True)
+        pos_id = pos_id.reshape(-1)
+        gf = faces[g]
+        part = _tiled_part(vertices[gf], pos_id[gf], rank[which], px[gf], py[gf], images, xmin, ymin, TILE)
+        # _tiled_part sorts the faces by cell: recover which guard face each is
+        tx, ty, _ = _tile_of(px[gf], py[gf])
+        _, cell = np.unique(np.stack([rank[which], tx, ty], 1), axis=0, return_inverse=True)
+        parts.append((*part, True))
+        order.append(g[np.argsort(cell.reshape(-1), kind="stable")])
+    rest = np.nonzero(~grid)[0]
+    if len(rest):
+        parts.append((*_triangle_cells(vertices, colors, faces[rest], k), False))
+        order.append(rest)
+    return parts, np.concatenate(order)
 
 
 def simplified_mesh(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = None,
@@ -218,7 +554,7 @@ def simplified_mesh(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = Non
     vertex moves by more than ``max_error_px`` pixels at the most extreme camera of ``paths``),
     as one textured Mesh (``Mesh.texture``: the atlas at full resolution) for mesh files; its
     vertex colours are the texels under its vertices. Without the hole guard."""
-    geometry = web_geometry(mesh, paths, max_error_px)
+    geometry = web_geometry(mesh, paths, max_error_px, guard=False)
     atlas = geometry.atlas
     texel = np.round(geometry.uv * [atlas.shape[1], atlas.shape[0]] - 0.5).astype(np.int64)
     texel = np.clip(texel, 0, [atlas.shape[1] - 1, atlas.shape[0] - 1])
@@ -264,49 +600,55 @@ class _Buffer:
         return b"".join(self.parts)
 
 
-CHUNK_STEP = 60000  # vertices between chunk starts; a chunk spans 65536 (16-bit indices)
+INDEX_LIMIT = 65536  # vertices a primitive may use: 16-bit indices
 
 
-def _chunks(faces: np.ndarray, num_vertices: int) -> list[tuple[int, np.ndarray]] | None:
-    """Split ``faces`` into runs that each index at most 65536 consecutive vertices, starting
-    every ``CHUNK_STEP`` vertices (the cells' triangles use nearby vertices). Returns
-    [(first vertex, faces of the chunk)], or None when some triangle spans too far."""
-    if num_vertices <= 65536:
-        return [(0, faces)]
-    chunk = faces.min(1) // CHUNK_STEP
-    if ((faces.max(1) - chunk * CHUNK_STEP) >= 65536).any():
-        return None
-    order = np.argsort(chunk, kind="stable")
-    bounds = np.searchsorted(chunk[order], np.arange(int(chunk.max()) + 2))
-    return [(int(c) * CHUNK_STEP, faces[order[bounds[c]:bounds[c + 1]]])
-            for c in range(int(chunk.max()) + 1) if bounds[c + 1] > bounds[c]]
+def _chunks(faces: np.ndarray, limit: int = INDEX_LIMIT) -> list[tuple[int, int]]:
+    """Consecutive runs [start, end) of ``faces`` that each use at most ``limit`` distinct
+    vertices (greedy, in order: the guard is drawn in its order)."""
+    runs, i = [], 0
+    while i < len(faces):
+        flat = faces[i:].reshape(-1)
+        _, first = np.unique(flat, return_index=True)
+        new = np.zeros(flat.size, np.int64)
+        new[first] = 1
+        used = new.reshape(-1, 3).sum(1).cumsum()  # distinct vertices of faces[i:i + j + 1]
+        n = max(int(np.searchsorted(used, limit, side="right")), 1)
+        runs.append((i, i + n))
+        i += n
+    return runs
 
 
-def _primitives(buf: _Buffer, points: np.ndarray, uv: np.ndarray, faces: np.ndarray) -> tuple[list[dict], dict]:
-    """The primitives of one node: shared position and uv views, split into chunks with 16-bit
-    indices where possible (32-bit otherwise). Returns (primitives, node transform)."""
+def _primitives(buf: _Buffer, points: np.ndarray, uv: np.ndarray, faces: np.ndarray,
+                materials: np.ndarray) -> tuple[list[dict], dict]:
+    """The primitives of one node, in face order: runs of one material, each split into
+    chunks of at most 65536 vertices with 16-bit indices (each chunk's vertices copied out;
+    all chunks share one position and one uv view). Returns (primitives, node transform)."""
     p = points * _FLIP
     lo, hi = p.min(0), p.max(0)
     step = np.maximum(hi - lo, 1e-12) / 65535.0
-    q = np.zeros((len(p), 4), "<u2")
-    q[:, :3] = np.clip(np.round((p - lo) / step), 0, 65535)
-    pos_view = buf.view(q.tobytes(), target=34962, stride=8)
-    uv16 = np.ascontiguousarray(np.clip(np.round(uv * 65535.0), 0, 65535), "<u2")
-    uv_view = buf.view(uv16.tobytes(), target=34962)
-    chunks = _chunks(faces, len(points))
-    wide = chunks is None
-    if wide:
-        chunks = [(0, faces)]
+    q = np.clip(np.round((p - lo) / step), 0, 65535).astype("<u2")
+    uv16 = np.clip(np.round(uv * 65535.0), 0, 65535).astype("<u2")
+    change = np.r_[0, np.nonzero(materials[1:] != materials[:-1])[0] + 1, len(faces)]
+    pieces, total = [], 0
+    for a, b in zip(change[:-1], change[1:]):
+        for s, e in _chunks(faces[a:b]):
+            used, local = np.unique(faces[a + s:a + e], return_inverse=True)
+            pieces.append((total, used, local.reshape(-1).astype("<u2"), int(materials[a])))
+            total += len(used)
+    order = np.concatenate([u for _, u, _, _ in pieces])
+    qpos = np.zeros((total, 4), "<u2")
+    qpos[:, :3] = q[order]
+    pos_view = buf.view(qpos.tobytes(), target=34962, stride=8)
+    uv_view = buf.view(np.ascontiguousarray(uv16[order]).tobytes(), target=34962)
     prims = []
-    for start, chunk_faces in chunks:
-        count = len(points) - start if wide else min(65536, len(points) - start)
-        qs = q[start:start + count, :3]
-        pos = buf.accessor(pos_view, 5123, count, "VEC3", byteOffset=8 * start,
+    for start, used, idx, material in pieces:
+        qs = qpos[start:start + len(used), :3]
+        pos = buf.accessor(pos_view, 5123, len(used), "VEC3", byteOffset=8 * start,
                            min=qs.min(0).tolist(), max=qs.max(0).tolist())
-        tex = buf.accessor(uv_view, 5123, count, "VEC2", normalized=True, byteOffset=4 * start)
-        idx = np.ascontiguousarray((chunk_faces - start).reshape(-1), "<u4" if wide else "<u2")
-        ind = buf.accessor(buf.view(idx.tobytes(), target=34963), 5125 if wide else 5123, idx.size, "SCALAR")
-        prims.append({"attributes": {"POSITION": pos, "TEXCOORD_0": tex}, "indices": ind, "mode": 4, "material": 0})
+        tex = buf.accessor(uv_view, 5123, len(used), "VEC2", normalized=True, byteOffset=4 * start)
+        ind = buf.accessor(buf.view(idx.tobytes(), target=34963), 5123, idx.size, "SCALAR")
+        prims.append({"attributes": {"POSITION": pos, "TEXCOORD_0": tex}, "indices": ind, "mode": 4, "material": material})
     return prims, {"translation": lo.tolist(), "scale": step.tolist()}
 
 
@@ -334,11 +676,16 @@ def web_glb_bytes(geometry: WebGeometry, intrinsics: Intrinsics, paths: dict[str
     image_bytes, mime = encode_atlas(geometry.atlas, jpeg_quality)
     image_view = buf.view(image_bytes)
     meshes, nodes = [], []
-    prims, transform = _primitives(buf, geometry.vertices, geometry.uv, geometry.faces)
+    prims, transform = _primitives(buf, geometry.vertices, geometry.uv, geometry.faces,
+                                   np.zeros(len(geometry.faces), np.int64))
     meshes.append({"name": "photo3d", "primitives": prims})
     nodes.append({"name": "photo3d", "mesh": 0, **transform})
     if len(geometry.guard_faces):
-        prims, transform = _primitives(buf, geometry.guard_vertices, geometry.guard_uv, geometry.guard_faces)
+        nearest = np.asarray(geometry.guard_nearest, bool)
+        if len(nearest) != len(geometry.guard_faces):
+            nearest = np.zeros(len(geometry.guard_faces), bool)
+        prims, transform = _primitives(buf, geometry.guard_vertices, geometry.guard_uv, geometry.guard_faces,
+                                       nearest.astype(np.int64))
         meshes.append({"name": GUARD_NODE, "primitives": prims})
         nodes.append({"name": GUARD_NODE, "mesh": 1, "extras": {"photo3d": "hole guard: draw behind everything"},
                       **transform})
@@ -364,12 +711,13 @@ def web_glb_bytes(geometry: WebGeometry, intrinsics: Intrinsics, paths: dict[str
         "scenes": [{"nodes": list(range(len(nodes)))}],
         "nodes": nodes,
         "meshes": meshes,
-        "materials": [{"name": "photo", "pbrMetallicRoughness": {"baseColorTexture": {"index": 0},
+        # material 1: the same atlas read without filtering (the guard's flat grid quads)
+        "materials": [{"name": name, "pbrMetallicRoughness": {"baseColorTexture": {"index": i},
                        "metallicFactor": 0.0, "roughnessFactor": 1.0}, "doubleSided": True,
-                       "extensions": {"KHR_materials_unlit": {}}}],
-        "samplers": [{"magFilter": 9729, "minFilter": 9729, "wrapS": 33071, "wrapT": 33071}],
+                       "extensions": {"KHR_materials_unlit": {}}} for i, name in enumerate(("photo", "photo_nearest"))],
+        "samplers": [{"magFilter": f, "minFilter": f, "wrapS": 33071, "wrapT": 33071} for f in (9729, 9728)],
         "images": [{"bufferView": image_view, "mimeType": mime}],
-        "textures": [{"sampler": 0, "source": 0}],
+        "textures": [{"sampler": 0, "source": 0}, {"sampler": 1, "source": 0}],
         "buffers": [{"byteLength": buf.length}],
         "bufferViews": buf.views,
         "accessors": buf.accessors,
@@ -442,26 +790,38 @@ def read_web_glb(path) -> tuple[RenderMesh, Intrinsics, dict]:
     view = gltf["bufferViews"][image["bufferView"]]
     png = np.frombuffer(binary, np.uint8, count=view["byteLength"], offset=view.get("byteOffset", 0))
     atlas = cv2.imdecode(png, cv2.IMREAD_COLOR)[..., ::-1].copy()
+    nearest_materials = {i for i, m in enumerate(gltf.get("materials", []))
+                         if gltf["samplers"][gltf["textures"][m["pbrMetallicRoughness"]["baseColorTexture"]["index"]]
+                                             .get("sampler", 0)].get("magFilter") == 9728}
     parts = {}
     for node in gltf["nodes"]:
-        points, uvs, faces, offset = [], [], [], 0
+        points, uvs, faces, nearest, offset = [], [], [], [], 0
         for prim in gltf["meshes"][node["mesh"]]["primitives"]:
             q = _read_accessor(gltf, binary, prim["attributes"]["POSITION"]).astype(np.float64)
             points.append((q * node.get("scale", [1, 1, 1]) + node.get("translation", [0, 0, 0])) * _FLIP)
             uvs.append(_read_accessor(gltf, binary, prim["attributes"]["TEXCOORD_0"]))
-            faces.append(_read_accessor(gltf, binary, prim["indices"]).reshape(-1, 3).astype(np.int64) + offset)
+            f = _read_accessor(gltf, binary, prim["indices"]).reshape(-1, 3).astype(np.int64) + offset
+            faces.append(f)
+            nearest.append(np.full(len(f), prim.get("material") in nearest_materials))
             offset += len(q)
         parts[node["name"]] = (np.concatenate(points).astype(np.float32), np.concatenate(uvs).astype(np.float32),
-                               np.concatenate(faces).astype(np.uint32))
-    v, uv, f = parts["photo3d"]
+                               np.concatenate(faces).astype(np.uint32), np.concatenate(nearest))
+    v, uv, f, _ = parts["photo3d"]
     out = RenderMesh(np.zeros((0, 3), np.float32), np.zeros((0, 3), np.uint8), np.zeros((0, 3), np.uint32),
                      v, uv, f, atlas)
     if GUARD_NODE in parts:
-        gv, guv, gf = parts[GUARD_NODE]
+        # the renderer draws the guard with vertex colours: each triangle gets its own three
+        # vertices, coloured by the texel under each (bilinear cells: texel centres) or, read
+        # without filtering, by the one texel under its centre
+        gv, guv, gf, near = parts[GUARD_NODE]
         h, w = atlas.shape[:2]
-        tx = np.clip(np.floor(guv[:, 0] * w), 0, w - 1).astype(int)
-        ty = np.clip(np.floor(guv[:, 1] * h), 0, h - 1).astype(int)
-        out.hole_vertices, out.hole_colors, out.hole_faces = gv, atlas[ty, tx], gf
+        corner_uv = guv[gf].astype(np.float64)  # (K, 3, 2)
+        corner_uv[near] = corner_uv[near].mean(1, keepdims=True)
+        tx = np.clip(np.floor(corner_uv[..., 0] * w), 0, w - 1).astype(int)
+        ty = np.clip(np.floor(corner_uv[..., 1] * h), 0, h - 1).astype(int)
+        out.hole_vertices = gv[gf].reshape(-1, 3)
+        out.hole_colors = atlas[ty, tx].reshape(-1, 3)
+        out.hole_faces = np.arange(3 * len(gf), dtype=np.uint32).reshape(-1, 3)
     extras = gltf["asset"].get("extras", {})
     k = Intrinsics(float(extras["fx"]), float(extras["fy"]), float(extras["cx"]), float(extras["cy"]),
                    int(extras["image_size"][0]), int(extras["image_size"][1]))

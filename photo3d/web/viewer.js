@@ -134,10 +134,10 @@
     return { vao: vao, count: indices.length, textured: !!uv };
   }
 
-  async function decodeTexture(gl, gltf, material) {
-    const info = material && material.pbrMetallicRoughness && material.pbrMetallicRoughness.baseColorTexture;
-    if (!info) return null;
-    const image = gltf.json.images[gltf.json.textures[info.index].source];
+  // The atlas image of a material's base colour texture, decoded once per image; and a WebGL2
+  // sampler per glTF sampler (the hole guard's flat quads read their atlas without filtering).
+  async function decodeImage(gl, gltf, imageIndex) {
+    const image = gltf.json.images[imageIndex];
     const bufferView = gltf.json.bufferViews[image.bufferView];
     const bytes = gltf.bin.subarray(bufferView.byteOffset || 0, (bufferView.byteOffset || 0) + bufferView.byteLength);
     const bitmap = await createImageBitmap(new Blob([bytes], { type: image.mimeType }),
@@ -153,30 +153,48 @@
     return texture;
   }
 
+  function makeSampler(gl, spec) {
+    const nearest = spec && spec.magFilter === gl.NEAREST;
+    const sampler = gl.createSampler();
+    gl.samplerParameteri(sampler, gl.TEXTURE_MIN_FILTER, nearest ? gl.NEAREST : gl.LINEAR);
+    gl.samplerParameteri(sampler, gl.TEXTURE_MAG_FILTER, nearest ? gl.NEAREST : gl.LINEAR);
+    gl.samplerParameteri(sampler, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
+    gl.samplerParameteri(sampler, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
+    return sampler;
+  }
+
+  async function materialTexture(gl, gltf, material, cache) {
+    const info = material && material.pbrMetallicRoughness && material.pbrMetallicRoughness.baseColorTexture;
+    if (!info) return null;
+    const tex = gltf.json.textures[info.index];
+    if (!cache.images.has(tex.source)) cache.images.set(tex.source, await decodeImage(gl, gltf, tex.source));
+    const key = tex.sampler === undefined ? -1 : tex.sampler;
+    if (!cache.samplers.has(key)) cache.samplers.set(key, makeSampler(gl, key >= 0 ? gltf.json.samplers[key] : null));
+    return { texture: cache.images.get(tex.source), sampler: cache.samplers.get(key) };
+  }
+
   // The glTF scene as drawable parts: {vao, count, textured, texture, guard}; bbox of the mesh.
   async function loadScene(gl, bytes) {
     const gltf = parseGlb(bytes);
     const parts = [];
     const lo = [Infinity, Infinity, Infinity], hi = [-Infinity, -Infinity, -Infinity];
-    const textures = new Map();
+    const cache = { images: new Map(), samplers: new Map() };
     for (const node of gltf.json.nodes) {
       if (node.mesh === undefined) continue;
       const guard = node.name === GUARD;
       for (const prim of gltf.json.meshes[node.mesh].primitives) {
         const positions = cameraPositions(gltf, node, prim.attributes.POSITION);
         const material = prim.material !== undefined ? gltf.json.materials[prim.material] : null;
-        let texture = null;
-        if (prim.attributes.TEXCOORD_0 !== undefined && material) {
-          if (!textures.has(prim.material)) textures.set(prim.material, await decodeTexture(gl, gltf, material));
-          texture = textures.get(prim.material);
-        }
+        const texture = prim.attributes.TEXCOORD_0 !== undefined && material
+          ? await materialTexture(gl, gltf, material, cache) : null;
         const uv = texture ? readAccessor(gltf, prim.attributes.TEXCOORD_0, false) : null;
         const colors = prim.attributes.COLOR_0 !== undefined ? readAccessor(gltf, prim.attributes.COLOR_0, false) : null;
         const count = positions.length / 3;
         const indices = prim.indices !== undefined ? readAccessor(gltf, prim.indices, true).data
           : Uint32Array.from({ length: count }, function (_, i) { return i; });
         const part = upload(gl, positions, uv, colors, indices);
-        part.texture = texture;
+        part.texture = texture ? texture.texture : null;
+        part.sampler = texture ? texture.sampler : null;
         part.guard = guard;
         parts.push(part);
         if (!guard)
@@ -313,6 +331,7 @@
         gl.uniform1i(loc.textured, part.textured ? 1 : 0);
         gl.activeTexture(gl.TEXTURE0);
         gl.bindTexture(gl.TEXTURE_2D, part.texture);
+        gl.bindSampler(0, part.sampler);
         gl.bindVertexArray(part.vao);
         gl.drawElements(gl.TRIANGLES, part.count, gl.UNSIGNED_INT, 0);
       }
