@@ -22,7 +22,7 @@ What :func:`write_web_glb` writes (valid glTF 2.0 + ``KHR_mesh_quantization`` +
   material, the same image sampled without filtering); its other quads get 2x2 cells.
 * Attributes: positions as unsigned 16-bit integers dequantised by the node's scale and
   translation; texture coordinates as normalised unsigned 16-bit; 16-bit indices, each node
-  split into primitives of at most 65536 vertices (views shared, accessors offset).
+  split into primitives of at most 65535 vertices (views shared, accessors offset).
 * Node 0 (``photo3d``) is the layered mesh; node 1 (``photo3d_hole_guard``) the hole guard
   (:mod:`photo3d.core.guard`) at its true place: stretched across the cuts and continuing the
   border, so that it stays attached to both sides from every camera. photo3d's renderer and
@@ -600,7 +600,7 @@ class _Buffer:
         return b"".join(self.parts)
 
 
-INDEX_LIMIT = 65536  # vertices a primitive may use: 16-bit indices
+INDEX_LIMIT = 65535  # vertices a primitive may use: 16-bit indices, 65535 being the primitive restart value
 
 
 def _chunks(faces: np.ndarray, limit: int = INDEX_LIMIT) -> list[tuple[int, int]]:
@@ -622,7 +622,7 @@ def _chunks(faces: np.ndarray, limit: int = INDEX_LIMIT) -> list[tuple[int, int]
 def _primitives(buf: _Buffer, points: np.ndarray, uv: np.ndarray, faces: np.ndarray,
                 materials: np.ndarray) -> tuple[list[dict], dict]:
     """The primitives of one node, in face order: runs of one material, each split into
-    chunks of at most 65536 vertices with 16-bit indices (each chunk's vertices copied out;
+    chunks of at most 65535 vertices with 16-bit indices (each chunk's vertices copied out;
     all chunks share one position and one uv view). Returns (primitives, node transform)."""
     p = points * _FLIP
     lo, hi = p.min(0), p.max(0)
@@ -640,7 +640,7 @@ def _primitives(buf: _Buffer, points: np.ndarray, uv: np.ndarray, faces: np.ndar
     qpos = np.zeros((total, 4), "<u2")
     qpos[:, :3] = q[order]
     pos_view = buf.view(qpos.tobytes(), target=34962, stride=8)
-    uv_view = buf.view(np.ascontiguousarray(uv16[order]).tobytes(), target=34962)
+    uv_view = buf.view(np.ascontiguousarray(uv16[order]).tobytes(), target=34962, stride=4)  # shared: stride required
     prims = []
     for start, used, idx, material in pieces:
         qs = qpos[start:start + len(used), :3]
