@@ -13,6 +13,7 @@ web GLB.
     python -m benchmarks.bench_web                        # 960 px: Art, Baby1, BSDS 100007
     python -m benchmarks.bench_web --sizes 640 960 --screenshot docs/viewer.jpg
     python -m benchmarks.bench_web --browsers firefox webkit
+    python -m benchmarks.bench_web --photos Books Moebius Reindeer Dolls bsds100039 bsds101027 sample --browsers chromium
 """
 from __future__ import annotations
 
@@ -34,12 +35,15 @@ from photo3d.render import Renderer
 from photo3d.web.glb import read_web_glb
 from photo3d.web.serve import start_server
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
 PHOTOS = {
-    "Art": ("middlebury_2005_2006_half/Art/view1.png", "middlebury_2005_2006_half/Art/disp1.png"),
-    "Baby1": ("middlebury_2005_2006_half/Baby1/view1.png", "middlebury_2005_2006_half/Baby1/disp1.png"),
-    "bsds100007": ("bsds500/test/100007.jpg", None),
+    **{name: (f"middlebury_2005_2006_half/{name}/view1.png", f"middlebury_2005_2006_half/{name}/disp1.png")
+       for name in ("Art", "Baby1", "Books", "Moebius", "Reindeer", "Dolls")},
+    **{f"bsds{n}": (f"bsds500/test/{n}.jpg", None) for n in ("100007", "100039", "101027")},
+    "sample": (str(REPO / "inputs" / "sample.png"), str(REPO / "inputs" / "sample_disparity.png")),  # bundled
 }
+DEFAULT = ["Art", "Baby1", "bsds100007"]
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
 
@@ -165,7 +169,7 @@ def run(name: str, side: int, screenshot: Path | None, browsers: list[str]) -> d
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--photos", nargs="+", default=list(PHOTOS), choices=list(PHOTOS))
+    ap.add_argument("--photos", nargs="+", default=DEFAULT, choices=list(PHOTOS))
     ap.add_argument("--sizes", nargs="+", type=int, default=[960])
     ap.add_argument("--screenshot", type=Path, help="save the first browser's first frame of the first photo (JPEG); the other browsers' as <stem>_<browser>.jpg")
     ap.add_argument("--browsers", nargs="+", default=["chromium", "firefox", "webkit"], choices=["chromium", "firefox", "webkit"])

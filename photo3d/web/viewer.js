@@ -72,7 +72,8 @@
     in vec4 a_color;          // glTF COLOR_0: linear
     // no multisampling (see draw): a pixel is shaded only where its centre lies in the
     // triangle, so the texture is never read outside the triangle's atlas cell (no seams)
-    out vec2 v_uv;
+    uniform bool u_projective;  // uv affine in the input image: projective texturing
+    out vec3 v_uvw;
     out vec3 v_color;
     vec3 toSrgb(vec3 c) {
       c = clamp(c, 0.0, 1.0);
@@ -81,18 +82,21 @@
     void main() {
       gl_Position = u_mvp * vec4(a_position, 1.0);
       if (u_behind > -2.0) gl_Position.z = gl_Position.w * u_behind;
-      v_uv = a_uv;
+      // as photo3d's renderer: a large patch on a slanted surface would show its texels displaced
+      // with uv interpolated along the triangle; (uv z, z), divided per pixel, puts them where
+      // the input camera saw them (a_position is in the input camera's frame)
+      v_uvw = u_projective ? vec3(a_uv * a_position.z, a_position.z) : vec3(a_uv, 1.0);
       v_color = toSrgb(a_color.rgb);
     }`;
   const FRAGMENT_SHADER = `#version 300 es
     precision highp float;
     uniform sampler2D u_texture;
     uniform bool u_textured;
-    in vec2 v_uv;
+    in vec3 v_uvw;
     in vec3 v_color;
     out vec4 color;
     void main() {
-      color = vec4(u_textured ? texture(u_texture, v_uv).rgb : v_color, 1.0);
+      color = vec4(u_textured ? texture(u_texture, v_uvw.xy / v_uvw.z).rgb : v_color, 1.0);
     }`;
 
   function compile(gl, type, source) {
@@ -266,7 +270,9 @@
     const loc = {
       mvp: gl.getUniformLocation(prog, "u_mvp"), behind: gl.getUniformLocation(prog, "u_behind"),
       textured: gl.getUniformLocation(prog, "u_textured"), texture: gl.getUniformLocation(prog, "u_texture"),
+      projective: gl.getUniformLocation(prog, "u_projective"),
     };
+    const projective = !!(info.texture && info.texture.projective);
     const state = { camera: [0, 0, 0], focalScale: 1, frames: 0, drawn: null, lastInput: -Infinity, playStart: performance.now() };
     if (options.camera) {
       state.camera = options.camera.split(",").map(Number);
@@ -329,6 +335,7 @@
       for (const part of scene.parts) {
         gl.uniform1f(loc.behind, part.guard ? behind : -3);
         gl.uniform1i(loc.textured, part.textured ? 1 : 0);
+        gl.uniform1i(loc.projective, projective && !part.guard ? 1 : 0);
         gl.activeTexture(gl.TEXTURE0);
         gl.bindTexture(gl.TEXTURE_2D, part.texture);
         gl.bindSampler(0, part.sampler);
