@@ -668,7 +668,8 @@ def encode_atlas(atlas: np.ndarray, jpeg_quality: int | None) -> tuple[bytes, st
     else JPEG at that quality with full-resolution chroma (4:4:4: the cells are 2 texels wide)."""
     bgr = np.ascontiguousarray(atlas[..., ::-1])
     if jpeg_quality is None:
-        ok, data = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, 9])
+        ok, data = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, 9,  # filtered: ~2.5 % smaller here
+                                              cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_FILTERED])
         mime = "image/png"
     else:
         ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality),
