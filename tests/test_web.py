@@ -81,6 +81,7 @@ def test_web_glb_renders_like_the_full_mesh_and_is_smaller(photo, tmp_path):
     web, k, _ = read_web_glb(path)
     assert k == photo.intrinsics
     assert len(web.hole_faces) == photo.mesh.guard.num_faces
+    assert web.tex_projective  # the uv are affine in the input image: read projectively, as the viewer does
     shifted = np.eye(4)
     shifted[:3, 3] = [0.03, -0.02, 0.05]
     with Renderer(k.width, k.height) as renderer:
