@@ -701,6 +701,7 @@ def web_glb_bytes(geometry: WebGeometry, intrinsics: Intrinsics, paths: dict[str
         meshes.append({"name": GUARD_NODE, "primitives": prims})
         nodes.append({"name": GUARD_NODE, "mesh": 1, "extras": {"photo3d": "hole guard: draw behind everything"},
                       **transform})
+    kinds = 2 if len(geometry.guard_faces) and np.asarray(geometry.guard_nearest, bool).any() else 1
     centres = np.concatenate([[f.center for f in frames] for frames in paths.values()] or [np.zeros((1, 3))])
     k = intrinsics
     extras = {
@@ -726,13 +727,13 @@ def web_glb_bytes(geometry: WebGeometry, intrinsics: Intrinsics, paths: dict[str
         "scenes": [{"nodes": list(range(len(nodes)))}],
         "nodes": nodes,
         "meshes": meshes,
-        # material 1: the same atlas read without filtering (the guard's flat grid quads)
+        # material 1 (where the guard has flat grid quads): the same atlas read without filtering
         "materials": [{"name": name, "pbrMetallicRoughness": {"baseColorTexture": {"index": i},
                        "metallicFactor": 0.0, "roughnessFactor": 1.0}, "doubleSided": True,
-                       "extensions": {"KHR_materials_unlit": {}}} for i, name in enumerate(("photo", "photo_nearest"))],
-        "samplers": [{"magFilter": f, "minFilter": f, "wrapS": 33071, "wrapT": 33071} for f in (9729, 9728)],
+                       "extensions": {"KHR_materials_unlit": {}}} for i, name in enumerate(("photo", "photo_nearest")[:kinds])],
+        "samplers": [{"magFilter": f, "minFilter": f, "wrapS": 33071, "wrapT": 33071} for f in (9729, 9728)[:kinds]],
         "images": [{"bufferView": image_view, "mimeType": mime}],
-        "textures": [{"sampler": 0, "source": 0}, {"sampler": 1, "source": 0}],
+        "textures": [{"sampler": i, "source": 0} for i in range(kinds)],
         "buffers": [{"byteLength": buf.length}],
         "bufferViews": buf.views,
         "accessors": buf.accessors,
