@@ -49,18 +49,22 @@ class LearnedSettings:
     depth_threshold: a synthesised pixel is kept only this much (normalised disparity)
         behind the front surface; ext_edge_threshold: edge probability binarisation;
     largest_size: colour crops shrink to about this many pixels squared; log_depth: the
-        depth net works on log depth.
+        depth net works on log depth; repaint_margin: the front pixels of each segment's
+        context margin take the colour the networks painted there (as the fill's
+        ``repaint_margin``), so the mixed foreground colour next to the cut leaves no ghost
+        outline on the background.
     """
 
     depth_threshold: float = 0.04
     ext_edge_threshold: float = 0.002
     largest_size: int = 512
     log_depth: bool = True
+    repaint_margin: bool = True
 
     @classmethod
     def from_config(cls, config: InpaintConfig, depth_threshold: float) -> "LearnedSettings":
         return cls(float(depth_threshold), float(config.ext_edge_threshold), int(config.largest_size),
-                   bool(config.log_depth))
+                   bool(config.log_depth), bool(config.repaint_margin))
 
 
 @dataclass
@@ -242,6 +246,8 @@ class LearnedInpainter:
         color_ = canvas.color
         gray = bool((color_[..., 0] == color_[..., 1]).all() and (color_[..., 1] == color_[..., 2]).all())
         log_depth = bool(config.log_depth)
+        margin = np.zeros((h, w), dtype=bool)  # context margins the networks re-painted
+        margin_color = np.zeros((h, w, 3), dtype=np.uint8)
         for crop, d_out, mean, c_out in zip(crops, depth_outputs, means, color_outputs):
             window = (slice(crop.y0, crop.y1), slice(crop.x0, crop.x1))
             new_depth = depth_output(d_out[0], mean, log_depth)
@@ -253,7 +259,15 @@ class LearnedInpainter:
             depth[window][keep] = new_depth[keep]
             disparity[window][keep] = new_disp[keep]
             color[window][keep] = rgb[keep]
-        return LayerFill(mask, depth, disparity, color)
+            if config.repaint_margin and crop.keep is not None:
+                ring = crop.synthesis & ~crop.keep  # the segment's margin (one label map: no overlaps)
+                margin[window] |= ring
+                margin_color[window][ring] = rgb[ring]
+        # A margin pixel that another segment fills keeps that layer's colour in ``color``
+        # (its front pixel stays as it is), as in the fill.
+        repaint = margin & ~mask
+        color[repaint] = margin_color[repaint]
+        return LayerFill(mask, depth, disparity, color, repaint if repaint.any() else None)
 
 
 # ---------------------------------------------------------------------------------------
