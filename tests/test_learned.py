@@ -253,6 +253,16 @@ def test_context_margin_front_pixels_take_the_networks_colour_not_the_foreground
     assert plain(step.canvas, step.discontinuities, step.regions).repaint is None
 
 
+def test_learned_fill_drops_specks_as_the_fill_does(step):
+    import cv2
+
+    _, _, stats, _ = cv2.connectedComponentsWithStats(step.fill.mask.astype(np.uint8), connectivity=4)
+    assert (stats[1:, cv2.CC_STAT_AREA] >= LearnedSettings().min_piece).all()
+    keep_all = LearnedInpainter(*small_networks(), device="cpu",
+                                settings=dataclasses.replace(LearnedSettings(), min_piece=0))
+    assert keep_all(step.canvas, step.discontinuities, step.regions).mask.sum() >= step.fill.mask.sum()
+
+
 def test_edge_net_runs_where_a_background_edge_continues_behind_the_foreground(inpainter, step):
     crops = segment_crops(step.canvas, step.discontinuities, step.regions)
     assert any(c.context_edges.any() for c in crops)

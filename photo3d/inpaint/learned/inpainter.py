@@ -15,6 +15,7 @@ import numpy as np
 from ...config import InpaintConfig
 from ...core.data import Canvas, Discontinuities, LayerFill, Regions
 from ...errors import Photo3DError
+from ..fill import drop_specks
 from .crops import SegmentCrop, segment_crops
 from .tensors import (
     INPUT_CONVENTIONS,
@@ -52,7 +53,8 @@ class LearnedSettings:
         depth net works on log depth; repaint_margin: the front pixels of each segment's
         context margin take the colour the networks painted there (as the fill's
         ``repaint_margin``), so the mixed foreground colour next to the cut leaves no ghost
-        outline on the background.
+        outline on the background; min_piece: kept pieces of fewer pixels are dropped
+        (as the fill's ``min_piece``: no dust floating in the mesh).
     """
 
     depth_threshold: float = 0.04
@@ -60,11 +62,12 @@ class LearnedSettings:
     largest_size: int = 512
     log_depth: bool = True
     repaint_margin: bool = True
+    min_piece: int = 10
 
     @classmethod
     def from_config(cls, config: InpaintConfig, depth_threshold: float) -> "LearnedSettings":
         return cls(float(depth_threshold), float(config.ext_edge_threshold), int(config.largest_size),
-                   bool(config.log_depth), bool(config.repaint_margin))
+                   bool(config.log_depth), bool(config.repaint_margin), int(config.min_piece))
 
 
 @dataclass
@@ -263,6 +266,9 @@ class LearnedInpainter:
                 ring = crop.synthesis & ~crop.keep  # the segment's margin (one label map: no overlaps)
                 margin[window] |= ring
                 margin_color[window][ring] = rgb[ring]
+        kept = drop_specks(mask, int(config.min_piece))
+        depth[mask & ~kept] = disparity[mask & ~kept] = 0.0
+        mask = kept
         # A margin pixel that another segment fills keeps that layer's colour in ``color``
         # (its front pixel stays as it is), as in the fill.
         repaint = margin & ~mask
