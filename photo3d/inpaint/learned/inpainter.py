@@ -361,7 +361,7 @@ SHIPPED_IN_AUTO = False
 """Whether ``inpaint.method: auto`` takes photo3d's shipped networks when the published ones
 are missing. Set from the measured scores (checkpoints/MODEL_CARD.md): True only when they beat
 the non-learned fill on (a) colour and (c) novel views. False: the 2026-12-02 networks tie it
-((a) +0.08 dB; (c) +0.03 dB per scene on disoccluded pixels and in the band around
+((a) +0.08 dB, −0.26 dB on today's regions stage's masks; (c) +0.03 dB per scene on disoccluded pixels and in the band around
 them, −0.02 to −0.04 dB pooled, lower SSIM there) at ~10× its time, so
 auto keeps the fill and only ``learned`` uses them."""
 
