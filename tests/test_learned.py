@@ -4,6 +4,7 @@ weight lookup. Networks are small random-weight variants of the published archit
 inpainting quality."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import numpy as np
@@ -20,6 +21,7 @@ from photo3d.config import Config  # noqa: E402
 from photo3d.errors import Photo3DError  # noqa: E402
 from photo3d.inpaint.learned import (  # noqa: E402
     LearnedInpainter,
+    LearnedSettings,
     SegmentCrop,
     color_input,
     color_scale,
@@ -234,6 +236,31 @@ def test_fill_writes_only_synthesis_positions_with_valid_values(step):
     assert (fill.disparity[m] < canvas.detect_disparity[m] - small_config().edges.depth_threshold).all()
     assert step.inpaint_method == "learned" and step.mesh.info.inpaint == "learned"
     assert step.ldi.num_pixels == h * w + int(m.sum())
+
+
+def test_context_margin_front_pixels_take_the_networks_colour_not_the_foreground_mix(step):
+    """As the fill does: a ghost outline of the foreground's mixed colour must not stay on
+    the background (Bowling1's pink stripes beside the pin)."""
+    fill, regions = step.fill, step.regions
+    margin = regions.margin() > 0
+    assert fill.repaint is not None and fill.repaint.any()
+    assert not (fill.repaint & ~margin).any() and not (fill.repaint & fill.mask).any()
+    assert (fill.repaint == (margin & ~fill.mask)).all()
+    front = step.ldi.color[: fill.mask.size].reshape(fill.color.shape)
+    np.testing.assert_array_equal(front[fill.repaint], fill.color[fill.repaint])
+    settings = dataclasses.replace(LearnedSettings(), repaint_margin=False)
+    plain = LearnedInpainter(*small_networks(), device="cpu", settings=settings)
+    assert plain(step.canvas, step.discontinuities, step.regions).repaint is None
+
+
+def test_learned_fill_drops_specks_as_the_fill_does(step):
+    import cv2
+
+    _, _, stats, _ = cv2.connectedComponentsWithStats(step.fill.mask.astype(np.uint8), connectivity=4)
+    assert (stats[1:, cv2.CC_STAT_AREA] >= LearnedSettings().min_piece).all()
+    keep_all = LearnedInpainter(*small_networks(), device="cpu",
+                                settings=dataclasses.replace(LearnedSettings(), min_piece=0))
+    assert keep_all(step.canvas, step.discontinuities, step.regions).mask.sum() >= step.fill.mask.sum()
 
 
 def test_edge_net_runs_where_a_background_edge_continues_behind_the_foreground(inpainter, step):

@@ -47,49 +47,53 @@ def peel_fill(
         reachable from a source stay unfilled.
     """
     h, w = target_label.shape
-    tlab = target_label.reshape(-1)
-    slab = source_label.reshape(-1)
-    sdisp = source_disparity.reshape(-1).astype(np.float32)
-    scol = source_color.reshape(-1, 3).astype(np.float32)
-    filled = np.zeros(h * w, dtype=bool)
-    tdisp = np.zeros(h * w, dtype=np.float32) if target_disparity is None else target_disparity.reshape(-1).astype(np.float32)
-    tcol = np.zeros((h * w, 3), dtype=np.float32)
+    # The arrays get a border of `radius` pixels of label 0 (neither target nor source), so
+    # every window position is a valid index and no bounds test is needed: a border pixel
+    # can never match a label (> 0), exactly as an outside position was never taken.
+    r = int(radius)
+    pw = w + 2 * r
+
+    def padded(a: np.ndarray, dtype) -> np.ndarray:
+        return np.pad(a.astype(dtype, copy=False), [(r, r), (r, r)] + [(0, 0)] * (a.ndim - 2)).reshape(
+            ((h + 2 * r) * pw,) + a.shape[2:])
+
+    tlab = padded(target_label, np.int32)
+    slab = padded(source_label, np.int32)
+    sdisp = padded(source_disparity, np.float32)
+    scol = padded(source_color, np.float32)
+    filled = np.zeros(tlab.size, dtype=bool)
+    tdisp = np.zeros(tlab.size, dtype=np.float32) if target_disparity is None else padded(target_disparity, np.float32)
+    tcol = np.zeros((tlab.size, 3), dtype=np.float32)
     wdy, wdx, wgt = _window(radius, sigma)
+    window = (wdy * pw + wdx)[:, None]  # (k, 1) flat offsets of the window
+    weight = wgt[:, None]
+    steps = np.array([dy * pw + dx for dy, dx in _NEIGHBOURS])[:, None]  # (4, 1)
+    stamp = np.zeros(tlab.size, dtype=np.int64)  # scratch for removing duplicates
+
+    def unique(cells: np.ndarray) -> np.ndarray:
+        """The distinct values of ``cells`` (order does not matter: a ring's cells are
+        computed independently of each other)."""
+        order = np.arange(cells.size)
+        stamp[cells] = order
+        return cells[stamp[cells] == order]
 
     def neighbours_of(cells: np.ndarray, want_label: np.ndarray, of_source: bool) -> np.ndarray:
-        ys, xs = np.divmod(cells, w)
-        found = []
-        for dy, dx in _NEIGHBOURS:
-            qy, qx = ys + dy, xs + dx
-            inside = (qy >= 0) & (qy < h) & (qx >= 0) & (qx < w)
-            q = np.where(inside, qy * w + qx, 0)
-            if of_source:  # targets next to a source of their label
-                ok = inside & (slab[q] == want_label)
-                found.append(cells[ok])
-            else:  # unfilled targets of the same label next to new cells
-                ok = inside & (tlab[q] == want_label) & ~filled[q]
-                found.append(q[ok])
-        return np.unique(np.concatenate(found)) if found else cells[:0]
+        q = cells[None] + steps  # (4, n)
+        if of_source:  # targets next to a source of their label
+            ok = slab[q] == want_label[None]
+            return unique(np.broadcast_to(cells, q.shape)[ok])
+        ok = (tlab[q] == want_label[None]) & ~filled[q]  # unfilled targets of the same label next to new cells
+        return unique(q[ok])
 
     targets = np.nonzero(tlab > 0)[0]
     frontier = neighbours_of(targets, tlab[targets], of_source=True)
     while frontier.size:
-        fy, fx = np.divmod(frontier, w)
         lab = tlab[frontier]
-        k = wdy.size
-        vals_d = np.zeros((k, frontier.size), dtype=np.float32)
-        wts = np.zeros((k, frontier.size), dtype=np.float32)
-        qs = np.zeros((k, frontier.size), dtype=np.int64)
-        from_t = np.zeros((k, frontier.size), dtype=bool)
-        for i in range(k):
-            qy, qx = fy + wdy[i], fx + wdx[i]
-            inside = (qy >= 0) & (qy < h) & (qx >= 0) & (qx < w)
-            q = np.where(inside, qy * w + qx, 0)
-            t_ok = inside & filled[q] & (tlab[q] == lab)
-            s_ok = inside & (slab[q] == lab) & ~t_ok
-            qs[i], from_t[i] = q, t_ok
-            vals_d[i] = np.where(t_ok, tdisp[q], sdisp[q])
-            wts[i] = np.where(t_ok | s_ok, wgt[i], 0.0)
+        q = frontier[None] + window  # (k, F)
+        t_ok = filled[q] & (tlab[q] == lab)
+        s_ok = (slab[q] == lab) & ~t_ok
+        vals_d = np.where(t_ok, tdisp[q], sdisp[q])
+        wts = np.where(t_ok | s_ok, weight, np.float32(0.0))
         total = wts.sum(0)
         ok = total > 0
         if target_disparity is None:
@@ -101,12 +105,16 @@ def peel_fill(
         cw = wts * color_ok
         no_match = cw.sum(0) <= 0
         cw[:, no_match] = wts[:, no_match]  # no source on the right surface: take what there is
-        vals_c = np.where(from_t[..., None], tcol[qs], scol[qs])  # (k, F, 3)
+        vals_c = np.where(t_ok[..., None], tcol[q], scol[q])  # (k, F, 3)
         new_c = (cw[..., None] * vals_c).sum(0) / np.maximum(cw.sum(0), 1e-12)[:, None]
         frontier, lab = frontier[ok], lab[ok]
         tdisp[frontier] = new_d[ok]
         tcol[frontier] = new_c[ok]
         filled[frontier] = True
         frontier = neighbours_of(frontier, lab, of_source=False) if frontier.size else frontier
-    color = np.clip(tcol + 0.5, 0, 255).astype(np.uint8).reshape(h, w, 3)
-    return filled.reshape(h, w), tdisp.reshape(h, w), color
+
+    def unpadded(a: np.ndarray) -> np.ndarray:
+        return a.reshape((h + 2 * r, pw) + a.shape[1:])[r:r + h, r:r + w]
+
+    color = np.clip(unpadded(tcol) + 0.5, 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(unpadded(filled)), np.ascontiguousarray(unpadded(tdisp)), np.ascontiguousarray(color)

@@ -249,10 +249,19 @@ class PartialConv2d(nn.Module):
                         for mask, channels in masks)
         return total  # type: ignore[return-value]
 
-    def forward(self, x: torch.Tensor, masks: MaskParts) -> tuple[torch.Tensor, torch.Tensor]:
-        """(N, C_in, H, W) and mask pieces covering C_in channels → ((N, C_out, H', W'), (N, 1, H', W'))."""
-        full_mask = torch.cat([m.expand(-1, c, -1, -1) for m, c in masks], dim=1)
-        output = self.input_conv(x * full_mask.to(x.dtype))
+    def forward(self, x: torch.Tensor, masks: MaskParts,
+                premasked: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N, C_in, H, W) and mask pieces covering C_in channels → ((N, C_out, H', W'), (N, 1, H', W')).
+
+        ``premasked``: ``x`` is already multiplied by its masks (the U-Net's decoder masks
+        each piece before concatenating them, which saves a full-width mask and product).
+        """
+        if not premasked:
+            if len(masks) == 1:  # one mask for every channel: broadcast, no expanded copy
+                x = x * masks[0][0].to(x.dtype)
+            else:
+                x = x * torch.cat([m.expand(-1, c, -1, -1) for m, c in masks], dim=1).to(x.dtype)
+        output = self.input_conv(x)
         mask_sum = self.mask_sum(masks)
         holes = mask_sum == 0
         bias = self.input_conv.bias
@@ -261,8 +270,11 @@ class PartialConv2d(nn.Module):
         # The ratio k²·C_in / sum(m) (up to ~1e4) is formed in float32 first: under fp16
         # autocast, multiplying the half-precision output by it first would overflow to inf.
         ratio = self.window_size / mask_sum.masked_fill(holes, 1.0)
-        renormalised = (output - bias) * ratio + bias
-        return renormalised.masked_fill(holes, 0.0), (~holes).to(mask_sum.dtype)
+        if torch.is_grad_enabled() or output.dtype != ratio.dtype:  # autograd / fp16: out of place
+            renormalised = (output - bias) * ratio + bias
+            return renormalised.masked_fill(holes, 0.0), (~holes).to(mask_sum.dtype)
+        # float32 inference: the same operations in place (same numbers, no full-size temporaries)
+        return output.sub_(bias).mul_(ratio).add_(bias).masked_fill_(holes, 0.0), (~holes).to(mask_sum.dtype)
 
 
 class PartialConvBlock(nn.Module):
@@ -277,9 +289,10 @@ class PartialConvBlock(nn.Module):
         self.activation = {"relu": nn.ReLU(), "leaky": nn.LeakyReLU(0.2), None: nn.Identity()}[
             activation]
 
-    def forward(self, x: torch.Tensor, masks: MaskParts) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, masks: MaskParts,
+                premasked: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """See :meth:`PartialConv2d.forward`."""
-        h, mask = self.conv(x, masks)
+        h, mask = self.conv(x, masks, premasked)
         if hasattr(self, "bn"):
             h = self.bn(h)
         return self.activation(h), mask
@@ -345,8 +358,11 @@ class PartialConvUNet(nn.Module):
             h = F.interpolate(h, scale_factor=2, mode="nearest")
             m = F.interpolate(m, scale_factor=2, mode="nearest")
             skip, skip_mask = features[level - 1], masks[level - 1]
+            # each piece masked before the concatenation: the same product as masking the
+            # concatenated features with the concatenated masks, without building either
             h, m = getattr(self, self._decoder_name[level])(
-                torch.cat((h, skip), dim=1), [(m, h.shape[1]), (skip_mask, skip.shape[1])])
+                torch.cat((h * m.to(h.dtype), skip * skip_mask.to(skip.dtype)), dim=1),
+                [(m, h.shape[1]), (skip_mask, skip.shape[1])], premasked=True)
         return torch.sigmoid(h) if self.output_activation == "sigmoid" else h
 
 
