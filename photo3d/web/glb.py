@@ -176,7 +176,7 @@ def web_geometry(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = None, 
         rm = simplify_grid_mesh(mesh, WEB_BLOCKS, allowed_error=allowed, atlas_width=ATLAS_WIDTH)
         rm.hole_vertices, rm.hole_colors, rm.hole_faces = render_mesh_guard(mesh)
     else:
-        rm = render_mesh(mesh, simplify=False)
+        rm = render_mesh(dataclasses.replace(mesh, soft=None), simplify=False)  # opaque: the photo's colours
     blocks, verts, texels, faces = [], [], [], []
     top = 0
     if rm.texture is not None and len(rm.tex_faces):
