@@ -10,14 +10,17 @@ interior), clipped to [0, 1], trusted only where F and B differ and I lies near 
 and averaged with its neighbours along the edge.
 
 How the mesh draws it (:func:`photo3d.core.mesh.build_mesh`): the pixel's inner half is
-covered opaquely by the grid triangles from the interior to the pixel's centre, in the photo's
-colour I; its outer half by its edge facet, drawn blended with alpha ``a`` over whatever lies
-behind, in the foreground's colour freed of the background's share, F' = (I - (1 - a) B) / a.
-At the input camera the pixel's mean is the photo's I again (half I, half a F' + (1 - a) B = I);
-from a moved camera the outer half mixes the foreground with the background actually behind
-it, not with the one the photo had there, so the background the foreground hid no longer
-rims it, and the edge keeps the photo's blur (a sharper rim, e.g. the decontaminated colour on
-the whole pixel, scored 0.3-0.5 dB lower in the edge band on Middlebury's soft edges).
+covered opaquely by the grid triangles from the interior to the pixel's centre; its outer half
+by its edge facet, drawn blended over whatever lies behind, in the foreground's colour freed of
+the background's share, F' = (I - (1 - a) B) / a. How the pixel's coverage ``a`` splits between
+the halves depends on the edge's sharpness s (``SHARP_INNER``): a blurred edge (s = 0, the
+optics spread the foreground over the pixel) keeps the photo's I on the inner half and gives
+the facet alpha ``a``; a sharp edge through the pixel (s = 1, the pixel inside it is pure
+foreground) gives the inner half F' and the facet alpha 2a - 1. Either way the input camera
+sees the photo's I again; from a moved camera the facet mixes the foreground with the
+background actually behind it, not with the one the photo had there, so the background the
+foreground hid no longer rims it. (Treating every edge as sharp cost 0.5 dB in the edge band
+on Bowling1 at t = 0.5, whose edges are blurred over 2-3 px: it sharpens them.)
 Numpy only, vectorised over the pixels.
 """
 from __future__ import annotations
@@ -37,7 +40,7 @@ MAX_RESIDUAL_FRACTION = 0.35
 levels off the line between B and F; further off (texture, a third surface), it is no
 mixture of the two and stays opaque."""
 OVERSHOOT = 16.0
-"""The solved colour C stays within this many grey levels (per channel) of the box spanned
+"""The solved colour F' stays within this many grey levels (per channel) of the box spanned
 by F and I: a slightly wrong alpha must not draw a bright or dark outline."""
 
 
@@ -52,7 +55,7 @@ input camera still sees I."""
 @dataclass
 class SoftRim:
     """Per LDI pixel (N): ``color`` (N, 3) uint8, the colour of the pixel's vertex (the LDI's
-    colour; on the rim moved towards F' by ``SHARPNESS``); ``facet_color`` (N, 3) uint8, the
+    colour; on the rim moved towards F' by the sharpness s); ``facet_color`` (N, 3) uint8, the
     colour of its edge facet (F' on the rim); ``facet_alpha`` (N,) float32 in [0, 1], the facet's
     opacity; ``fraction`` (N,) float32, the estimated foreground fraction ``a`` (1 off the rim)."""
 
