@@ -161,6 +161,26 @@ def test_soft_rim_alpha_is_one_inside_and_the_mixture_on_the_rim(mix):
     assert np.median(redness(sc.mesh.colors[mixed])) > 40  # the opaque mesh keeps the photo's mixture
 
 
+def test_soft_rim_follows_the_mesh_into_exports_and_the_render_parts():
+    """The exported guard's vertices join the soft arrays opaque; the simplified (textured)
+    mesh drops the rim; the renderer's parts take the rim's facets out of the opaque part."""
+    from photo3d.core.guard import with_exported_guard
+    from photo3d.render.simplify import render_mesh
+    from photo3d.web.glb import simplified_mesh
+
+    sc, _, _, _ = soft_scene(0.75)
+    mesh = sc.mesh
+    exported = with_exported_guard(mesh)
+    assert exported.soft.alpha.shape == (exported.num_vertices,) and exported.soft.colors.shape == exported.colors.shape
+    assert (exported.soft.alpha[mesh.num_vertices:] == 255).all()
+    assert simplified_mesh(mesh).soft is None
+    parts = render_mesh(mesh)
+    blended = (mesh.soft.alpha[mesh.faces] < 255).all(axis=1).sum()
+    assert len(parts.blend_faces) == blended > 0
+    assert (parts.blend_colors[:, 3] < 255).all()
+    assert len(render_mesh(dataclasses.replace(mesh, soft=None)).blend_faces) == 0
+
+
 @pytest.mark.egl
 @pytest.mark.parametrize("soft_edge", [True, False])
 def test_soft_rim_draws_the_outline_as_the_true_scene_shows_it(soft_edge):

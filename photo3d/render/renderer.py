@@ -90,6 +90,7 @@ _FRAGMENT_SHADER = """
 uniform sampler2D u_texture;
 varying vec3 v_uvw;
 #elif defined(BLEND)
+uniform float u_cover;
 varying vec4 v_rgba;
 #else
 varying vec3 v_color;
@@ -98,7 +99,9 @@ void main() {
 #ifdef TEXTURED
     gl_FragColor = vec4(texture2D(u_texture, v_uvw.xy / v_uvw.z).rgb, 1.0);
 #elif defined(BLEND)
-    gl_FragColor = v_rgba;  // the soft rim, straight alpha
+    // the soft rim, straight alpha; then once more into the alpha channel alone (u_cover = 1):
+    // the rim counts as covered, as the opaque facets did
+    gl_FragColor = u_cover > 0.5 ? vec4(v_rgba.rgb, 1.0) : v_rgba;
 #else
 #ifdef BEHIND
     gl_FragColor = vec4(v_color, 0.0);  // alpha 0: not counted in the coverage mask
@@ -390,10 +393,20 @@ class Renderer:
             gloo.clear(color=True, depth=True)
             t0 = time.perf_counter()
             for part in self._parts:
-                if part.blend:  # colour over what is drawn; coverage (alpha) accumulates; depth kept
-                    gloo.set_state(blend=True, depth_mask=False)
-                    gloo.set_blend_func("src_alpha", "one_minus_src_alpha", "one", "one_minus_src_alpha")
+                if not part.blend:
+                    part.program.draw("triangles", part.index_buffer)
+                    continue
+                # the soft rim: colour blended over what is drawn, depth tested but not written;
+                # then coverage: alpha 1 wherever it lies, colour untouched
+                gloo.set_state(blend=True, depth_mask=False)
+                gloo.set_blend_func("src_alpha", "one_minus_src_alpha", "one", "one_minus_src_alpha")
+                part.program["u_cover"] = 0.0
                 part.program.draw("triangles", part.index_buffer)
+                gloo.set_state(blend=False)
+                gloo.set_color_mask(False, False, False, True)
+                part.program["u_cover"] = 1.0
+                part.program.draw("triangles", part.index_buffer)
+                gloo.set_color_mask(True, True, True, True)
             gloo.set_state(blend=False, depth_mask=True)
             self._ctx.flush()
             if self.profile:  # wait for the rasteriser, so that read-back is timed alone

@@ -492,10 +492,11 @@ def without_zero_area_faces(mesh: Mesh) -> Mesh:
 def split_soft_rim(mesh: Mesh) -> tuple[Mesh, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
     """(the opaque mesh in its soft colours, the blended part) of a mesh with ``Mesh.soft``:
     the faces whose three vertices have an alpha below 255 (the rim's facets) are taken out
-    as (vertices (B, 3) float32, RGBA colours (B, 4) uint8, faces (K, 3) uint32), those fully
-    transparent dropped. A mesh without ``soft`` (or without such faces) is returned as is."""
+    as (vertices (B, 3) float32, RGBA colours (B, 4) uint8, faces (K, 3) uint32), the fully
+    transparent ones too (they add nothing to the colour, but the rim counts as covered in the
+    renderer's mask). A mesh without ``soft`` (or without such faces) is returned as is."""
     soft = mesh.soft
-    if soft is None:
+    if soft is None or mesh.texture is not None:  # a textured mesh draws its texture, opaque
         return mesh, None
     if soft.alpha.shape != (mesh.num_vertices,) or soft.colors.shape != mesh.colors.shape:
         raise Photo3DError(f"mesh: soft alpha/colors must be ({mesh.num_vertices},) and {mesh.colors.shape}, "
@@ -503,10 +504,9 @@ def split_soft_rim(mesh: Mesh) -> tuple[Mesh, tuple[np.ndarray, np.ndarray, np.n
     face_alpha = soft.alpha[mesh.faces]
     blended = (face_alpha < 255).all(axis=1)
     opaque = dataclasses.replace(mesh, colors=soft.colors, faces=mesh.faces[~blended], soft=None)
-    visible = blended & (face_alpha > 0).any(axis=1)
-    if not visible.any():
+    if not blended.any():
         return opaque, None
-    ids, faces = np.unique(mesh.faces[visible], return_inverse=True)
+    ids, faces = np.unique(mesh.faces[blended], return_inverse=True)
     rgba = np.concatenate([soft.colors[ids], soft.alpha[ids, None]], axis=1).astype(np.uint8)
     return opaque, (np.asarray(mesh.vertices[ids], np.float32), rgba, faces.reshape(-1, 3).astype(np.uint32))
 

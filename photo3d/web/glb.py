@@ -224,7 +224,8 @@ def simplified_mesh(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = Non
     texel = np.clip(texel, 0, [atlas.shape[1] - 1, atlas.shape[0] - 1])
     return dataclasses.replace(
         mesh, vertices=geometry.vertices.astype(np.float32), colors=atlas[texel[:, 1], texel[:, 0]],
-        faces=geometry.faces.astype(np.int32), texture=MeshTexture(geometry.uv.astype(np.float32), atlas, projective=True), guard=None)
+        faces=geometry.faces.astype(np.int32), texture=MeshTexture(geometry.uv.astype(np.float32), atlas, projective=True), guard=None,
+        soft=None)
 
 
 def render_mesh_guard(mesh: Mesh) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
