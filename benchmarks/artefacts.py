@@ -143,7 +143,10 @@ def clear_pixels(renderer, mesh, views: tuple[int, ...]) -> dict[int, np.ndarray
     guard = mesh.guard
     if guard is not None:
         guard = dataclasses.replace(guard, colors=np.maximum(guard.colors, 16).astype(np.uint8))
-    lifted = dataclasses.replace(mesh, colors=np.maximum(mesh.colors, 16).astype(np.uint8), guard=guard)
+    soft = mesh.soft
+    if soft is not None:
+        soft = dataclasses.replace(soft, colors=np.maximum(soft.colors, 16).astype(np.uint8))
+    lifted = dataclasses.replace(mesh, colors=np.maximum(mesh.colors, 16).astype(np.uint8), guard=guard, soft=soft)
     renderer.set_mesh(lifted)
     out = {}
     for k in views:

@@ -252,6 +252,11 @@ class RenderConfig:
     """Render at this scale and downsample (anti-aliasing), in [1, 8]."""
     hole_guard: bool = True
     """Draw background-coloured stretched triangles behind holes (render only)."""
+    soft_edge: bool = True
+    """A soft foreground rim: the pixels on the near side of a depth cut whose colour mixes
+    foreground and background get an alpha and the foreground's colour (SLIDE-style soft
+    layering), blended over what lies behind, so that no background colour rims the
+    foreground from a moved camera (``photo3d.core.soft_edge``). Exported GLBs stay opaque."""
     simplify: bool = True
     """Draw flat patches of the mesh as fans (the same image, about 4x fewer triangles)."""
     simplify_error: float = 0.3
@@ -589,7 +594,7 @@ FLAT_KEYS = {
     "log_depth": "inpaint.log_depth", "device": ("inpaint.device", "depth.device"), "fp16": "inpaint.fp16",
     "max_batch_pixels": "inpaint.max_batch_pixels",
     "depth_kind": "depth.kind",
-    "supersample": "render.supersample", "hole_guard": "render.hole_guard", "render_simplify": "render.simplify",
+    "supersample": "render.supersample", "hole_guard": "render.hole_guard", "soft_edge": "render.soft_edge", "render_simplify": "render.simplify",
     "paths": "video.paths", "num_frames": "video.num_frames", "fps": "video.fps", "crop_border": "video.crop_border",
     "custom_trajectories": "video.custom_trajectories",
     "save_ply": "output.save_ply", "save_glb": "output.save_glb",

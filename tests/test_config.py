@@ -358,7 +358,7 @@ NON_DEFAULT = {
     "inpaint.largest_size": 256, "inpaint.log_depth": False, "inpaint.device": "cpu", "inpaint.fp16": True,
     "inpaint.max_batch_pixels": 1_000_000,
     "depth.kind": "depth", "depth.device": "cpu",
-    "render.supersample": 3.0, "render.hole_guard": False, "render.simplify": False,
+    "render.supersample": 3.0, "render.hole_guard": False, "render.soft_edge": False, "render.simplify": False,
     "video.paths": ["slide", "swing"], "video.num_frames": 12, "video.fps": 24.0,
     "video.crop_border": [0.01, 0.02, 0.03, 0.04],
     "video.custom_trajectories": [{"name": "slide", "traj_type": "straight-line", "x": 0.01, "y": 0.0, "z": 0.0}],

@@ -105,6 +105,27 @@ class GuardGeometry:
 
 
 @dataclass
+class SoftEdge:
+    """The foreground's soft rim (:mod:`photo3d.core.soft_edge`), for a renderer that blends.
+
+    alpha: (V,) uint8 opacity per vertex (255 = opaque); below 255 only on the edge facets of
+        foreground pixels beside a cut whose colour mixes foreground and background.
+    colors: (V, 3) uint8 straight (not premultiplied) colours to draw with ``alpha``: the rim's
+        colour freed of the background's share. ``Mesh.colors`` keeps the photo's colours,
+        for viewers that draw no alpha (the opaque mesh looks as it did without a soft edge).
+    Replace both with ``Mesh.colors`` when changing a mesh's colours (or set ``soft=None``).
+    """
+
+    alpha: np.ndarray
+    colors: np.ndarray
+
+    @property
+    def num_soft(self) -> int:
+        """Vertices drawn with an alpha below 255."""
+        return int((self.alpha < 255).sum())
+
+
+@dataclass
 class MeshInfo:
     """How a mesh was made; written into the PLY header as comments (in this order)."""
 
@@ -130,6 +151,7 @@ class Mesh:
     texture: colour from a texture instead of ``colors`` (optional).
     guard: the render-only hole guard (optional; not part of ``faces``).
     info: how the mesh was made.
+    soft: the soft foreground rim, alpha and colours per vertex (optional; None = opaque).
     """
 
     vertices: np.ndarray
@@ -139,6 +161,7 @@ class Mesh:
     texture: MeshTexture | None = None
     guard: GuardGeometry | None = None
     info: MeshInfo = field(default_factory=MeshInfo)
+    soft: SoftEdge | None = None
 
     @property
     def num_vertices(self) -> int:

@@ -8,7 +8,7 @@ import dataclasses
 
 import numpy as np
 
-from .data import DOWN, LDI, LEFT, RIGHT, UP, GuardGeometry, Mesh
+from .data import DOWN, LDI, LEFT, RIGHT, UP, GuardGeometry, Mesh, SoftEdge
 
 
 def hole_guard(ldi: LDI, vertices: np.ndarray) -> GuardGeometry:
@@ -76,11 +76,16 @@ def with_exported_guard(mesh: Mesh) -> Mesh:
     used = np.unique(faces)
     new_index = np.full(len(guard.vertices), -1, dtype=np.int64)
     new_index[used] = mesh.num_vertices + np.arange(used.size)
+    soft = mesh.soft
+    if soft is not None:  # the guard's vertices are opaque
+        soft = SoftEdge(np.concatenate([soft.alpha, np.full(used.size, 255, np.uint8)]),
+                        np.concatenate([soft.colors, guard.colors[used]]).astype(np.uint8))
     return dataclasses.replace(
         mesh,
         vertices=np.concatenate([mesh.vertices, guard.vertices[used]]).astype(np.float32),
         colors=np.concatenate([mesh.colors, guard.colors[used]]).astype(np.uint8),
         faces=np.concatenate([mesh.faces, new_index[faces].astype(np.int32)]),
+        soft=soft,
     )
 
 

@@ -10,13 +10,18 @@ near side each front-layer pixel next to a cut gets a facet of its own (a pixel-
 square at its depth, fanned around the pixel's vertex and bridged to the facets of linked
 pixels, so it stays part of its surface), so that at the input camera every pixel is drawn
 with its own colour.
+
+With ``soft_edge`` the foreground's rim is soft (:mod:`photo3d.core.soft_edge`): ``Mesh.soft``
+gives the facets of mixed rim pixels an alpha below 255 and the colour freed of the
+background's share, for a renderer that blends; ``Mesh.colors`` keeps the photo's colours.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .data import DOWN, LDI, LEFT, RIGHT, UP, Mesh, MeshInfo
+from .data import DOWN, LDI, LEFT, RIGHT, UP, Mesh, MeshInfo, SoftEdge
 from .guard import hole_guard
+from .soft_edge import soft_rim
 
 
 def ldi_triangles(links: np.ndarray) -> np.ndarray:
@@ -106,19 +111,20 @@ def edge_facet_geometry(ldi: LDI, z: np.ndarray, first: int,
     return fverts, np.repeat(ldi.color[idx], 4, 0), faces
 
 
-def drop_unused_vertices(vertices: np.ndarray, colors: np.ndarray,
-                         faces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def drop_unused_vertices(vertices: np.ndarray, colors: np.ndarray, faces: np.ndarray,
+                         *per_vertex: np.ndarray) -> tuple[np.ndarray, ...]:
     """Remove every vertex no face uses and renumber the faces (vertex order kept).
-    vertices (V, 3), colors (V, 3), faces (F, 3) int -> the same with V' <= V."""
+    vertices (V, 3), colors (V, 3), faces (F, 3) int, and any further (V, ...) arrays ->
+    the same with V' <= V (vertices, colors, faces, then the further arrays)."""
     used = np.zeros(vertices.shape[0], dtype=bool)
     used[faces.ravel()] = True
     if used.all():
-        return vertices, colors, faces
+        return (vertices, colors, faces, *per_vertex)
     new_index = (np.cumsum(used) - 1).astype(np.int32)
-    return vertices[used], colors[used], new_index[faces]
+    return (vertices[used], colors[used], new_index[faces], *(a[used] for a in per_vertex))
 
 
-def build_mesh(ldi: LDI, edge_facets: bool = True, guard_holes: bool = True) -> Mesh:
+def build_mesh(ldi: LDI, edge_facets: bool = True, guard_holes: bool = True, soft_edge: bool = True) -> Mesh:
     """Mesh of ``ldi`` in the input camera frame (vertex = pixel centre at its depth).
 
     Vertices no face uses are removed (:func:`drop_unused_vertices`), so vertex ``i`` is
@@ -126,18 +132,34 @@ def build_mesh(ldi: LDI, edge_facets: bool = True, guard_holes: bool = True) -> 
 
     The canvas band (``ldi.pad``) maps to image coordinates x - pad, y - pad, so the mesh's
     intrinsics are the working image's.
+
+    ``soft_edge`` (with ``edge_facets``): ``Mesh.soft`` holds the soft rim (module docstring);
+    None when no rim pixel is mixed.
     """
     k = ldi.intrinsics
     z = ldi.depth.astype(np.float32)
     verts = k.unproject(ldi.x, ldi.y, z).astype(np.float32)
     colors = ldi.color
     faces = ldi_triangles(ldi.links)
+    rim = soft_rim(ldi) if soft_edge and edge_facets else None
+    soft_colors = None if rim is None else rim.color
+    alpha = None if rim is None else np.full(ldi.num_pixels, 255, np.uint8)
     if edge_facets:
         fverts, fcolors, ffaces = edge_facet_geometry(ldi, z, verts.shape[0], faces)
         verts = np.concatenate([verts, fverts])
         colors = np.concatenate([colors, fcolors])
         faces = np.concatenate([faces, ffaces])
+        if rim is not None:  # the facets' corners, in edge_facet_geometry's order
+            idx = np.nonzero((ldi.layer == 0) & (ldi.links < 0).any(1))[0]
+            soft_colors = np.concatenate([soft_colors, np.repeat(rim.facet_color[idx], 4, 0)])
+            facet_alpha = np.round(rim.facet_alpha[idx] * 255).astype(np.uint8)
+            alpha = np.concatenate([alpha, np.repeat(facet_alpha, 4)])
     image_k = k.shifted(-ldi.pad, -ldi.pad, k.width - 2 * ldi.pad, k.height - 2 * ldi.pad)
     guard = hole_guard(ldi, verts) if guard_holes else None
-    verts, colors, faces = drop_unused_vertices(verts, colors, faces)
-    return Mesh(verts, colors, faces, image_k, guard=guard, info=MeshInfo(layers=int(ldi.layer.max()) + 1))
+    soft = None
+    if rim is not None and rim.rim.any():
+        verts, colors, faces, soft_colors, alpha = drop_unused_vertices(verts, colors, faces, soft_colors, alpha)
+        soft = SoftEdge(alpha, soft_colors)
+    else:
+        verts, colors, faces = drop_unused_vertices(verts, colors, faces)
+    return Mesh(verts, colors, faces, image_k, guard=guard, info=MeshInfo(layers=int(ldi.layer.max()) + 1), soft=soft)

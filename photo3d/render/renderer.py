@@ -56,6 +56,9 @@ attribute vec3 a_position;
 #ifdef TEXTURED
 attribute vec2 a_uv;
 varying vec3 v_uvw;
+#elif defined(BLEND)
+attribute vec4 a_rgba;  // own names: vispy reads declarations past the #ifdefs
+varying vec4 v_rgba;
 #else
 attribute vec3 a_color;
 varying vec3 v_color;
@@ -74,6 +77,8 @@ void main() {
 #else
     v_uvw = vec3(a_uv, 1.0);
 #endif
+#elif defined(BLEND)
+    v_rgba = a_rgba;
 #else
     v_color = a_color;
 #endif
@@ -84,12 +89,19 @@ _FRAGMENT_SHADER = """
 #ifdef TEXTURED
 uniform sampler2D u_texture;
 varying vec3 v_uvw;
+#elif defined(BLEND)
+uniform float u_cover;
+varying vec4 v_rgba;
 #else
 varying vec3 v_color;
 #endif
 void main() {
 #ifdef TEXTURED
     gl_FragColor = vec4(texture2D(u_texture, v_uvw.xy / v_uvw.z).rgb, 1.0);
+#elif defined(BLEND)
+    // the soft rim, straight alpha; then once more into the alpha channel alone (u_cover = 1):
+    // the rim counts as covered, as the opaque facets did
+    gl_FragColor = u_cover > 0.5 ? vec4(v_rgba.rgb, 1.0) : v_rgba;
 #else
 #ifdef BEHIND
     gl_FragColor = vec4(v_color, 0.0);  // alpha 0: not counted in the coverage mask
@@ -124,10 +136,11 @@ class _Part:
     """GL objects of one drawable part: program, vertex and index buffers, optional texture."""
 
     def __init__(self, gloo, data: np.ndarray, faces: np.ndarray, texture: np.ndarray | None, behind: bool = False,
-                 projective: bool = False):
+                 projective: bool = False, blend: bool = False):
         defines = (("" if texture is None else "#define TEXTURED\n") + ("#define BEHIND\n" if behind else "")
-                   + ("#define PROJECTIVE\n" if projective else ""))
+                   + ("#define PROJECTIVE\n" if projective else "") + ("#define BLEND\n" if blend else ""))
         self.behind = behind
+        self.blend = blend
         self.program = gloo.Program(defines + _VERTEX_SHADER, defines + _FRAGMENT_SHADER)
         self.vertex_buffer = gloo.VertexBuffer(data)
         self.program.bind(self.vertex_buffer)
@@ -150,6 +163,13 @@ def _colour_vertex_data(vertices: np.ndarray, colors: np.ndarray) -> np.ndarray:
     data = np.empty(len(vertices), dtype=[("a_position", np.float32, 3), ("a_color", np.float32, 3)])
     data["a_position"] = vertices
     data["a_color"] = np.asarray(colors, dtype=np.float32) * np.float32(1.0 / 255.0)
+    return data
+
+
+def _rgba_vertex_data(vertices: np.ndarray, rgba: np.ndarray) -> np.ndarray:
+    data = np.empty(len(vertices), dtype=[("a_position", np.float32, 3), ("a_rgba", np.float32, 4)])
+    data["a_position"] = vertices
+    data["a_rgba"] = np.asarray(rgba, dtype=np.float32) * np.float32(1.0 / 255.0)
     return data
 
 
@@ -290,9 +310,12 @@ class Renderer:
         if len(prepared.hole_faces):  # drawn last: it fills only what nothing else covers
             data = _colour_vertex_data(prepared.hole_vertices, prepared.hole_colors)
             self._parts.append(_Part(gloo, data, prepared.hole_faces, None, behind=True))
+        if len(prepared.blend_faces):  # the soft rim, blended over all of the above
+            data = _rgba_vertex_data(prepared.blend_vertices, prepared.blend_colors)
+            self._parts.append(_Part(gloo, data, prepared.blend_faces, None, blend=True))
         self.num_triangles = prepared.num_triangles
 
-        points = np.concatenate([prepared.vertices, prepared.tex_vertices]).astype(np.float64)
+        points = np.concatenate([prepared.vertices, prepared.tex_vertices, prepared.blend_vertices]).astype(np.float64)
         if len(points) == 0:
             points = np.zeros((1, 3))
         lo, hi = points.min(axis=0), points.max(axis=0)
@@ -370,7 +393,21 @@ class Renderer:
             gloo.clear(color=True, depth=True)
             t0 = time.perf_counter()
             for part in self._parts:
+                if not part.blend:
+                    part.program.draw("triangles", part.index_buffer)
+                    continue
+                # the soft rim: colour blended over what is drawn, depth tested but not written;
+                # then coverage: alpha 1 wherever it lies, colour untouched
+                gloo.set_state(blend=True, depth_mask=False)
+                gloo.set_blend_func("src_alpha", "one_minus_src_alpha", "one", "one_minus_src_alpha")
+                part.program["u_cover"] = 0.0
                 part.program.draw("triangles", part.index_buffer)
+                gloo.set_state(blend=False)
+                gloo.set_color_mask(False, False, False, True)
+                part.program["u_cover"] = 1.0
+                part.program.draw("triangles", part.index_buffer)
+                gloo.set_color_mask(True, True, True, True)
+            gloo.set_state(blend=False, depth_mask=True)
             self._ctx.flush()
             if self.profile:  # wait for the rasteriser, so that read-back is timed alone
                 self._ctx.gl.glFinish()

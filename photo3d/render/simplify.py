@@ -59,6 +59,9 @@ class RenderMesh:
     shows its texels where the pixel grid had them.
     hole_vertices/hole_colors/hole_faces: the hole guard (``Mesh.guard``), drawn
     behind everything else and left out of the coverage mask.
+    blend_vertices (B, 3) float32, blend_colors (B, 4) uint8 RGBA (straight alpha),
+    blend_faces (K, 3) uint32: the soft rim (``Mesh.soft``), drawn last, blended over
+    everything else, without writing depth.
     """
 
     vertices: np.ndarray
@@ -72,10 +75,13 @@ class RenderMesh:
     hole_colors: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.uint8))
     hole_faces: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.uint32))
     tex_projective: bool = False
+    blend_vertices: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.float32))
+    blend_colors: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.uint8))
+    blend_faces: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.uint32))
 
     @property
     def num_triangles(self) -> int:
-        return int(len(self.faces) + len(self.tex_faces) + len(self.hole_faces))
+        return int(len(self.faces) + len(self.tex_faces) + len(self.hole_faces) + len(self.blend_faces))
 
 
 def _by_first_vertex(faces: np.ndarray) -> np.ndarray:
@@ -483,6 +489,28 @@ def without_zero_area_faces(mesh: Mesh) -> Mesh:
     return dataclasses.replace(mesh, faces=mesh.faces[~flat])
 
 
+def split_soft_rim(mesh: Mesh) -> tuple[Mesh, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+    """(the opaque mesh in its soft colours, the blended part) of a mesh with ``Mesh.soft``:
+    the faces whose three vertices have an alpha below 255 (the rim's facets) are taken out
+    as (vertices (B, 3) float32, RGBA colours (B, 4) uint8, faces (K, 3) uint32), the fully
+    transparent ones too (they add nothing to the colour, but the rim counts as covered in the
+    renderer's mask). A mesh without ``soft`` (or without such faces) is returned as is."""
+    soft = mesh.soft
+    if soft is None or mesh.texture is not None:  # a textured mesh draws its texture, opaque
+        return mesh, None
+    if soft.alpha.shape != (mesh.num_vertices,) or soft.colors.shape != mesh.colors.shape:
+        raise Photo3DError(f"mesh: soft alpha/colors must be ({mesh.num_vertices},) and {mesh.colors.shape}, "
+                           f"got {soft.alpha.shape} and {soft.colors.shape}")
+    face_alpha = soft.alpha[mesh.faces]
+    blended = (face_alpha < 255).all(axis=1)
+    opaque = dataclasses.replace(mesh, colors=soft.colors, faces=mesh.faces[~blended], soft=None)
+    if not blended.any():
+        return opaque, None
+    ids, faces = np.unique(mesh.faces[blended], return_inverse=True)
+    rgba = np.concatenate([soft.colors[ids], soft.alpha[ids, None]], axis=1).astype(np.uint8)
+    return opaque, (np.asarray(mesh.vertices[ids], np.float32), rgba, faces.reshape(-1, 3).astype(np.uint32))
+
+
 def render_mesh(mesh: Mesh, simplify: bool = True, motion: tuple[float, float, float] | None = None,
                 max_error_px: float = 0.0) -> RenderMesh:
     """The RenderMesh of ``mesh``: its texture when it has one, else vertex colours, with
@@ -493,8 +521,12 @@ def render_mesh(mesh: Mesh, simplify: bool = True, motion: tuple[float, float, f
     ``max_error_px`` > 0, patches of ``SCREEN_BLOCKS`` are merged wherever no vertex then moves
     by more than ``max_error_px`` pixels in any of those cameras (:func:`disparity_tolerance`);
     otherwise only planar patches (relative disparity error 1e-3) are.
+
+    A mesh with a soft rim (``Mesh.soft``) is drawn in its soft colours, its rim's facets
+    blended (:func:`split_soft_rim`).
     """
     mesh = without_zero_area_faces(mesh)
+    mesh, blend = split_soft_rim(mesh)
     if simplify and motion is not None and max_error_px > 0 and mesh.texture is None:
         _check_mesh(mesh)
         allowed = disparity_tolerance(mesh, max_error_px, *motion)
@@ -506,6 +538,8 @@ def render_mesh(mesh: Mesh, simplify: bool = True, motion: tuple[float, float, f
         out.hole_vertices = np.asarray(guard.vertices, np.float32)
         out.hole_colors = np.asarray(guard.colors, np.uint8)
         out.hole_faces = np.asarray(guard.faces, np.uint32)
+    if blend is not None:
+        out.blend_vertices, out.blend_colors, out.blend_faces = blend
     return out
 
 

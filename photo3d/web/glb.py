@@ -406,7 +406,7 @@ def web_geometry(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = None, 
         allowed = disparity_tolerance(mesh, max_error_px, shift_xy, shift_z, focal)
         rm = simplify_grid_mesh(mesh, WEB_BLOCKS, allowed_error=allowed, atlas_width=ATLAS_WIDTH)
     else:
-        rm = render_mesh(mesh, simplify=False)
+        rm = render_mesh(dataclasses.replace(mesh, soft=None), simplify=False)  # opaque: the photo's colours
     k = mesh.intrinsics
     # one id per distinct position, over both parts: a vertex the patches and the other
     # triangles share becomes one glTF vertex where it reads the same texel
@@ -560,7 +560,8 @@ def simplified_mesh(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = Non
     texel = np.clip(texel, 0, [atlas.shape[1] - 1, atlas.shape[0] - 1])
     return dataclasses.replace(
         mesh, vertices=geometry.vertices.astype(np.float32), colors=atlas[texel[:, 1], texel[:, 0]],
-        faces=geometry.faces.astype(np.int32), texture=MeshTexture(geometry.uv.astype(np.float32), atlas, projective=True), guard=None)
+        faces=geometry.faces.astype(np.int32), texture=MeshTexture(geometry.uv.astype(np.float32), atlas, projective=True), guard=None,
+        soft=None)
 
 
 def render_mesh_guard(mesh: Mesh) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
