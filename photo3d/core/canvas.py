@@ -30,8 +30,9 @@ TEXTURE_AMPLITUDE = 0.5
 TEXTURE_FADE = 0.4
 # A near object crossing the border ends in the band: each of its ends along the border
 # moves in by TAPER_SLOPE px per px outwards (:func:`band_sources`). Outside the frame, on 8
-# Middlebury scenes, 1.0 / 0.5 / 0.25 / 0 (a bar) scored 19.17 / 19.69 / 19.93 / see README
-# dB (mean): objects that cross the border mostly do go on beyond it, so a slow taper.
+# Middlebury scenes, 1.0 / 0.5 / 0.25 / 0 (a bar) scored 19.17 / 19.69 / 19.93 / 19.95 dB
+# (mean over scenes and views): objects that cross the border mostly do go on beyond it, so
+# a slow taper, which narrows the bar at no measurable cost.
 TAPER_SLOPE = 0.25
 
 
