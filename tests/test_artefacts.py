@@ -393,10 +393,17 @@ def test_border_does_not_mix_surfaces():
     image[: h // 2] = RED.astype(np.uint8)
     depth = np.full((h, w), 4.0, np.float32)
     depth[: h // 2] = 2.0
-    band = left_band(image, depth)
+    pad = 12
+    config = small_config(extrapolation_thickness=pad).with_changes({"prepare.crop_scan_border": False})
+    canvas = build_scene(image, depth, config, kind="depth").canvas
+    band = canvas.color[pad:-pad, :pad].astype(int)
+    # the band's own surfaces (the near one ends in the band, tapering: core.canvas)
+    near = canvas.detect_disparity[pad:-pad, :pad] > canvas.detect_disparity[-pad - 1, pad] * 1.5
+    assert near[: h // 2 - 3].all() and not near[h // 2:].any()
     red_rows = band[: h // 2 - 3].reshape(-1, 3)  # 3 rows off the cut: the texture's own blur
     assert redness(red_rows).max() < 12
-    assert redness(band[: h // 2].reshape(-1, 3)).mean() < 12
+    assert redness(band[near]).mean() < 12
+    assert redness(band[~near]).min() > 60  # the far surface's band takes no red
 
 
 def test_dark_scan_border_is_cropped_with_a_note(caplog):
