@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from photo3d.core.canvas import fill_border, make_canvas
+from photo3d.core.canvas import band_sources, fill_border, make_canvas
 from photo3d.core.data import Intrinsics, PreparedRGBD
 
 
@@ -35,13 +35,40 @@ def test_border_fill_keeps_the_image_and_extends_each_surface_with_its_own_colou
     canvas = make_canvas(prepared_step(), 6)
     filled = fill_border(canvas, depth_threshold=0.04)
     np.testing.assert_array_equal(filled.color[canvas.image_mask], canvas.color[canvas.image_mask])
-    np.testing.assert_array_equal(filled.detect_disparity, canvas.detect_disparity)
+    inside = canvas.image_mask
+    np.testing.assert_array_equal(filled.detect_disparity[inside], canvas.detect_disparity[inside])
+    np.testing.assert_array_equal(filled.depth * filled.detect_disparity, np.ones(filled.shape, np.float32))
     band = ~canvas.image_mask
-    near = band & (canvas.detect_disparity > 1.0)
-    far = band & (canvas.detect_disparity < 1.0)
+    near = band & (filled.detect_disparity > 1.0)
+    far = band & (filled.detect_disparity < 1.0)
     assert near.any() and far.any()
-    # the band above the near (red) half stays red, above the far (blue) half blue
+    # the band beside the near (red) half stays red, beside the far (blue) half blue
     assert (filled.color[near][:, 0] > 150).all() and (filled.color[far][:, 2] > 150).all()
+
+
+def test_a_near_object_crossing_the_border_ends_in_the_band_and_the_background_continues():
+    """A near bar (a rope, a ring's arm) that reaches the top border: carried straight out it
+    became a bar across the whole band, hiding the wall that continues behind it. It ends
+    with a taper (TAPER_SLOPE px in from each end per px out); beside and beyond it the band continues the wall (disparity and
+    colour); a surface that fills the whole border (the far wall here) continues straight."""
+    h, w, pad = 20, 30, 8
+    image = np.zeros((h, w, 3), np.uint8)
+    image[:] = (20, 20, 200)
+    disparity = np.full((h, w), 0.5, np.float32)
+    image[:, 12:18] = (200, 20, 20)  # a 6 px bar crossing the top and bottom borders
+    disparity[:, 12:18] = 2.0
+    canvas = make_canvas(PreparedRGBD(image, 1 / disparity, disparity, Intrinsics.default(w, h), center_depth=2.0), pad)
+    filled = fill_border(canvas, depth_threshold=0.04)
+    top = filled.detect_disparity[:pad][::-1, pad:pad + w]  # row 0: 1 px above the photo
+    width = (top > 1.0).sum(axis=1)
+    np.testing.assert_array_equal(width, [6, 6, 6, 4, 4, 4, 4, 2])  # 6 px at the ring, 0.5 fewer per px
+    steep = band_sources(canvas.detect_disparity[pad, pad:pad + w], pad, 0.04, slope=1.0)
+    np.testing.assert_array_equal((canvas.detect_disparity[pad, pad:pad + w][steep] > 1.0).sum(axis=1),
+                                  [4, 2, 0, 0, 0, 0, 0, 0])
+    assert (filled.color[:pad][::-1, pad:pad + w][top < 1.0][:, 2] > 150).all()  # the wall's colour
+    assert (filled.color[:pad][::-1, pad:pad + w][top > 1.0][:, 0] > 150).all()
+    # the left and right bands: the far wall fills the border there, and continues straight
+    np.testing.assert_array_equal(filled.detect_disparity[pad:pad + h, :pad], 0.5)
 
 
 def test_no_band_no_change():

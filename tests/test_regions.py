@@ -30,3 +30,28 @@ def test_grow_labels_respects_steps_and_blocking():
     blocked[2] = 1
     lab = grow_labels(nb, np.array([0]), np.array([1]), steps=5, blocked=blocked)
     assert lab.tolist() == [1, 1, 0, 0, 0, 0, 0, 0, 0, 0]
+
+
+def test_synthesis_does_not_grow_from_the_photo_into_the_border_band():
+    """A near surface that reaches the right border, its cut 6 px inside the photo: the
+    background continued behind it from that cut stops at the photo's edge. Grown on into
+    the band it went on behind the band's front to the canvas's outer edge and, on big moves,
+    peeked out past it as a bar of the context's colour (Reindeer's dark bar, painted from a
+    cushion far inside the photo); behind the band only the band's own cuts start a layer."""
+    from scenes import small_config
+
+    from photo3d.pipeline import build_regions
+
+    h, w = 96, 64
+    image = np.zeros((h, w, 3), np.uint8)
+    image[:] = (30, 30, 30)
+    image[:, w - 6:] = (200, 180, 120)
+    depth = np.full((h, w), 4.0, np.float32)
+    depth[:, w - 6:] = 2.0
+    config = small_config(background_thickness=20, extrapolation_thickness=8)
+    sc = build_regions(image, depth, config, kind="depth")
+    pad = sc.canvas.pad
+    synthesis = sc.regions.synthesis_label
+    middle = slice(pad + h // 2 - 8, pad + h // 2 + 8)  # rows far from the top and bottom bands
+    assert (synthesis[middle, pad + w - 6: pad + w] > 0).all()  # behind the surface in the photo
+    assert not synthesis[middle, pad + w:].any()  # not behind the band beside it

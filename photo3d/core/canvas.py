@@ -1,7 +1,8 @@
 """The canvas: the working image padded by a band on every side, and the border extension
 that fills the band (the border's synthesis region) so that moving cameras do not show
 the edge of the photo: the photo's outer ring spread outwards with a blur that widens with
-the distance from the photo, plus the photo's own texture, mirrored from the same surface,
+the distance from the photo (near objects crossing the border end in the band, tapering),
+plus the photo's own texture, mirrored from the same surface,
 fading out over the first part of the band.
 """
 from __future__ import annotations
@@ -27,6 +28,12 @@ BLUR_SLOPE = 1.0
 TEXTURE_SCALE = 0.1
 TEXTURE_AMPLITUDE = 0.5
 TEXTURE_FADE = 0.4
+# A near object crossing the border ends in the band: each of its ends along the border
+# moves in by TAPER_SLOPE px per px outwards (:func:`band_sources`). Outside the frame, on 8
+# Middlebury scenes, 1.0 / 0.5 / 0.25 / 0 (a bar) scored 19.17 / 19.69 / 19.93 / 19.95 dB
+# (mean over scenes and views): objects that cross the border mostly do go on beyond it, so
+# a slow taper, which narrows the bar at no measurable cost.
+TAPER_SLOPE = 0.25
 
 
 def make_canvas(prepared: PreparedRGBD, pad: int) -> Canvas:
@@ -104,17 +111,56 @@ def spread_line(color: np.ndarray, disparity: np.ndarray, pad: int, threshold: f
     return (1 - t) * spread[lo] + t * spread[hi]
 
 
+def band_sources(disparity: np.ndarray, pad: int, threshold: float, slope: float | None = None) -> np.ndarray:
+    """Which ring pixel each band pixel of one side continues: row r - 1 of the result
+    (r = 1 .. pad px from the ring) holds, per ring position, the index of the ring pixel
+    whose depth and colour it takes.
+
+    A surface continues straight out, except where it is nearer than its neighbour along
+    the ring by more than ``threshold`` (a near object crossing the border: Art's ring, a
+    rope): there it ends, one ring pixel further in from each such end per pixel outwards
+    (a 45-degree taper), and the farther surface beside it continues in its place. Carried
+    straight out, a near object became a bar across the band that hid the background
+    continuing behind it and, on big moves, let the layer inpainted behind that bar peek out
+    past the band's outer edge.
+
+    Args:
+        disparity: (N,) detection disparity of the ring.
+    Returns:
+        (pad, N) int64 ring indices.
+    """
+    n = disparity.shape[0]
+    slope = TAPER_SLOPE if slope is None else slope
+    src = np.arange(n)
+    out = np.empty((pad, n), dtype=np.int64)
+    # the rows at which the ends move one pixel in: ``slope`` px per px outwards
+    steps = np.diff(np.floor(slope * np.arange(pad + 1) + 1e-9).astype(int))
+    for r in range(pad):
+        if steps[r] == 0:
+            out[r] = src
+            continue
+        left, right = np.concatenate([src[:1], src[:-1]]), np.concatenate([src[1:], src[-1:]])
+        d, dl, dr = disparity[src], disparity[left], disparity[right]
+        # a position takes its farther neighbour's surface (the farther of two)
+        take_l = (dl < d - threshold) & ((dl <= dr) | ~(dr < d - threshold))
+        take_r = (dr < d - threshold) & ~take_l
+        src = np.where(take_l, left, np.where(take_r, right, src))
+        out[r] = src
+    return out
+
+
 def fill_border(canvas: Canvas, depth_threshold: float) -> Canvas:
     """Extend the photo into the canvas band (the border's synthesis region).
 
-    Depth continues each border pixel straight outwards (the band already holds the
-    edge-replicated depth), so discontinuities that reach the border continue as clean cuts.
+    Depth continues each border pixel straight outwards, so discontinuities that reach the
+    border continue as clean cuts, except that a near object crossing the border ends in
+    the band, tapering, and the surface beside it continues in its place
+    (:func:`band_sources`).
     Colour: the outer ring spread outwards (:func:`spread_line`, left and right sides on the
     photo's rows first, then top and bottom on the full canvas width, corners included),
     never mixing surfaces, so the texture and the thin structures of a surface that reaches
     the border fade into that surface's mean colour instead of being copied straight out as
-    streaks (a near object crossing the border keeps its own colour: its depth continues
-    straight out, as a bar); plus the photo's texture mirrored about its outer row/column
+    streaks; plus the photo's texture mirrored about its outer row/column
     from the same surface, fading out with the distance (see the module constants).
     """
     if canvas.pad == 0:
@@ -123,13 +169,25 @@ def fill_border(canvas: Canvas, depth_threshold: float) -> Canvas:
     hc, wc = canvas.shape
     h, w = hc - 2 * pad, wc - 2 * pad
     threshold = float(depth_threshold)
-    disp = canvas.detect_disparity
+    disp = canvas.detect_disparity.copy()
+    depth = canvas.depth.copy()
     color = canvas.color.astype(np.float32)
     rows = slice(pad, pad + h)
-    color[rows, pad + w:] = spread_line(color[rows, pad + w - 1], disp[rows, pad + w - 1], pad, threshold).transpose(1, 0, 2)
-    color[rows, :pad] = spread_line(color[rows, pad], disp[rows, pad], pad, threshold)[::-1].transpose(1, 0, 2)
-    color[:pad] = spread_line(color[pad], disp[pad], pad, threshold)[::-1]
-    color[pad + h:] = spread_line(color[pad + h - 1], disp[pad + h - 1], pad, threshold)
+
+    def side(ring: tuple, band: tuple, outward_first: bool, columns: bool) -> None:
+        # one side's band: (pad, N) values from the ring outwards, flipped when the band
+        # runs towards the ring, transposed for the left and right bands (columns)
+        src = band_sources(disp[ring], pad, threshold)
+        spread = spread_line(color[ring], disp[ring], pad, threshold)
+        taken = (np.take_along_axis(spread, src[..., None], axis=1), disp[ring][src], depth[ring][src])
+        for array, value in zip((color, disp, depth), taken):
+            value = value if outward_first else value[::-1]
+            array[band] = np.swapaxes(value, 0, 1) if columns else value
+
+    side((rows, pad + w - 1), (rows, slice(pad + w, None)), True, True)
+    side((rows, pad), (rows, slice(0, pad)), False, True)
+    side((pad, slice(None)), (slice(0, pad), slice(None)), False, False)
+    side((pad + h - 1, slice(None)), (slice(pad + h, None), slice(None)), True, False)
 
     image = canvas.color[rows, pad : pad + w].astype(np.float32)
     detail = image - cv2.GaussianBlur(image, (0, 0), max(TEXTURE_SCALE * pad, 1.0))
@@ -140,4 +198,4 @@ def fill_border(canvas: Canvas, depth_threshold: float) -> Canvas:
     weight = TEXTURE_AMPLITUDE * np.exp(-dist / max(TEXTURE_FADE * pad, 1.0)) * same
     color[ys, xs] += weight[:, None].astype(np.float32) * detail[my - pad, mx - pad]
     out = np.clip(color + 0.5, 0, 255).astype(np.uint8)
-    return Canvas(out, canvas.depth, canvas.detect_disparity, canvas.image_mask, canvas.pad, canvas.intrinsics, canvas.depth_scale)
+    return Canvas(out, depth, disp, canvas.image_mask, canvas.pad, canvas.intrinsics, canvas.depth_scale)

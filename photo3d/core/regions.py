@@ -9,6 +9,8 @@ For every segment (a connected run of far-side edge pixels):
   surfaces, never onto farther ones), ``background_thickness`` steps deep: the places where
   the background must continue behind the foreground.
 Regions of different segments do not overlap: a position belongs to the nearest segment.
+A synthesis region does not grow from the photo into the canvas band (the border
+extension); only cuts in the band start one there.
 The first ``context_margin`` rings of each context (the far-side pixels next to the cut,
 which mix foreground and background colour) are taken out of it as the segment's *margin*
 (the reference's ``erode_context``): inpainters re-paint them instead of copying them.
@@ -116,6 +118,15 @@ def find_regions(ldi: LDI, disc: Discontinuities, config: RegionsConfig, depth_t
     seeds = np.concatenate(seeds)
     seed_labels = np.concatenate(seed_labels)
     nbrs = synthesis_neighbors(ldi, float(depth_threshold))
+    # Behind the canvas band only what a cut in the band starts (a near object ending
+    # there): grown in from the photo, a layer went on behind the band's front to its outer
+    # edge and, on big moves, peeked out past it (Reindeer's dark bar, painted from a
+    # cushion far inside the photo)
+    if ldi.pad > 0:
+        pos = np.arange(n)
+        px, py = pos % w, pos // w
+        band = (px < ldi.pad) | (px >= w - ldi.pad) | (py < ldi.pad) | (py >= h - ldi.pad)
+        nbrs = np.where(~band[:, None] & band[np.maximum(nbrs, 0)] & (nbrs >= 0), -1, nbrs)
     synthesis = grow_labels(
         nbrs, seeds, seed_labels, max(int(config.background_thickness) - 1, 0), blocked=context
     )

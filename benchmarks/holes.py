@@ -1,0 +1,190 @@
+"""Holes at the extreme camera moves (issue 9, item 3): pixels left at the clear colour.
+
+For each of the 16 Middlebury 2005/2006 scenes (true depth, ``normalize=False``, as
+``benchmarks.artefacts``) and the bundled sample (``inputs/sample.png``, default settings),
+the 3D photo is rendered at
+
+* the translations of item 3: twice the default path ranges (x, y 0.03; z 0.1 normalised
+  units, i.e. times the scene's ``depth_scale``) left, right, up, down, forward and back;
+* 5 and 10 degrees of yaw either way, alone and with the sideways move;
+* ``--frames`` frames of each default video path (``0``: every frame of the videos);
+
+twice: photo3d's own render (the hole guard behind everything), and the exported mesh alone
+(``with_exported_guard``, the render-only guard dropped: what a viewer outside photo3d
+shows). A pixel is *clear* when nothing was drawn on it (the mesh is rendered with every
+colour raised to at least 16 grey levels, supersample 1, so any pixel at 0 is a hole).
+(Near-black pixels need the true view: ``benchmarks.artefacts`` measures them.)
+
+    python -m benchmarks.holes                         # 16 scenes at 480 px + the sample
+    python -m benchmarks.holes --scenes Art --crops /tmp/holes   # crops around clear pixels
+
+Writes ``<out>/holes.json`` and prints one line per scene and a summary.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+os.environ.setdefault("EGL_PLATFORM", "surfaceless")
+
+from benchmarks import middlebury as ev  # noqa: E402
+from photo3d.config import Config  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "middlebury_2005_2006_half"
+
+
+def extreme_poses(scale: float) -> dict[str, np.ndarray]:
+    """Twice the default ranges (x, y 0.015; z 0.05 normalised units, times ``scale``) in six
+    directions, and 5 / 10 degrees of yaw, alone and with the sideways move."""
+    poses = {}
+    for axis, reach in ((0, 0.03), (1, 0.03), (2, 0.1)):
+        for sign in (-1, 1):
+            p = np.eye(4)
+            p[axis, 3] = sign * reach * scale
+            poses[f"{'xyz'[axis]}{sign * reach:+.2f}"] = p
+    for deg in (-10, -5, 5, 10):
+        a = np.radians(deg)
+        p = np.eye(4)
+        p[:3, :3] = [[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]]
+        poses[f"yaw{deg:+d}"] = p
+        q = p.copy()
+        q[0, 3] = 0.03 * scale * np.sign(deg)
+        poses[f"yaw{deg:+d}+x"] = q
+    return poses
+
+
+def lifted(mesh):
+    """``mesh`` with every colour (its guard's too) raised to at least 16 grey levels."""
+    guard = mesh.guard
+    if guard is not None:
+        guard = dataclasses.replace(guard, colors=np.maximum(guard.colors, 16).astype(np.uint8))
+    return dataclasses.replace(mesh, colors=np.maximum(mesh.colors, 16).astype(np.uint8), guard=guard)
+
+
+def all_poses(scene, config: Config, frames: int) -> dict[str, tuple[np.ndarray, float]]:
+    """{name: (pose, focal scale)}: the extreme poses and ``frames`` frames of each default
+    path (0: the videos' own frame count)."""
+    from photo3d.camera import DEFAULT_PATHS
+    from photo3d.pipeline import path_frames
+
+    poses = {n: (p, 1.0) for n, p in extreme_poses(scene.prepared.depth_scale).items()}
+    for name in DEFAULT_PATHS:
+        for i, f in enumerate(path_frames(name, config.video, scene.prepared.center_depth, scene.prepared.depth_scale,
+                                          num_frames=frames or None)):
+            poses[f"{name}{i}"] = (f.pose, f.focal_scale)
+    return poses
+
+
+def save_crops(rgb: np.ndarray, clear: np.ndarray, path: Path, size: int = 40, zoom: int = 4) -> None:
+    """Crops (enlarged ``zoom`` x) around up to 4 clusters of clear pixels, clear ones magenta."""
+    marked = rgb.copy()
+    marked[clear] = (255, 0, 255)
+    n, labels, stats, cents = cv2.connectedComponentsWithStats(clear.astype(np.uint8), connectivity=8)
+    order = np.argsort(-stats[1:, cv2.CC_STAT_AREA])[:4] + 1
+    h, w = clear.shape
+    tiles = []
+    for i in order:
+        cx, cy = cents[i]
+        y0 = int(np.clip(cy - size // 2, 0, max(h - size, 0)))
+        x0 = int(np.clip(cx - size // 2, 0, max(w - size, 0)))
+        tile = cv2.resize(marked[y0: y0 + size, x0: x0 + size], None, fx=zoom, fy=zoom, interpolation=cv2.INTER_NEAREST)
+        tiles.append(np.pad(tile, ((0, 2), (0, 2), (0, 0)), constant_values=255))
+    if tiles:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(path), cv2.cvtColor(np.concatenate(tiles, axis=1), cv2.COLOR_RGB2BGR))
+
+
+def measure(name: str, scene, config: Config, frames: int, crops: Path | None) -> dict:
+    """Clear pixels per pose for photo3d's render and for the exported mesh alone."""
+    from photo3d.core.guard import with_exported_guard
+    from photo3d.render import Renderer
+
+    mesh = scene.mesh
+    k = mesh.intrinsics
+    exported = dataclasses.replace(with_exported_guard(mesh), guard=None)
+    poses = all_poses(scene, config, frames)
+    out = {"guard": {}, "export": {}}
+    with Renderer(k.width, k.height, supersample=1.0) as r:
+        for what, m in (("guard", mesh), ("export", exported)):
+            r.set_mesh(lifted(m))
+            for pose_name, (pose, focal) in poses.items():
+                rgb, _ = r.render(pose, dataclasses.replace(k, fx=k.fx * focal, fy=k.fy * focal))
+                clear = rgb.max(axis=2) == 0
+                out[what][pose_name] = int(clear.sum())
+                if crops is not None and clear.any():
+                    save_crops(rgb, clear, crops / f"{name}_{what}_{pose_name}.png")
+    return out
+
+
+def middlebury_scene(folder: Path, max_size: int):
+    """photo3d's scene of a Middlebury folder, built as ``benchmarks.artefacts`` builds it."""
+    from photo3d.api import Photo3D
+
+    sc = ev.load_middlebury_scene(folder, max_size)
+    image, disparity, k = ev.view1_input(sc)
+    config = Config.from_keys(longer_side=max(sc.size), inpaint="fill", paths=[]).with_changes(
+        {"prepare.crop_scan_border": False})
+    p3d = Photo3D.from_rgbd(image, ev.depth_from_disparity(disparity, k.fx), intrinsics=(k.fx, k.fy, k.cx, k.cy),
+                            config=config, normalize=False)
+    return p3d.scene, Config()
+
+
+def sample_scene():
+    """The bundled sample at default settings (what ``setup.sh`` renders)."""
+    from photo3d.api import Photo3D
+
+    config = Config.from_keys(inpaint="fill")
+    p3d = Photo3D.from_files(REPO / "inputs" / "sample.png", REPO / "inputs" / "sample_disparity.png", config=config)
+    return p3d.scene, config
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    p.add_argument("--scenes", default="", help="comma-separated scene names (default: all; 'sample' for the sample)")
+    p.add_argument("--max-size", type=int, default=480)
+    p.add_argument("--frames", type=int, default=8, help="frames per default path (0: the videos' count)")
+    p.add_argument("--crops", type=Path, default=None, help="folder for crops around clear pixels")
+    p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "holes")
+    args = p.parse_args(argv)
+    folders = sorted(q for q in args.data.iterdir() if (q / "disp1.png").exists())
+    names = [q.name for q in folders] + ["sample"]
+    if args.scenes:
+        wanted = set(args.scenes.split(","))
+        names = [n for n in names if n in wanted]
+    results = {}
+    start = time.perf_counter()
+    for name in names:
+        if name == "sample":
+            scene, config = sample_scene()
+        else:
+            scene, config = middlebury_scene(args.data / name, args.max_size)
+        res = measure(name, scene, config, args.frames, args.crops)
+        results[name] = res
+        bad = {w: {k: v for k, v in res[w].items() if v} for w in ("guard", "export")}
+        print(f"{name}: guard max {max(res['guard'].values())} px, export max {max(res['export'].values())} px; {bad}",
+              file=sys.stderr, flush=True)
+    summary = {
+        "poses": len(next(iter(results.values()))["guard"]) if results else 0,
+        "guard_clear_total": int(sum(sum(r["guard"].values()) for r in results.values())),
+        "export_clear_total": int(sum(sum(r["export"].values()) for r in results.values())),
+        "export_clear_max": int(max((max(r["export"].values()) for r in results.values()), default=0)),
+        "seconds": time.perf_counter() - start,
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "holes.json").write_text(json.dumps({"summary": summary, "scenes": results}, indent=1))
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
