@@ -89,7 +89,11 @@ varying vec3 v_color;
 #endif
 void main() {
 #ifdef TEXTURED
+#ifdef BEHIND
+    gl_FragColor = vec4(texture2D(u_texture, v_uvw.xy / v_uvw.z).rgb, 0.0);
+#else
     gl_FragColor = vec4(texture2D(u_texture, v_uvw.xy / v_uvw.z).rgb, 1.0);
+#endif
 #else
 #ifdef BEHIND
     gl_FragColor = vec4(v_color, 0.0);  // alpha 0: not counted in the coverage mask
@@ -124,7 +128,7 @@ class _Part:
     """GL objects of one drawable part: program, vertex and index buffers, optional texture."""
 
     def __init__(self, gloo, data: np.ndarray, faces: np.ndarray, texture: np.ndarray | None, behind: bool = False,
-                 projective: bool = False):
+                 projective: bool = False, nearest: bool = False):
         defines = (("" if texture is None else "#define TEXTURED\n") + ("#define BEHIND\n" if behind else "")
                    + ("#define PROJECTIVE\n" if projective else ""))
         self.behind = behind
@@ -135,7 +139,8 @@ class _Part:
         self.texture = None
         if texture is not None:
             self.texture = gloo.Texture2D(
-                np.ascontiguousarray(texture), interpolation="linear", wrapping="clamp_to_edge"
+                np.ascontiguousarray(texture), interpolation="nearest" if nearest else "linear",
+                wrapping="clamp_to_edge"
             )
             self.program["u_texture"] = self.texture
 
@@ -287,12 +292,21 @@ class Renderer:
             data = _uv_vertex_data(prepared.tex_vertices, prepared.tex_uv)
             self._parts.append(_Part(gloo, data, prepared.tex_faces, prepared.texture,
                                      projective=prepared.tex_projective))
-        if len(prepared.hole_faces):  # drawn last: it fills only what nothing else covers
+        if len(prepared.flat.faces):  # merged edge facets: one texel per pixel square
+            data = _uv_vertex_data(prepared.flat.vertices, prepared.flat.uv)
+            self._parts.append(_Part(gloo, data, prepared.flat.faces, prepared.flat.texture, projective=True,
+                                     nearest=True))
+        # the guard, drawn last: it fills only what nothing else covers (first drawn first)
+        if len(prepared.hole_flat.faces):
+            data = _uv_vertex_data(prepared.hole_flat.vertices, prepared.hole_flat.uv)
+            self._parts.append(_Part(gloo, data, prepared.hole_flat.faces, prepared.hole_flat.texture, behind=True,
+                                     projective=True, nearest=True))
+        if len(prepared.hole_faces):
             data = _colour_vertex_data(prepared.hole_vertices, prepared.hole_colors)
             self._parts.append(_Part(gloo, data, prepared.hole_faces, None, behind=True))
         self.num_triangles = prepared.num_triangles
 
-        points = np.concatenate([prepared.vertices, prepared.tex_vertices]).astype(np.float64)
+        points = np.concatenate([prepared.vertices, prepared.tex_vertices, prepared.flat.vertices]).astype(np.float64)
         if len(points) == 0:
             points = np.zeros((1, 3))
         lo, hi = points.min(axis=0), points.max(axis=0)
