@@ -288,14 +288,15 @@ class Renderer:
         if len(prepared.faces):
             data = _colour_vertex_data(prepared.vertices, prepared.colors)
             self._parts.append(_Part(gloo, data, prepared.faces, None))
+        if len(prepared.flat.faces):  # merged edge facets: one texel per pixel square; before the
+            # patches, as in the full mesh, so that they win depth ties with them
+            data = _uv_vertex_data(prepared.flat.vertices, prepared.flat.uv)
+            self._parts.append(_Part(gloo, data, prepared.flat.faces, prepared.flat.texture, projective=True,
+                                     nearest=True))
         if len(prepared.tex_faces):
             data = _uv_vertex_data(prepared.tex_vertices, prepared.tex_uv)
             self._parts.append(_Part(gloo, data, prepared.tex_faces, prepared.texture,
                                      projective=prepared.tex_projective))
-        if len(prepared.flat.faces):  # merged edge facets: one texel per pixel square
-            data = _uv_vertex_data(prepared.flat.vertices, prepared.flat.uv)
-            self._parts.append(_Part(gloo, data, prepared.flat.faces, prepared.flat.texture, projective=True,
-                                     nearest=True))
         # the guard, drawn last: it fills only what nothing else covers (first drawn first)
         if len(prepared.hole_flat.faces):
             data = _uv_vertex_data(prepared.hole_flat.vertices, prepared.hole_flat.uv)
