@@ -5,7 +5,8 @@ Mesa's llvmpipe (the CPU rasteriser) spends its time per triangle when triangles
 pixel-sized, as in a depth image's mesh (2 per pixel): a 2.5 M-triangle mesh costs about
 200 ms of CPU per frame whatever the resolution. :func:`simplify_grid_mesh` therefore
 replaces planar patches of the pixel grid by textured fans (about 10x fewer triangles,
-identical picture up to ~50 dB) before upload.
+identical picture up to ~50 dB) before upload, and :func:`merge_flat_squares` merges the
+flat-coloured pixel squares beside depth cuts (edge facets, hole-guard quads) into strips.
 """
 from __future__ import annotations
 
