@@ -97,7 +97,11 @@ varying vec3 v_color;
 #endif
 void main() {
 #ifdef TEXTURED
+#ifdef BEHIND
+    gl_FragColor = vec4(texture2D(u_texture, v_uvw.xy / v_uvw.z).rgb, 0.0);
+#else
     gl_FragColor = vec4(texture2D(u_texture, v_uvw.xy / v_uvw.z).rgb, 1.0);
+#endif
 #elif defined(BLEND)
     // the soft rim, straight alpha; then once more into the alpha channel alone (u_cover = 1):
     // the rim counts as covered, as the opaque facets did
@@ -136,7 +140,7 @@ class _Part:
     """GL objects of one drawable part: program, vertex and index buffers, optional texture."""
 
     def __init__(self, gloo, data: np.ndarray, faces: np.ndarray, texture: np.ndarray | None, behind: bool = False,
-                 projective: bool = False, blend: bool = False):
+                 projective: bool = False, blend: bool = False, nearest: bool = False):
         defines = (("" if texture is None else "#define TEXTURED\n") + ("#define BEHIND\n" if behind else "")
                    + ("#define PROJECTIVE\n" if projective else "") + ("#define BLEND\n" if blend else ""))
         self.behind = behind
@@ -148,7 +152,8 @@ class _Part:
         self.texture = None
         if texture is not None:
             self.texture = gloo.Texture2D(
-                np.ascontiguousarray(texture), interpolation="linear", wrapping="clamp_to_edge"
+                np.ascontiguousarray(texture), interpolation="nearest" if nearest else "linear",
+                wrapping="clamp_to_edge"
             )
             self.program["u_texture"] = self.texture
 
@@ -303,11 +308,21 @@ class Renderer:
         if len(prepared.faces):
             data = _colour_vertex_data(prepared.vertices, prepared.colors)
             self._parts.append(_Part(gloo, data, prepared.faces, None))
+        if len(prepared.flat.faces):  # merged edge facets: one texel per pixel square; before the
+            # patches, as in the full mesh, so that they win depth ties with them
+            data = _uv_vertex_data(prepared.flat.vertices, prepared.flat.uv)
+            self._parts.append(_Part(gloo, data, prepared.flat.faces, prepared.flat.texture, projective=True,
+                                     nearest=True))
         if len(prepared.tex_faces):
             data = _uv_vertex_data(prepared.tex_vertices, prepared.tex_uv)
             self._parts.append(_Part(gloo, data, prepared.tex_faces, prepared.texture,
                                      projective=prepared.tex_projective))
-        if len(prepared.hole_faces):  # drawn last: it fills only what nothing else covers
+        # the guard, drawn last: it fills only what nothing else covers (first drawn first)
+        if len(prepared.hole_flat.faces):
+            data = _uv_vertex_data(prepared.hole_flat.vertices, prepared.hole_flat.uv)
+            self._parts.append(_Part(gloo, data, prepared.hole_flat.faces, prepared.hole_flat.texture, behind=True,
+                                     projective=True, nearest=True))
+        if len(prepared.hole_faces):
             data = _colour_vertex_data(prepared.hole_vertices, prepared.hole_colors)
             self._parts.append(_Part(gloo, data, prepared.hole_faces, None, behind=True))
         if len(prepared.blend_faces):  # the soft rim, blended over all of the above
@@ -315,7 +330,8 @@ class Renderer:
             self._parts.append(_Part(gloo, data, prepared.blend_faces, None, blend=True))
         self.num_triangles = prepared.num_triangles
 
-        points = np.concatenate([prepared.vertices, prepared.tex_vertices, prepared.blend_vertices]).astype(np.float64)
+        points = np.concatenate([prepared.vertices, prepared.tex_vertices, prepared.flat.vertices,
+                                 prepared.blend_vertices]).astype(np.float64)
         if len(points) == 0:
             points = np.zeros((1, 3))
         lo, hi = points.min(axis=0), points.max(axis=0)

@@ -5,7 +5,8 @@ Mesa's llvmpipe (the CPU rasteriser) spends its time per triangle when triangles
 pixel-sized, as in a depth image's mesh (2 per pixel): a 2.5 M-triangle mesh costs about
 200 ms of CPU per frame whatever the resolution. :func:`simplify_grid_mesh` therefore
 replaces planar patches of the pixel grid by textured fans (about 10x fewer triangles,
-identical picture up to ~50 dB) before upload.
+identical picture up to ~50 dB) before upload, and :func:`merge_flat_squares` merges the
+flat-coloured pixel squares beside depth cuts (edge facets, hole-guard quads) into strips.
 """
 from __future__ import annotations
 
@@ -47,6 +48,19 @@ def _mesh_texture(mesh: Mesh) -> tuple[np.ndarray, np.ndarray] | None:
 
 
 @dataclass
+class FlatPart:
+    """Merged flat-coloured unit squares (:func:`merge_flat_squares`): textured from ``texture``
+    with nearest filtering, uv affine in the input image (projective), so each original square
+    keeps its own colour exactly. vertices (V, 3) float32, uv (V, 2) float32, faces (F, 3) uint32,
+    texture (h, w, 3) uint8 or None when empty."""
+
+    vertices: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.float32))
+    uv: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.float32))
+    faces: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.uint32))
+    texture: np.ndarray | None = None
+
+
+@dataclass
 class RenderMesh:
     """What the renderer draws: vertex-coloured triangles plus textured triangles.
 
@@ -75,13 +89,16 @@ class RenderMesh:
     hole_colors: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.uint8))
     hole_faces: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.uint32))
     tex_projective: bool = False
+    flat: FlatPart = field(default_factory=lambda: FlatPart())
+    hole_flat: FlatPart = field(default_factory=lambda: FlatPart())
     blend_vertices: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.float32))
     blend_colors: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.uint8))
     blend_faces: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.uint32))
 
     @property
     def num_triangles(self) -> int:
-        return int(len(self.faces) + len(self.tex_faces) + len(self.hole_faces) + len(self.blend_faces))
+        return int(len(self.faces) + len(self.tex_faces) + len(self.hole_faces) + len(self.flat.faces)
+                   + len(self.hole_flat.faces) + len(self.blend_faces))
 
 
 def _by_first_vertex(faces: np.ndarray) -> np.ndarray:
@@ -470,6 +487,155 @@ def simplify_grid_mesh(mesh: Mesh, blocks: tuple[int, ...] = (8, 4), tolerance: 
     )
 
 
+# sample points (s, t) inside a unit square at which a merged strip's disparity is compared with
+# the squares' own (both are piecewise affine; a 5 x 5 lattice holds their kinks: square sides,
+# both diagonals and the strip's diagonal within a quarter pixel)
+_SAMPLES = np.stack(np.meshgrid(np.linspace(0, 1, 5), np.linspace(0, 1, 5)), -1).reshape(-1, 2)
+
+
+def _square_disparity(d: np.ndarray, s: np.ndarray, t: np.ndarray, tl_br: np.ndarray | bool) -> np.ndarray:
+    """Disparity at (s, t) in [0, 1]^2 of a square split along TL-BR (``tl_br``) or TR-BL from its
+    corner disparities d[..., (TL, TR, BR, BL)] (broadcast)."""
+    tl, tr, br, bl = d[..., 0], d[..., 1], d[..., 2], d[..., 3]
+    upper = s >= t  # TL-BR split: (TL, TR, BR) above the diagonal, (TL, BR, BL) below
+    a = np.where(upper, tl + s * (tr - tl) + t * (br - tr), tl + t * (bl - tl) + s * (br - bl))
+    near = s + t <= 1  # TR-BL split: (TL, TR, BL) and (TR, BR, BL)
+    b = np.where(near, tl + s * (tr - tl) + t * (bl - tl), br + (1 - s) * (bl - br) + (1 - t) * (tr - br))
+    return np.where(tl_br, a, b)
+
+
+def _unit_squares(vertices: np.ndarray, colors: np.ndarray, faces: np.ndarray, intrinsics, offset: float):
+    """Flat-coloured unit squares among ``faces``: two triangles covering an axis-aligned 1 x 1
+    square of the input image whose corners lie at lattice points (integer + ``offset`` pixels),
+    four corners of one colour that no other face uses.
+
+    Returns (corners (Q, 4) ids TL, TR, BR, BL; origin (Q, 2) int64 lattice x, y of TL;
+    square_faces (Q, 2); tl_br (Q,) bool, the split diagonal)."""
+    shifted = dataclasses.replace(intrinsics, cx=intrinsics.cx - offset, cy=intrinsics.cy - offset)
+    probe = Mesh(vertices, colors, faces, shifted)
+    quads, origin, quad_faces = _grid_quads(probe)  # (TL, TR, BL, BR)
+    if len(quads) == 0:
+        return np.zeros((0, 4), np.int64), np.zeros((0, 2), np.int64), np.zeros((0, 2), np.int64), np.zeros(0, bool)
+    corners = quads[:, [0, 1, 3, 2]]
+    c = colors[corners].astype(np.int16)
+    flat = (c == c[:, :1]).all((1, 2))
+    f = faces[quad_faces]  # (Q, 2, 3)
+    tl_br = (f == corners[:, 0, None, None]).any(2).all(1) & (f == corners[:, 2, None, None]).any(2).all(1)
+    uses = np.bincount(np.asarray(faces).ravel(), minlength=len(vertices))
+    expected = np.where(tl_br[:, None], [2, 1, 2, 1], [1, 2, 1, 2])
+    alone = (uses[corners] == expected).all(1)
+    keep = flat & alone
+    return corners[keep], origin[keep], quad_faces[keep], tl_br[keep]
+
+
+def merge_flat_squares(vertices: np.ndarray, colors: np.ndarray, faces: np.ndarray, intrinsics,
+                       allowed: np.ndarray, offset: float, continuous: bool,
+                       lengths: tuple[int, ...] = (64, 32, 16, 8, 4, 2)) -> tuple[FlatPart, np.ndarray]:
+    """Merge runs of flat-coloured unit squares (edge facets, hole-guard quads) along image rows,
+    then along columns, into strips of two triangles, coloured by a nearest-filtered texture with
+    one texel per square (exact at every camera: the texture follows the input image).
+
+    A strip of k squares (k in ``lengths``, aligned within its run, longest first) replaces them
+    when its disparity at a lattice of points in every square (:data:`_SAMPLES`) stays within the
+    smallest ``allowed`` (V,) disparity error of the square's corners. ``continuous``: neighbours
+    must share their edge's corner positions (hole-guard quads; edge facets are steps at their
+    own depths and need not).
+
+    Returns:
+        (the strips, kept (F,) bool: the faces not merged away).
+    """
+    corners, origin, square_faces, tl_br = _unit_squares(vertices, colors, faces, intrinsics, offset)
+    disparity = 1.0 / np.maximum(vertices[:, 2].astype(np.float64), 1e-12)
+    taken = np.zeros(len(corners), bool)
+    strips = []  # (first square ids (C,), length k, vertical)
+    # squares at the same lattice point (a guard's cut quad and layer-gap quad) are ranked by face
+    # order and merge only with squares of their rank
+    key = origin[:, 1] * np.int64(1 << 32) + origin[:, 0]
+    by_key = np.lexsort((square_faces[:, 0], key))
+    first_of_key = np.r_[True, key[by_key][1:] != key[by_key][:-1]]
+    rank = np.empty(len(key), np.int64)
+    rank[by_key] = np.arange(len(key)) - np.maximum.accumulate(np.where(first_of_key, np.arange(len(key)), 0))
+    for vertical in (False, True):
+        a, b = (1, 0) if vertical else (0, 1)  # along, across
+        order = np.lexsort((origin[:, a], origin[:, b], rank))
+        order = order[~taken[order]]
+        if len(order) < 2:
+            continue
+        sq = corners[order]
+        # transposed corner order for columns: TL, BL, BR, TR
+        sq_t = sq[:, [0, 3, 2, 1]] if vertical else sq
+        o = origin[order]
+        nxt = (o[1:, b] == o[:-1, b]) & (o[1:, a] == o[:-1, a] + 1) & (rank[order][1:] == rank[order][:-1])
+        if continuous:
+            pos = vertices
+            nxt &= (pos[sq_t[:-1, 1]] == pos[sq_t[1:, 0]]).all(1) & (pos[sq_t[:-1, 2]] == pos[sq_t[1:, 3]]).all(1)
+        run_start = np.r_[True, ~nxt]
+        run_id = np.cumsum(run_start) - 1
+        first_of_run = np.nonzero(run_start)[0]
+        index_in_run = np.arange(len(order)) - first_of_run[run_id]
+        run_len = np.diff(np.r_[first_of_run, len(order)])[run_id]
+        free = np.ones(len(order), bool)
+        d_all = disparity[sq_t]  # (n, 4)
+        bound = allowed[sq_t].min(1)
+        for k in sorted(set(int(x) for x in lengths if x >= 2), reverse=True):
+            start = np.nonzero(free & (index_in_run % k == 0) & (index_in_run + k <= run_len))[0]
+            if len(start) == 0:
+                continue
+            members = start[:, None] + np.arange(k)
+            ok = free[members].all(1)
+            start, members = start[ok], members[ok]
+            if len(start) == 0:
+                continue
+            d = d_all[members]  # (C, k, 4)
+            merged = np.stack([d[:, 0, 0], d[:, -1, 1], d[:, -1, 2], d[:, 0, 3]], 1)  # (C, 4)
+            s, t = _SAMPLES[:, 0], _SAMPLES[:, 1]
+            orig = _square_disparity(d[:, :, None, :], s, t, tl_br[order][members][:, :, None])  # (C, k, 25)
+            s_strip = (np.arange(k)[:, None] + s[None, :]) / k  # (k, 25)
+            strip = _square_disparity(merged[:, None, None, :], s_strip[None], t[None, None], True)
+            good = (np.abs(strip - orig) <= bound[members][:, :, None]).all((1, 2))
+            start = start[good]
+            free[start[:, None] + np.arange(k)] = False
+            strips.append((order[start[:, None] + np.arange(k)], k, vertical))
+        taken[order[~free]] = True
+
+    kept = np.ones(len(faces), bool)
+    kept[square_faces[taken].ravel()] = False
+    if not strips:
+        return FlatPart(), kept
+    verts, uvs, texels, tris = [], [], [], []
+    row_y, n_verts, width = 0, 0, 0
+    for members, k, vertical in strips:  # members (C, k) square ids along each strip
+        c = len(members)
+        if c == 0:
+            continue
+        per_row = max(1, 4096 // k)
+        cell = np.arange(c)
+        ax, ay = (cell % per_row) * k, row_y + cell // per_row
+        width = max(width, min(c, per_row) * k)
+        cf, cl = corners[members[:, 0]], corners[members[:, -1]]
+        if vertical:  # texel i of a strip is square i along it: u follows image y, v image x
+            quad = np.stack([cf[:, 0], cf[:, 1], cl[:, 2], cl[:, 3]], 1)  # TL, TR, BR, BL
+            uv = np.stack([np.stack([ax, ay], 1), np.stack([ax, ay + 1], 1),
+                           np.stack([ax + k, ay + 1], 1), np.stack([ax + k, ay], 1)], 1)
+        else:
+            quad = np.stack([cf[:, 0], cl[:, 1], cl[:, 2], cf[:, 3]], 1)
+            uv = np.stack([np.stack([ax, ay], 1), np.stack([ax + k, ay], 1),
+                           np.stack([ax + k, ay + 1], 1), np.stack([ax, ay + 1], 1)], 1)
+        verts.append(vertices[quad.ravel()])
+        uvs.append(uv.reshape(-1, 2).astype(np.float64))
+        texels.append((ay[:, None].repeat(k, 1), ax[:, None] + np.arange(k), colors[corners[members, 0]]))
+        base = n_verts + 4 * cell[:, None]
+        tris.append(np.concatenate([base + [0, 1, 2], base + [0, 2, 3]]))
+        n_verts += 4 * c
+        row_y += int(np.ceil(c / per_row))
+    texture = np.zeros((row_y, width, 3), np.uint8)
+    for ty, tx, colour in texels:
+        texture[ty, tx] = colour
+    uv = np.concatenate(uvs) / [texture.shape[1], texture.shape[0]]
+    return FlatPart(np.concatenate(verts).astype(np.float32), uv.astype(np.float32),
+                    _by_first_vertex(np.concatenate(tris)).astype(np.uint32), texture), kept
+
+
 SCREEN_BLOCKS = (64, 32, 16, 8, 4, 2)
 
 
@@ -531,6 +697,11 @@ def render_mesh(mesh: Mesh, simplify: bool = True, motion: tuple[float, float, f
         _check_mesh(mesh)
         allowed = disparity_tolerance(mesh, max_error_px, *motion)
         out = simplify_grid_mesh(mesh, SCREEN_BLOCKS, allowed_error=allowed)
+        # edge facets: pixel squares at their pixel's depth, corners half a pixel off the grid
+        facet_allowed = disparity_tolerance(dataclasses.replace(mesh, vertices=out.vertices), max_error_px, *motion)
+        out.flat, kept = merge_flat_squares(out.vertices, out.colors, out.faces.astype(np.int64), mesh.intrinsics,
+                                            facet_allowed, offset=0.5, continuous=False)
+        out.faces = out.faces[kept]
     else:
         out = _render_mesh(mesh, simplify)
     guard = mesh.guard
@@ -538,6 +709,14 @@ def render_mesh(mesh: Mesh, simplify: bool = True, motion: tuple[float, float, f
         out.hole_vertices = np.asarray(guard.vertices, np.float32)
         out.hole_colors = np.asarray(guard.colors, np.uint8)
         out.hole_faces = np.asarray(guard.faces, np.uint32)
+        if simplify and motion is not None and max_error_px > 0 and mesh.texture is None:
+            # the guard's stretched quads over cuts and layer gaps: unit squares between pixel centres
+            guard_allowed = disparity_tolerance(dataclasses.replace(mesh, vertices=out.hole_vertices),
+                                                max_error_px, *motion)
+            out.hole_flat, kept = merge_flat_squares(out.hole_vertices, out.hole_colors,
+                                                     out.hole_faces.astype(np.int64), mesh.intrinsics, guard_allowed,
+                                                     offset=0.0, continuous=True)
+            out.hole_faces = out.hole_faces[kept]
     if blend is not None:
         out.blend_vertices, out.blend_colors, out.blend_faces = blend
     return out

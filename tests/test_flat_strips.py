@@ -1,0 +1,102 @@
+"""Flat-coloured unit squares merged into strips (issue 14): the edge facets beside depth cuts and
+the hole guard's quads are drawn as runs of two triangles, coloured by a nearest-filtered texture
+with one texel per square, so every square keeps its own colour and the cuts and the covered
+area stay where the full mesh has them."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from photo3d import Photo3D
+from photo3d.camera import PATH_NAMES, camera_path, frame_intrinsics, motion_extent
+from photo3d.core.data import Intrinsics
+from photo3d.render import Renderer
+from photo3d.render.simplify import merge_flat_squares, render_mesh
+from scenes import psnr, small_config, square_scene
+
+K = Intrinsics(100.0, 100.0, 50.0, 50.0, 101, 101)
+
+
+def squares(xy: list[tuple[int, int]], depth: list[float], colours: np.ndarray, offset: float = 0.5):
+    """Unit squares with TL corner at lattice point (x, y) + ``offset``, each flat at its depth, as
+    the mesh builds edge facets: 4 own vertices (TL, TR, BR, BL), faces (0, 1, 2), (0, 2, 3)."""
+    corners = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float64)
+    verts, faces = [], []
+    for i, ((x, y), z) in enumerate(zip(xy, depth)):
+        uv = np.array([x, y], np.float64) + offset + corners
+        verts.append(K.unproject(uv[:, 0], uv[:, 1], np.full(4, z)))
+        faces += [[4 * i, 4 * i + 1, 4 * i + 2], [4 * i, 4 * i + 2, 4 * i + 3]]
+    return (np.concatenate(verts).astype(np.float32), np.repeat(colours, 4, 0).astype(np.uint8),
+            np.array(faces, np.int64))
+
+
+def test_a_row_and_a_column_of_facets_become_two_strips_with_one_texel_each():
+    rng = np.random.default_rng(0)
+    xy = [(10 + i, 20) for i in range(8)] + [(40, 5 + i) for i in range(4)]
+    colours = rng.integers(0, 255, (12, 3))
+    v, c, f = squares(xy, [2.0] * 12, colours)
+    part, kept = merge_flat_squares(v, c, f, K, np.full(len(v), 1e-3), offset=0.5, continuous=False)
+    assert not kept.any() and len(part.faces) == 4  # 8 + 4 squares -> two strips of two triangles
+    texels = part.texture.reshape(-1, 3)
+    for colour in colours:  # every square's colour is in the texture exactly once
+        assert (texels == colour).all(1).sum() == 1
+    # the row's texels run along the row in order, the column's along the column
+    row = [i for i in range(len(texels)) if (texels[i] == colours[0]).all()][0]
+    assert (texels[row: row + 8] == colours[:8]).all()
+
+
+def test_a_depth_step_beyond_the_bound_is_not_merged_across():
+    depth = [2.0, 2.0, 2.0, 2.0, 3.0, 3.0, 3.0, 3.0]
+    v, c, f = squares([(i, 0) for i in range(8)], depth, np.full((8, 3), 100))
+    part, kept = merge_flat_squares(v, c, f, K, np.full(len(v), 1e-3), offset=0.5, continuous=False)
+    assert len(part.faces) == 4 and not kept.any()  # two strips of 4, none across the step
+    strip_depth = part.vertices[:, 2].reshape(-1, 4)
+    assert sorted(np.unique(strip_depth.round(4))) == [2.0, 3.0]
+    assert all(len(np.unique(s)) == 1 for s in strip_depth.round(4))
+
+
+def test_squares_shared_with_other_faces_or_of_two_colours_stay():
+    v, c, f = squares([(0, 0), (1, 0), (2, 0)], [2.0] * 3, np.array([[1, 2, 3]] * 3))
+    c[1] = (9, 9, 9)  # one corner of another colour: not a flat square
+    f = np.concatenate([f, [[8, 9, 100 % len(v)]]])  # a face that uses the third square's corners
+    _, kept = merge_flat_squares(v, c, f, K, np.full(len(v), 1.0), offset=0.5, continuous=False)
+    assert kept.all()
+
+
+@pytest.fixture(scope="module")
+def square() -> Photo3D:
+    image, depth, _ = square_scene()
+    p3d = Photo3D.from_rgbd(image, depth, config=small_config())
+    yield p3d
+    p3d.close()
+
+
+def paths_of(p3d: Photo3D):
+    prepared = p3d.scene.prepared
+    return {n: camera_path(n, 12, center_depth=prepared.center_depth, shift_scale=prepared.depth_scale)
+            for n in PATH_NAMES}
+
+
+def test_facets_and_guard_quads_merge_and_the_picture_holds(square):
+    paths = paths_of(square)
+    motion = motion_extent(paths)
+    merged = render_mesh(square.mesh, True, motion, 0.3)
+    assert len(merged.flat.faces) and len(merged.hole_flat.faces)
+    unmerged_guard = square.mesh.guard.num_faces
+    assert len(merged.hole_faces) + len(merged.hole_flat.faces) < unmerged_guard
+    k = square.intrinsics
+    with Renderer(k.width, k.height, simplify=False) as full, Renderer(k.width, k.height) as simple:
+        full.set_mesh(square.mesh)
+        simple.set_mesh(merged)
+        # the input camera: the cut boundaries and the covered area exactly as the full mesh's
+        ref, ref_mask = full.render(np.eye(4), k)
+        mine, mask = simple.render(np.eye(4), k)
+        assert (mask == ref_mask).all() and psnr(ref, mine) >= 45
+        for frames in paths.values():
+            for frame in frames[::4]:
+                cam = frame_intrinsics(k, frame)
+                ref, _ = full.render(frame.pose, cam)
+                mine, _ = simple.render(frame.pose, cam)
+                assert psnr(ref, mine) >= 40
+                # no new clear pixels: wherever the full mesh or its guard drew, so do the strips
+                assert not ((mine == 0).all(2) & ~(ref == 0).all(2)).any()
