@@ -136,18 +136,23 @@ def view_measures(render: np.ndarray, covered: np.ndarray, photo: np.ndarray, ge
     }
 
 
-def clear_pixels(renderer, mesh, views: tuple[int, ...]) -> dict[int, np.ndarray]:
-    """{view: (H, W) bool pixels left at the clear colour}: rendered once more with every
-    colour raised to at least 16 grey levels, so that a black surface or a black hole-guard
-    quad (both legitimate: dark photos) is not mistaken for nothing drawn."""
+def lifted_mesh(mesh):
+    """``mesh`` with every colour (its guard's and its soft rim's too) raised to at least 16 grey
+    levels, so that only pixels nothing was drawn on stay (0, 0, 0)."""
     guard = mesh.guard
     if guard is not None:
         guard = dataclasses.replace(guard, colors=np.maximum(guard.colors, 16).astype(np.uint8))
     soft = mesh.soft
     if soft is not None:
         soft = dataclasses.replace(soft, colors=np.maximum(soft.colors, 16).astype(np.uint8))
-    lifted = dataclasses.replace(mesh, colors=np.maximum(mesh.colors, 16).astype(np.uint8), guard=guard, soft=soft)
-    renderer.set_mesh(lifted)
+    return dataclasses.replace(mesh, colors=np.maximum(mesh.colors, 16).astype(np.uint8), guard=guard, soft=soft)
+
+
+def clear_pixels(renderer, mesh, views: tuple[int, ...]) -> dict[int, np.ndarray]:
+    """{view: (H, W) bool pixels left at the clear colour}: rendered once more with every
+    colour raised to at least 16 grey levels, so that a black surface or a black hole-guard
+    quad (both legitimate: dark photos) is not mistaken for nothing drawn."""
+    renderer.set_mesh(lifted_mesh(mesh))
     out = {}
     for k in views:
         rgb, _ = renderer.render(ev.camera_pose(ev.view_shift(k)), mesh.intrinsics)

@@ -36,13 +36,14 @@ import numpy as np
 os.environ.setdefault("EGL_PLATFORM", "surfaceless")
 
 from benchmarks import middlebury as ev  # noqa: E402
+from benchmarks.artefacts import lifted_mesh  # noqa: E402
 from photo3d.config import Config  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "middlebury_2005_2006_half"
 
 
-def extreme_poses(scale: float) -> dict[str, np.ndarray]:
+def extreme_poses(scale: float = 1.0) -> dict[str, np.ndarray]:
     """Twice the default ranges (x, y 0.015; z 0.05 normalised units, times ``scale``) in six
     directions, and 5 / 10 degrees of yaw, alone and with the sideways move."""
     poses = {}
@@ -60,14 +61,6 @@ def extreme_poses(scale: float) -> dict[str, np.ndarray]:
         q[0, 3] = 0.03 * scale * np.sign(deg)
         poses[f"yaw{deg:+d}+x"] = q
     return poses
-
-
-def lifted(mesh):
-    """``mesh`` with every colour (its guard's too) raised to at least 16 grey levels."""
-    guard = mesh.guard
-    if guard is not None:
-        guard = dataclasses.replace(guard, colors=np.maximum(guard.colors, 16).astype(np.uint8))
-    return dataclasses.replace(mesh, colors=np.maximum(mesh.colors, 16).astype(np.uint8), guard=guard)
 
 
 def all_poses(scene, config: Config, frames: int) -> dict[str, tuple[np.ndarray, float]]:
@@ -115,7 +108,7 @@ def measure(name: str, scene, config: Config, frames: int, crops: Path | None) -
     out = {"guard": {}, "export": {}}
     with Renderer(k.width, k.height, supersample=1.0) as r:
         for what, m in (("guard", mesh), ("export", exported)):
-            r.set_mesh(lifted(m))
+            r.set_mesh(lifted_mesh(m))
             for pose_name, (pose, focal) in poses.items():
                 rgb, _ = r.render(pose, dataclasses.replace(k, fx=k.fx * focal, fy=k.fy * focal))
                 clear = rgb.max(axis=2) == 0

@@ -23,6 +23,8 @@ import numpy as np
 import pytest
 from scenes import small_config, textured
 
+from benchmarks.artefacts import lifted_mesh
+from benchmarks.holes import extreme_poses
 from photo3d.core.canvas import reflected_index
 from photo3d.core.prepare import scan_border
 from photo3d.pipeline import build_scene
@@ -328,38 +330,6 @@ def test_thin_structures_keep_one_shape_without_rungs(width):
     assert (sizes[sizes > 0] >= 10).all()  # no dust
 
 
-def extreme_poses() -> dict[str, np.ndarray]:
-    """Twice the default ranges (x, y 0.015; z 0.05, normalised units) in six directions, and
-    5 / 10 degrees of yaw, alone and with the sideways move."""
-    poses = {}
-    for axis, reach in ((0, 0.03), (1, 0.03), (2, 0.1)):
-        for sign in (-1, 1):
-            p = np.eye(4)
-            p[axis, 3] = sign * reach
-            poses[f"{'xyz'[axis]}{sign * reach:+.2f}"] = p
-    for deg in (-10, -5, 5, 10):
-        a = np.radians(deg)
-        p = np.eye(4)
-        p[:3, :3] = [[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]]
-        poses[f"yaw{deg:+d}"] = p
-        q = p.copy()
-        q[0, 3] = 0.03 * np.sign(deg)
-        poses[f"yaw{deg:+d}+x"] = q
-    return poses
-
-
-def lifted(mesh):
-    """``mesh`` with every colour (its guard's too) raised to at least 16 grey levels, so that
-    only pixels nothing was drawn on stay (0, 0, 0)."""
-    guard = mesh.guard
-    if guard is not None:
-        guard = dataclasses.replace(guard, colors=np.maximum(guard.colors, 16).astype(np.uint8))
-    soft = mesh.soft
-    if soft is not None:
-        soft = dataclasses.replace(soft, colors=np.maximum(soft.colors, 16).astype(np.uint8))
-    return dataclasses.replace(mesh, colors=np.maximum(mesh.colors, 16).astype(np.uint8), guard=guard, soft=soft)
-
-
 def clear_pixels_at_extremes(mesh, sc) -> dict[str, int]:
     """{pose name: pixels left at the clear colour} for ``mesh`` rendered at the extreme poses
     and at eight frames of every default path."""
@@ -376,7 +346,7 @@ def clear_pixels_at_extremes(mesh, sc) -> dict[str, int]:
             poses[f"{name}{i}"] = (frame.pose, frame.focal_scale)
     out = {}
     with Renderer(k.width, k.height, supersample=1.0) as r:
-        r.set_mesh(lifted(mesh))
+        r.set_mesh(lifted_mesh(mesh))
         for name, (pose, focal) in poses.items():
             rgb, _ = r.render(pose, dataclasses.replace(k, fx=k.fx * focal, fy=k.fy * focal))
             out[name] = int((rgb.max(axis=2) == 0).sum())
