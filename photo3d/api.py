@@ -154,7 +154,8 @@ class Photo3D:
 
         out = self.config.output
         data = web_glb(self.mesh, web_paths(self.scene, self.config.video), fps=float(self.config.video.fps),
-                       autoplay=out.html_autoplay, max_error_px=float(out.web_max_error))
+                       autoplay=out.html_autoplay, max_error_px=float(out.web_max_error),
+                       max_bytes=int(out.web_max_mb * 1e6) or None)
         with atomic_write(Path(path)) as tmp:
             tmp.write_bytes(data)
         return Path(path)

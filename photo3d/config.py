@@ -429,6 +429,10 @@ class OutputConfig:
     web_max_error: float = 0.5
     """Largest image displacement (pixels) the web mesh's simplification may cause at the most
     extreme camera of the video paths."""
+    web_max_mb: float = 7.5
+    """Size budget of the web GLB (MB, 10^6 bytes): over it, the export stores its texture atlas as
+    JPEG (quality 95 down to 80) instead of PNG, then simplifies with twice and four times
+    ``web_max_error``, until it fits (a warning if it never does). 0: no budget (always PNG)."""
     export_guard: str = "glb"
     """Which mesh files include the exportable part of the hole guard (the border skirt, quads over
     the inpainted layer's cracks and ends, and the stretched background of cuts with no inpainted
@@ -442,6 +446,7 @@ class OutputConfig:
         if self.name is not None:
             checks.check_output_name(self.name, f"{source}: output.name")
         checks.check_float_range(self.web_max_error, "output.web_max_error", source, low=0, low_open=True)
+        checks.check_float_range(self.web_max_mb, "output.web_max_mb", source, low=0)
         checks.check_choice(self.export_guard, "output.export_guard", source, EXPORT_GUARD)
 
 

@@ -328,7 +328,8 @@ def write_web(scene: Scene, out_dir, name: str, config: Config, html_path=None) 
 
     out = config.output
     data = web_glb(scene.mesh, web_paths(scene, config.video), fps=float(config.video.fps),
-                   autoplay=out.html_autoplay, max_error_px=float(out.web_max_error))
+                   autoplay=out.html_autoplay, max_error_px=float(out.web_max_error),
+                       max_bytes=int(out.web_max_mb * 1e6) or None)
     result: dict = {"web_glb": None, "html": None}
     glb_path = Path(out_dir) / f"{name}_web.glb"
     if out.save_web_glb or ((out.save_html or html_path) and not out.html_embed):

@@ -42,12 +42,17 @@ def test_web_glb_is_quantised_textured_gltf_with_the_guard_node(photo, tmp_path)
         uv = gltf["accessors"][prim["attributes"]["TEXCOORD_0"]]
         assert position["componentType"] == 5123 and not position.get("normalized")  # 16-bit integers
         assert gltf["bufferViews"][position["bufferView"]]["byteStride"] == 8
-        assert uv["componentType"] == 5123 and uv["normalized"] is True
+        assert uv["componentType"] == 5126 and not uv.get("normalized")  # floats: every reader, trimesh too
         assert len(node["scale"]) == 3 and len(node["translation"]) == 3
         for prim in gltf["meshes"][node["mesh"]]["primitives"]:
             assert gltf["accessors"][prim["indices"]]["componentType"] == 5123  # 16-bit indices
     materials = [{p["material"] for p in gltf["meshes"][n["mesh"]]["primitives"]} for n in gltf["nodes"]]
-    assert materials == [{0}, {0, 1}]  # the guard's flat grid quads read one texel each
+    # the merged edge facets and the guard's strips and flat grid quads read one texel a square
+    assert materials == [{0, 1}, {0, 1}]
+    main, guard = (gltf["meshes"][n["mesh"]]["primitives"] for n in gltf["nodes"])
+    assert main[0]["material"] == 1 and main[-1]["material"] == 0  # the facets first: they win depth ties
+    strips = [p for p in guard if p.get("extras", {}).get("photo3d", {}).get("projective")]
+    assert strips and guard[:len(strips)] == strips and all(p["material"] == 1 for p in strips)
     for material in gltf["materials"]:
         assert "KHR_materials_unlit" in material["extensions"]
     filters = [gltf["samplers"][gltf["textures"][m["pbrMetallicRoughness"]["baseColorTexture"]["index"]]["sampler"]]["magFilter"]
@@ -80,7 +85,9 @@ def test_web_glb_renders_like_the_full_mesh_and_is_smaller(photo, tmp_path):
     assert path.stat().st_size < full_glb.stat().st_size
     web, k, _ = read_web_glb(path)
     assert k == photo.intrinsics
-    assert len(web.hole_faces) == photo.mesh.guard.num_faces
+    # the guard as the renderer draws it: its strips, then the rest of its triangles
+    assert len(web.hole_flat.faces) and len(web.flat.faces)
+    assert len(web.hole_faces) + len(web.hole_flat.faces) < photo.mesh.guard.num_faces
     assert web.tex_projective  # the uv are affine in the input image: read projectively, as the viewer does
     shifted = np.eye(4)
     shifted[:3, 3] = [0.03, -0.02, 0.05]
@@ -167,3 +174,16 @@ def test_large_meshes_split_into_primitives_with_16_bit_indices():
         assert np.unique(faces[start:end]).size <= INDEX_LIMIT
     shared = np.random.default_rng(0).integers(0, 1000, (200_000, 3))  # many faces, few vertices
     assert _chunks(shared) == [(0, 200_000)]
+
+
+def test_a_web_glb_over_its_size_budget_gets_a_jpeg_atlas_then_a_coarser_mesh(photo, caplog):
+    from photo3d.web.glb import web_glb
+
+    png = web_glb(photo.mesh)
+    gltf, _ = parse_glb(png)
+    assert gltf["images"][0]["mimeType"] == "image/png"  # within the default budget: lossless
+    fit = web_glb(photo.mesh, max_bytes=len(png) - 1)
+    assert len(fit) < len(png) and parse_glb(fit)[0]["images"][0]["mimeType"] == "image/jpeg"
+    with caplog.at_level("WARNING", logger="photo3d"):
+        smallest = web_glb(photo.mesh, max_bytes=1000)  # cannot fit: the smallest it found, and a warning
+    assert len(smallest) <= len(fit) and "over the budget" in caplog.text

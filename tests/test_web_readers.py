@@ -40,11 +40,46 @@ def need(package: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def glb(tmp_path_factory) -> Path:
+def scene(tmp_path_factory):
     folder = tmp_path_factory.mktemp("readers")
     image, depth, _ = square_scene(HEIGHT, WIDTH)
     with Photo3D.from_rgbd(image, depth, config=small_config(longer_side=WIDTH)) as p3d:
-        return p3d.save_web_glb(folder / "m_web.glb")
+        return p3d.save_web_glb(folder / "m_web.glb"), p3d.mesh
+
+
+@pytest.fixture(scope="module")
+def glb(scene) -> Path:
+    return scene[0]
+
+
+def test_trimesh_reads_the_texture_where_photo3d_put_it(scene):
+    """trimesh (which reads accessors as stored: normalised integer uv would come out unscaled)
+    looks up, at each vertex of the textured mesh, the colour of the full mesh's vertex there."""
+    trimesh = pytest.importorskip("trimesh")
+    from scipy.spatial import cKDTree
+
+    path, mesh = scene
+    loaded = trimesh.load(path, force="scene", process=False)
+    tree = cKDTree(np.asarray(mesh.vertices, np.float64))
+    checked = 0
+    for node in loaded.graph.nodes_geometry:
+        transform, name = loaded.graph[node]
+        geom = loaded.geometry[name]
+        if node.startswith(GUARD_NODE) or geom.visual.material.name != "photo":  # the bilinear patches
+            continue
+        assert isinstance(geom.visual, trimesh.visual.TextureVisuals) and geom.visual.uv is not None
+        uv = np.asarray(geom.visual.uv, np.float64)
+        assert uv.min() >= 0 and uv.max() <= 1, "uv outside the texture"
+        colours = np.asarray(geom.visual.to_color().vertex_colors)[:, :3].astype(int)
+        points = trimesh.transform_points(geom.vertices, transform) * [1, -1, -1]  # back to the camera frame
+        distance, nearest = tree.query(points)
+        scale = np.abs(np.asarray(mesh.vertices)).max()
+        on_vertex = distance < 1e-3 * scale  # the web mesh's vertices are the full mesh's (16-bit positions)
+        assert on_vertex.mean() > 0.9
+        error = np.abs(colours[on_vertex] - np.asarray(mesh.colors, int)[nearest[on_vertex]]).max(1)
+        assert np.mean(error <= 2) > 0.99, np.percentile(error, [50, 90, 99])
+        checked += int(on_vertex.sum())
+    assert checked > 100
 
 
 def test_the_khronos_validator_finds_no_error_or_warning(glb):
@@ -114,7 +149,9 @@ def test_three_js_loads_it_in_colour_and_draws_the_input_view_like_photo3d(glb, 
     assert not errors and "error" not in done, (errors, done)
     meshes = done["meshes"]
     assert meshes and all(m["textured"] and m["unlit"] for m in meshes)
-    assert any(m["nearest"] for m in meshes) and not any(m["nearest"] and not m["guard"] for m in meshes)
+    assert any(m["nearest"] and m["guard"] for m in meshes)  # the guard's flat quads and strips
+    assert any(m["nearest"] and not m["guard"] for m in meshes)  # the merged edge facets
+    assert any(not m["nearest"] and not m["guard"] for m in meshes)  # the patches
     shot = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)[..., ::-1]
     web, k, _ = read_web_glb(glb)
     web.hole_vertices, web.hole_colors, web.hole_faces = web.hole_vertices[:0], web.hole_colors[:0], web.hole_faces[:0]

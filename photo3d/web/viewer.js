@@ -200,6 +200,8 @@
         part.texture = texture ? texture.texture : null;
         part.sampler = texture ? texture.sampler : null;
         part.guard = guard;
+        // the mesh's uv are affine in the input image; of the guard's, only its strips'
+        part.projective = !guard || !!(prim.extras && prim.extras.photo3d && prim.extras.photo3d.projective);
         parts.push(part);
         if (!guard)
           for (let i = 0; i < positions.length; i += 3)
@@ -335,7 +337,7 @@
       for (const part of scene.parts) {
         gl.uniform1f(loc.behind, part.guard ? behind : -3);
         gl.uniform1i(loc.textured, part.textured ? 1 : 0);
-        gl.uniform1i(loc.projective, projective && !part.guard ? 1 : 0);
+        gl.uniform1i(loc.projective, projective && part.projective ? 1 : 0);
         gl.activeTexture(gl.TEXTURE0);
         gl.bindTexture(gl.TEXTURE_2D, part.texture);
         gl.bindSampler(0, part.sampler);
