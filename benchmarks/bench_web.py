@@ -39,7 +39,8 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 PHOTOS = {
     **{name: (f"middlebury_2005_2006_half/{name}/view1.png", f"middlebury_2005_2006_half/{name}/disp1.png")
-       for name in ("Art", "Baby1", "Books", "Moebius", "Reindeer", "Dolls")},
+       for name in ("Art", "Baby1", "Baby2", "Books", "Bowling1", "Cloth1", "Cloth3", "Cloth4", "Dolls", "Lampshade1",
+                    "Laundry", "Midd1", "Moebius", "Reindeer", "Rocks1", "Wood1")},
     **{f"bsds{n}": (f"bsds500/test/{n}.jpg", None) for n in ("100007", "100039", "101027")},
     "sample": (str(REPO / "inputs" / "sample.png"), str(REPO / "inputs" / "sample_disparity.png")),  # bundled
 }
@@ -135,8 +136,17 @@ def browser_check(folder: Path, page: str, web, k, screenshot: Path | None, name
     return out
 
 
+def photo(name: str) -> tuple[str, str | None]:
+    """(image, depth or None) under DATA for a name of PHOTOS or any ``bsds<number>`` of BSDS500's test set."""
+    if name in PHOTOS:
+        return PHOTOS[name]
+    if name.startswith("bsds") and (DATA / f"bsds500/test/{name[4:]}.jpg").is_file():
+        return f"bsds500/test/{name[4:]}.jpg", None
+    raise SystemExit(f"unknown photo {name!r}: one of {', '.join(PHOTOS)} or bsds<number> of {DATA / 'bsds500/test'}")
+
+
 def run(name: str, side: int, screenshot: Path | None, browsers: list[str]) -> dict:
-    image, depth = PHOTOS[name]
+    image, depth = photo(name)
     config = Config()
     config.prepare.longer_side = side
     config.prepare.enlarge = True  # the half-size Middlebury photos and BSDS (481 px) at the size asked for
@@ -150,11 +160,12 @@ def run(name: str, side: int, screenshot: Path | None, browsers: list[str]) -> d
         web_s = time.perf_counter() - start
         page = p3d.save_html(tmp / f"{name}.html")
         full = write_glb(p3d.mesh, tmp / f"{name}.glb")
-        web, k, _ = read_web_glb(glb)
+        web, k, extras = read_web_glb(glb)
         row = {"photo": name, "size": f"{k.width}x{k.height}", "triangles_full": p3d.mesh.num_faces,
                "triangles_web": int(len(web.tex_faces)), "guard_triangles": int(len(web.hole_faces)),
                "full_glb_MB": round(full.stat().st_size / 1e6, 2), "web_glb_MB": round(glb.stat().st_size / 1e6, 2),
-               "html_MB": round(page.stat().st_size / 1e6, 2), "web_export_s": round(web_s, 2)}
+               "html_MB": round(page.stat().st_size / 1e6, 2), "web_export_s": round(web_s, 2),
+               "atlas": f"jpeg q{q}" if (q := extras["photo3d"]["texture"].get("jpeg_quality")) else "png"}
         with Renderer(k.width, k.height) as r:
             for label, pose in (("identity", np.eye(4)), ("extreme", extreme_pose(p3d))):
                 r.set_mesh(p3d.mesh)
@@ -169,10 +180,11 @@ def run(name: str, side: int, screenshot: Path | None, browsers: list[str]) -> d
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--photos", nargs="+", default=DEFAULT, choices=list(PHOTOS))
+    ap.add_argument("--photos", nargs="+", default=DEFAULT, help=f"of {', '.join(PHOTOS)}, or bsds<number>")
     ap.add_argument("--sizes", nargs="+", type=int, default=[960])
     ap.add_argument("--screenshot", type=Path, help="save the first browser's first frame of the first photo (JPEG); the other browsers' as <stem>_<browser>.jpg")
-    ap.add_argument("--browsers", nargs="+", default=["chromium", "firefox", "webkit"], choices=["chromium", "firefox", "webkit"])
+    ap.add_argument("--browsers", nargs="*", default=["chromium", "firefox", "webkit"], choices=["chromium", "firefox", "webkit"],
+                    help="none given: sizes and PSNR only")
     args = ap.parse_args()
     rows = []
     for i, name in enumerate(args.photos):

@@ -782,7 +782,7 @@ def web_glb_bytes(geometry: WebGeometry, intrinsics: Intrinsics, paths: dict[str
             # the mesh's uv are affine in the input image per triangle: photo3d's viewer and
             # renderer interpolate them there (projective texturing); the guard's are not, but
             # for its primitives whose extras.photo3d.projective is true (its strips)
-            "texture": {"projective": True, "nodes": ["photo3d"]},
+            "texture": {"projective": True, "nodes": ["photo3d"], "jpeg_quality": jpeg_quality},
             "autoplay": None if autoplay in (None, "none") else (autoplay if autoplay in paths else next(iter(paths), None)),
             "bounds": [centres.min(0).round(6).tolist(), centres.max(0).round(6).tolist()],
             "paths": {name: {"centers": np.round([f.center for f in frames], 6).tolist(),
