@@ -6,7 +6,8 @@ What :func:`write_web_glb` writes (valid glTF 2.0 + ``KHR_mesh_quantization`` +
 * Geometry: the renderer's simplification (:func:`photo3d.render.simplify.simplify_grid_mesh`)
   with a screen-space bound: a vertex may move by at most ``max_error_px`` pixels at the
   most extreme camera of the video paths (:func:`photo3d.render.simplify.disparity_tolerance`).
-* Colour: all of it from one texture atlas (PNG, so sRGB and lossless), ``ATLAS_WIDTH``
+* Colour: all of it from one texture atlas (PNG, so sRGB and lossless; JPEG where the file
+  would exceed its size budget, see :func:`web_glb`), ``ATLAS_WIDTH``
   texels wide, laid out like the image: *sheets*, images of the canvas in which each texel is
   the colour of a vertex at that pixel, cut into tiles of ``TILE`` pixels (``TILE + 1``
   texels: neighbouring tiles share their border texels), each used tile a cell of the atlas.
@@ -20,8 +21,14 @@ What :func:`write_web_glb` writes (valid glTF 2.0 + ``KHR_mesh_quantization`` +
   nearer first); what no sheet holds gets a 2x2 cell of its own (:func:`_triangle_cells`).
   The hole guard's flat grid quads share vertices too and read one texel each (a second
   material, the same image sampled without filtering); its other quads get 2x2 cells.
+* Strips: as the renderer does (:func:`photo3d.render.simplify.merge_flat_squares`), runs of
+  edge facets and of the guard's flat grid quads become strips of up to 64 pixel squares, two
+  triangles reading one texel a square without filtering (uv affine in the input image); the
+  mesh's strips are its first primitives (they win depth ties with the patches), the guard's
+  its first, marked ``extras.photo3d.projective``.
 * Attributes: positions as unsigned 16-bit integers dequantised by the node's scale and
-  translation; texture coordinates as normalised unsigned 16-bit; 16-bit indices, each node
+  translation; texture coordinates as 32-bit floats (normalised 16-bit ones were 4 bytes a
+  vertex smaller, but trimesh reads them unscaled); 16-bit indices, each node
   split into primitives of at most 65535 vertices (views shared, accessors offset).
 * Node 0 (``photo3d``) is the layered mesh; node 1 (``photo3d_hole_guard``) the hole guard
   (:mod:`photo3d.core.guard`) at its true place: stretched across the cuts and continuing the
