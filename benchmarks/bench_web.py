@@ -162,7 +162,8 @@ def run(name: str, side: int, screenshot: Path | None, browsers: list[str]) -> d
         full = write_glb(p3d.mesh, tmp / f"{name}.glb")
         web, k, extras = read_web_glb(glb)
         row = {"photo": name, "size": f"{k.width}x{k.height}", "triangles_full": p3d.mesh.num_faces,
-               "triangles_web": int(len(web.tex_faces)), "guard_triangles": int(len(web.hole_faces)),
+               "triangles_web": int(len(web.tex_faces) + len(web.flat.faces)),
+               "guard_triangles": int(len(web.hole_faces) + len(web.hole_flat.faces)),
                "full_glb_MB": round(full.stat().st_size / 1e6, 2), "web_glb_MB": round(glb.stat().st_size / 1e6, 2),
                "html_MB": round(page.stat().st_size / 1e6, 2), "web_export_s": round(web_s, 2),
                "atlas": f"jpeg q{q}" if (q := extras["photo3d"]["texture"].get("jpeg_quality")) else "png"}
