@@ -14,6 +14,10 @@ web GLB.
     python -m benchmarks.bench_web --sizes 640 960 --screenshot docs/viewer.jpg
     python -m benchmarks.bench_web --browsers firefox webkit
     python -m benchmarks.bench_web --photos Books Moebius Reindeer Dolls bsds100039 bsds101027 sample --browsers chromium
+    python -m benchmarks.bench_web --browsers --photos Dolls Moebius bsds103029   # no browser: sizes, PSNR
+
+Any BSDS500 test photo is ``bsds<number>``; ``atlas`` says whether the size budget
+(``output.web_max_mb``) made the atlas JPEG.
 """
 from __future__ import annotations
 
