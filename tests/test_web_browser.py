@@ -38,6 +38,8 @@ def site(tmp_path_factory):
     with Photo3D.from_rgbd(image, depth, config=small_config(longer_side=WIDTH)) as p3d:
         p3d.save_html(folder / "embedded.html")
         p3d.save_html(folder / "beside.html", embed=False)
+        p3d.config.output.web_max_mb = 0.01  # over any budget: the atlas as JPEG
+        p3d.save_html(folder / "jpeg.html", embed=False)
     web, k, _ = read_web_glb(folder / "beside_web.glb")
     server, url = start_server(folder)
     yield url, web, k
@@ -107,6 +109,20 @@ def test_identity_and_shifted_views_match_photo3ds_own_render(site, browser):
     np.testing.assert_allclose(page.camera(), camera, atol=1e-9)
     shot = page.shot()
     assert psnr(centre(shot), centre(own_render(web, k, camera))) >= 28
+    page.page.close()
+
+
+def test_a_jpeg_atlas_draws_like_photo3ds_own_render_of_it(site, browser, tmp_path):
+    import urllib.request
+
+    url, _, k = site
+    with urllib.request.urlopen(url + "jpeg_web.glb") as response:  # the file the page loads
+        (tmp_path / "jpeg_web.glb").write_bytes(response.read())
+    web, _, extras = read_web_glb(tmp_path / "jpeg_web.glb")
+    assert extras["photo3d"]["texture"]["jpeg_quality"] is not None
+    page = Page(browser, url + "jpeg.html#autoplay=none")
+    assert page.errors == []
+    assert psnr(centre(page.shot()), centre(own_render(web, k, [0, 0, 0]))) >= 30
     page.page.close()
 
 
