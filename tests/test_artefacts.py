@@ -290,6 +290,46 @@ def test_thin_bar_is_one_piece_and_no_dust(width):
     assert used.all()
 
 
+def thin_middle_bar_scene(bar_width: int = 4, h: int = 64, w: int = 96):
+    """A white bar ``bar_width`` px wide at middle depth, directly left of a red foreground
+    block, in front of a textured blue-green wall. Returns image, depth (z), the block's left
+    column."""
+    image = textured(h, w, 1, (40, 140, 200))
+    depth = np.full((h, w), 4.0, np.float32)
+    left = w // 2
+    image[:, left - bar_width: left] = (235, 235, 230)
+    depth[:, left - bar_width: left] = 2.5
+    image[:, left:] = RED.astype(np.uint8)
+    depth[:, left:] = 1.5
+    return image, depth, left
+
+
+def test_thin_middle_layer_hands_the_revealed_region_to_the_wall_behind_it():
+    """Behind the red block, next to the thin white bar between it and the wall, the fill
+    continues the wall (the surface behind the thin bar), not the bar's white: a thin layer
+    at middle depth is a poor guess for what the block hides (Reindeer's rope was painted
+    behind the head and the leg). With ``regions.thin_context: 0`` (as before) the bar's
+    white fills it."""
+    image, depth, left = thin_middle_bar_scene()
+    wall = textured(64, 96, 1, (40, 140, 200)).reshape(-1, 3).astype(np.float32)
+    white = np.array([235, 235, 230], np.float32)
+    rows = slice(16, 48)  # away from the top and bottom borders
+
+    def behind_block(thin: int) -> np.ndarray:
+        sc = build_scene(image, depth, small_config().with_changes({"regions.thin_context": thin}), kind="depth", normalize=False)
+        pad = sc.canvas.pad
+        mask = sc.fill.mask[pad:-pad, pad:-pad][rows, left: left + 6]
+        assert mask.mean() > 0.9  # the block's first columns have a layer behind them
+        return sc.fill.color[pad:-pad, pad:-pad][rows, left: left + 6].reshape(-1, 3).astype(np.float32)
+
+    colours = behind_block(6)
+    to_white = np.linalg.norm(colours - white, axis=1)
+    to_wall = np.linalg.norm(colours - wall.mean(axis=0), axis=1)
+    assert (to_wall < to_white).all() and to_white.min() > 100
+    before = behind_block(0)
+    assert (np.linalg.norm(before - white, axis=1) < 40).mean() > 0.9
+
+
 def stretched_faces(mesh, near: float, far: float) -> int:
     """Faces of ``mesh`` with a vertex nearer than ``near`` and one farther than ``far``
     (camera z): triangles stretched from a foreground structure to the wall behind it."""
