@@ -309,8 +309,8 @@ def test_thin_middle_layer_hands_the_revealed_region_to_the_wall_behind_it():
     """Behind the red block, next to the thin white bar between it and the wall, the fill
     continues the wall (the surface behind the thin bar), not the bar's white: a thin layer
     at middle depth is a poor guess for what the block hides (Reindeer's rope was painted
-    behind the head and the leg). With ``regions.thin_context: 0`` (as before) the bar's
-    white fills it."""
+    behind the head and the leg). With ``regions.thin_context: 0`` (the default, see its
+    docstring) the bar's white fills it."""
     image, depth, left = thin_middle_bar_scene()
     wall = textured(64, 96, 1, (40, 140, 200)).reshape(-1, 3).astype(np.float32)
     white = np.array([235, 235, 230], np.float32)
