@@ -207,15 +207,17 @@ def outer_fringe(ldi: LDI, photo: np.ndarray, rim: SoftRim) -> tuple[np.ndarray,
     changed = (now != was).any(axis=1)
     if not changed.any():
         return None
-    ys, xs = np.divmod(np.arange(n), w)
+    # from the re-painted pixels q (few) back to their nearer neighbours p across a cut
+    far_px = np.nonzero(changed)[0]
+    ys, xs = np.divmod(far_px, w)
     near, far = [], []
-    for d in range(4):
-        qx, qy = xs + STEP_X[d], ys + STEP_Y[d]
-        inside = (qx >= 0) & (qx < w) & (qy >= 0) & (qy < h)
-        q = np.where(inside, qy * w + qx, 0)
-        cut = inside & (links[:, d] != q) & (disp > disp[q]) & changed[q]
-        near.append(np.nonzero(cut)[0])
-        far.append(q[cut])
+    for d in range(4):  # p one step against direction d from q, so that p's link d points at q
+        px, py = xs - STEP_X[d], ys - STEP_Y[d]
+        inside = (px >= 0) & (px < w) & (py >= 0) & (py < h)
+        p = np.where(inside, py * w + px, 0)
+        cut = inside & (links[p, d] != far_px) & (disp[p] > disp[far_px])
+        near.append(p[cut])
+        far.append(far_px[cut])
     p, q = np.concatenate(near), np.concatenate(far)
     if p.size == 0:
         return None
