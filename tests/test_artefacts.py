@@ -4,6 +4,9 @@
   outline is anti-aliased (mixed pixels) and the depth edge sits off the colour edge; and no
   wall colour rims the square seen from a moved camera; a 50/50 outline gets a soft rim
   (alpha 1 inside, the mixture on the rim) that a moved camera sees as the true scene shows it;
+  the foreground's share of the wall pixels beside a blurred outline comes back as a fringe at
+  the foreground's depth (the input camera sees the photo's outline again); behind a thin bar
+  at middle depth the revealed region can take the wall's colour (``regions.thin_context``);
 * a thin bar (3 px, a brush handle) is one connected piece of the mesh; no dust, no unused
   vertices; a thin stick that falls apart into small islands stays one piece, and no
   triangle is stretched from it (or from a thin frame) to the wall ("ladder rungs");
@@ -182,6 +185,53 @@ def test_soft_rim_follows_the_mesh_into_exports_and_the_render_parts():
     assert len(parts.blend_faces) == blended + fringe and blended > 0
     assert (parts.blend_colors[:, 3] < 255).all()
     assert len(render_mesh(dataclasses.replace(mesh, soft=None)).blend_faces) == 0
+
+
+def test_outer_fringe_puts_the_foregrounds_share_back_at_the_foregrounds_depth():
+    """The blurred red square: the wall pixels beside its cut mix in some red, which the
+    re-painted context margin takes out of them; each gets a fringe square at the square's
+    depth whose blend over the re-painted colour is the photo's colour again."""
+    image, depth, _ = mixed_square_scene(shrink=0)
+    sc = build_scene(image, depth, small_config(sparse_iter=3), kind="depth")
+    soft = sc.mesh.soft
+    assert soft.fringe_faces is not None and len(soft.fringe_faces) >= 2 * 100
+    k = sc.mesh.intrinsics
+    v = soft.fringe_vertices.reshape(-1, 4, 3)
+    z = sc.mesh.vertices[:, 2]
+    near, far = z.min(), np.median(z)  # the square's depth; the wall's (most of the picture)
+    assert np.allclose(v[:, :, 2], near, rtol=0.02) and near < 0.7 * far
+    centre = v.mean(axis=1)
+    x = np.round(centre[:, 0] / centre[:, 2] * k.fx + k.cx).astype(int)
+    y = np.round(centre[:, 1] / centre[:, 2] * k.fy + k.cy).astype(int)
+    pad = sc.canvas.pad
+    front = sc.ldi.color[: sc.ldi.shape[0] * sc.ldi.shape[1]].reshape(sc.ldi.shape + (3,))[y + pad, x + pad]
+    rgba = soft.fringe_colors[::4].astype(np.float32)
+    a = rgba[:, 3:] / 255.0
+    blend = a * rgba[:, :3] + (1 - a) * front
+    assert np.abs(blend - image[y, x]).max(axis=1).mean() < 6
+    assert (np.abs(front.astype(np.float32) - image[y, x]).max(axis=1) > 10).mean() > 0.5  # the re-paint changed them
+
+
+@pytest.mark.egl
+def test_outer_fringe_gives_the_input_camera_back_the_photos_outline():
+    """At the input camera the render beside the blurred square's cut is the photo again
+    (the fringe draws the foreground's share the re-paint took out); without the fringe it is
+    the re-painted wall, a harder and thinner outline."""
+    from photo3d.core.mesh import build_mesh
+    from photo3d.render import Renderer
+
+    image, depth, fg = mixed_square_scene(shrink=0)
+    sc = build_scene(image, depth, small_config(sparse_iter=3), kind="depth")
+    outside = (cv2.dilate(fg.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0) & ~fg
+    plain = build_mesh(sc.ldi)  # no photo: no fringe
+    k = sc.mesh.intrinsics
+    errors = []
+    with Renderer(k.width, k.height) as r:
+        for mesh in (sc.mesh, plain):
+            r.set_mesh(mesh)
+            rgb, _ = r.render(np.eye(4), k)
+            errors.append(np.abs(rgb.astype(np.float32) - image)[outside].mean())
+    assert errors[0] < 0.5 * errors[1], errors
 
 
 @pytest.mark.egl
