@@ -8,7 +8,7 @@ import dataclasses
 
 import numpy as np
 
-from .data import DOWN, LDI, LEFT, RIGHT, UP, GuardGeometry, Mesh, SoftEdge
+from .data import DOWN, LDI, LEFT, RIGHT, UP, GuardGeometry, Mesh
 
 
 def hole_guard(ldi: LDI, vertices: np.ndarray) -> GuardGeometry:

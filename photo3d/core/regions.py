@@ -9,6 +9,9 @@ For every segment (a connected run of far-side edge pixels):
   surfaces, never onto farther ones), ``background_thickness`` steps deep: the places where
   the background must continue behind the foreground.
 Regions of different segments do not overlap: a position belongs to the nearest segment.
+With ``regions.thin_context`` (off by default), a segment whose far side is a thin middle
+layer (a rope between the foreground and the wall) starts its synthesis late, so the surface
+behind that layer, grown in across it, takes the positions it reaches.
 A synthesis region does not grow from the photo into the canvas band (the border
 extension); only cuts in the band start one there.
 The first ``context_margin`` rings of each context (the far-side pixels next to the cut,
@@ -23,7 +26,6 @@ import numpy as np
 
 from ..config import RegionsConfig
 from .data import LDI, STEP_X, STEP_Y, Discontinuities, Regions
-
 
 # Seeds within this many pixels (a box) vote on whether a cut's far side is a thin layer.
 THIN_VOTE_PX = 3
