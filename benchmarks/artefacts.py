@@ -144,7 +144,10 @@ def lifted_mesh(mesh):
         guard = dataclasses.replace(guard, colors=np.maximum(guard.colors, 16).astype(np.uint8))
     soft = mesh.soft
     if soft is not None:
-        soft = dataclasses.replace(soft, colors=np.maximum(soft.colors, 16).astype(np.uint8))
+        fringe = soft.fringe_colors
+        if fringe is not None:
+            fringe = np.concatenate([np.maximum(fringe[:, :3], 16), fringe[:, 3:]], axis=1).astype(np.uint8)
+        soft = dataclasses.replace(soft, colors=np.maximum(soft.colors, 16).astype(np.uint8), fringe_colors=fringe)
     return dataclasses.replace(mesh, colors=np.maximum(mesh.colors, 16).astype(np.uint8), guard=guard, soft=soft)
 
 

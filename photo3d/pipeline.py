@@ -226,7 +226,8 @@ def build_scene(
             ldi = add_layer(before.ldi, fill, threshold)
         bar.step("merge")
         with timings.stage("mesh"):
-            mesh = build_mesh(ldi, guard_holes=bool(config.render.hole_guard), soft_edge=bool(config.render.soft_edge))
+            mesh = build_mesh(ldi, guard_holes=bool(config.render.hole_guard), soft_edge=bool(config.render.soft_edge),
+                              photo=before.ldi.color[: before.ldi.shape[0] * before.ldi.shape[1]])
             check_finite(mesh.vertices, source, "mesh vertices are not finite")
             mesh.info.inpaint = inpainter.name
             mesh.info.center_depth = round(before.prepared.center_depth, 6)

@@ -4,6 +4,9 @@
   outline is anti-aliased (mixed pixels) and the depth edge sits off the colour edge; and no
   wall colour rims the square seen from a moved camera; a 50/50 outline gets a soft rim
   (alpha 1 inside, the mixture on the rim) that a moved camera sees as the true scene shows it;
+  the foreground's share of the wall pixels beside a blurred outline comes back as a fringe at
+  the foreground's depth (the input camera sees the photo's outline again); behind a thin bar
+  at middle depth the revealed region can take the wall's colour (``regions.thin_context``);
 * a thin bar (3 px, a brush handle) is one connected piece of the mesh; no dust, no unused
   vertices; a thin stick that falls apart into small islands stays one piece, and no
   triangle is stretched from it (or from a thin frame) to the wall ("ladder rungs");
@@ -178,9 +181,57 @@ def test_soft_rim_follows_the_mesh_into_exports_and_the_render_parts():
     assert simplified_mesh(mesh).soft is None
     parts = render_mesh(mesh)
     blended = (mesh.soft.alpha[mesh.faces] < 255).all(axis=1).sum()
-    assert len(parts.blend_faces) == blended > 0
+    fringe = 0 if mesh.soft.fringe_faces is None else len(mesh.soft.fringe_faces)
+    assert len(parts.blend_faces) == blended + fringe and blended > 0
     assert (parts.blend_colors[:, 3] < 255).all()
     assert len(render_mesh(dataclasses.replace(mesh, soft=None)).blend_faces) == 0
+
+
+def test_outer_fringe_puts_the_foregrounds_share_back_at_the_foregrounds_depth():
+    """The blurred red square: the wall pixels beside its cut mix in some red, which the
+    re-painted context margin takes out of them; each gets a fringe square at the square's
+    depth whose blend over the re-painted colour is the photo's colour again."""
+    image, depth, _ = mixed_square_scene(shrink=0)
+    sc = build_scene(image, depth, small_config(sparse_iter=3), kind="depth")
+    soft = sc.mesh.soft
+    assert soft.fringe_faces is not None and len(soft.fringe_faces) >= 2 * 100
+    k = sc.mesh.intrinsics
+    v = soft.fringe_vertices.reshape(-1, 4, 3)
+    z = sc.mesh.vertices[:, 2]
+    near, far = z.min(), np.median(z)  # the square's depth; the wall's (most of the picture)
+    assert np.allclose(v[:, :, 2], near, rtol=0.02) and near < 0.7 * far
+    centre = v.mean(axis=1)
+    x = np.round(centre[:, 0] / centre[:, 2] * k.fx + k.cx).astype(int)
+    y = np.round(centre[:, 1] / centre[:, 2] * k.fy + k.cy).astype(int)
+    pad = sc.canvas.pad
+    front = sc.ldi.color[: sc.ldi.shape[0] * sc.ldi.shape[1]].reshape(sc.ldi.shape + (3,))[y + pad, x + pad]
+    rgba = soft.fringe_colors[::4].astype(np.float32)
+    a = rgba[:, 3:] / 255.0
+    blend = a * rgba[:, :3] + (1 - a) * front
+    assert np.abs(blend - image[y, x]).max(axis=1).mean() < 6
+    assert (np.abs(front.astype(np.float32) - image[y, x]).max(axis=1) > 10).mean() > 0.5  # the re-paint changed them
+
+
+@pytest.mark.egl
+def test_outer_fringe_gives_the_input_camera_back_the_photos_outline():
+    """At the input camera the render beside the blurred square's cut is the photo again
+    (the fringe draws the foreground's share the re-paint took out); without the fringe it is
+    the re-painted wall, a harder and thinner outline."""
+    from photo3d.core.mesh import build_mesh
+    from photo3d.render import Renderer
+
+    image, depth, fg = mixed_square_scene(shrink=0)
+    sc = build_scene(image, depth, small_config(sparse_iter=3), kind="depth")
+    outside = (cv2.dilate(fg.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0) & ~fg
+    plain = build_mesh(sc.ldi)  # no photo: no fringe
+    k = sc.mesh.intrinsics
+    errors = []
+    with Renderer(k.width, k.height) as r:
+        for mesh in (sc.mesh, plain):
+            r.set_mesh(mesh)
+            rgb, _ = r.render(np.eye(4), k)
+            errors.append(np.abs(rgb.astype(np.float32) - image)[outside].mean())
+    assert errors[0] < 0.5 * errors[1], errors
 
 
 @pytest.mark.egl
@@ -288,6 +339,46 @@ def test_thin_bar_is_one_piece_and_no_dust(width):
     used = np.zeros(mesh.num_vertices, bool)
     used[mesh.faces.ravel()] = True
     assert used.all()
+
+
+def thin_middle_bar_scene(bar_width: int = 4, h: int = 64, w: int = 96):
+    """A white bar ``bar_width`` px wide at middle depth, directly left of a red foreground
+    block, in front of a textured blue-green wall. Returns image, depth (z), the block's left
+    column."""
+    image = textured(h, w, 1, (40, 140, 200))
+    depth = np.full((h, w), 4.0, np.float32)
+    left = w // 2
+    image[:, left - bar_width: left] = (235, 235, 230)
+    depth[:, left - bar_width: left] = 2.5
+    image[:, left:] = RED.astype(np.uint8)
+    depth[:, left:] = 1.5
+    return image, depth, left
+
+
+def test_thin_middle_layer_hands_the_revealed_region_to_the_wall_behind_it():
+    """Behind the red block, next to the thin white bar between it and the wall, the fill
+    continues the wall (the surface behind the thin bar), not the bar's white: a thin layer
+    at middle depth is a poor guess for what the block hides (Reindeer's rope was painted
+    behind the head and the leg). With ``regions.thin_context: 0`` (the default, see its
+    docstring) the bar's white fills it."""
+    image, depth, left = thin_middle_bar_scene()
+    wall = textured(64, 96, 1, (40, 140, 200)).reshape(-1, 3).astype(np.float32)
+    white = np.array([235, 235, 230], np.float32)
+    rows = slice(16, 48)  # away from the top and bottom borders
+
+    def behind_block(thin: int) -> np.ndarray:
+        sc = build_scene(image, depth, small_config().with_changes({"regions.thin_context": thin}), kind="depth", normalize=False)
+        pad = sc.canvas.pad
+        mask = sc.fill.mask[pad:-pad, pad:-pad][rows, left: left + 6]
+        assert mask.mean() > 0.9  # the block's first columns have a layer behind them
+        return sc.fill.color[pad:-pad, pad:-pad][rows, left: left + 6].reshape(-1, 3).astype(np.float32)
+
+    colours = behind_block(6)
+    to_white = np.linalg.norm(colours - white, axis=1)
+    to_wall = np.linalg.norm(colours - wall.mean(axis=0), axis=1)
+    assert (to_wall < to_white).all() and to_white.min() > 100
+    before = behind_block(0)
+    assert (np.linalg.norm(before - white, axis=1) < 40).mean() > 0.9
 
 
 def stretched_faces(mesh, near: float, far: float) -> int:

@@ -114,10 +114,19 @@ class SoftEdge:
         colour freed of the background's share. ``Mesh.colors`` keeps the photo's colours,
         for viewers that draw no alpha (the opaque mesh looks as it did without a soft edge).
     Replace both with ``Mesh.colors`` when changing a mesh's colours (or set ``soft=None``).
+    fringe_vertices (M, 3) float32, fringe_colors (M, 4) uint8 RGBA (straight alpha) and
+    fringe_faces (K, 3) int32 (indices into the fringe's own vertices): the foreground's outer
+    fringe, blended squares at the far-side pixels of cuts whose photo colour carried a share of
+    the foreground (:func:`photo3d.core.soft_edge.outer_fringe`), at the foreground's depth so
+    they move with it. Not part of ``Mesh.faces``: only a renderer that blends draws them
+    (exports and opaque viewers leave them out). None = no fringe.
     """
 
     alpha: np.ndarray
     colors: np.ndarray
+    fringe_vertices: np.ndarray | None = None
+    fringe_colors: np.ndarray | None = None
+    fringe_faces: np.ndarray | None = None
 
     @property
     def num_soft(self) -> int:

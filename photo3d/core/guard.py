@@ -8,7 +8,7 @@ import dataclasses
 
 import numpy as np
 
-from .data import DOWN, LDI, LEFT, RIGHT, UP, GuardGeometry, Mesh, SoftEdge
+from .data import DOWN, LDI, LEFT, RIGHT, UP, GuardGeometry, Mesh
 
 
 def hole_guard(ldi: LDI, vertices: np.ndarray) -> GuardGeometry:
@@ -75,8 +75,8 @@ def with_exported_guard(mesh: Mesh) -> Mesh:
     new_index[used] = mesh.num_vertices + np.arange(used.size)
     soft = mesh.soft
     if soft is not None:  # the guard's vertices are opaque
-        soft = SoftEdge(np.concatenate([soft.alpha, np.full(used.size, 255, np.uint8)]),
-                        np.concatenate([soft.colors, guard.colors[used]]).astype(np.uint8))
+        soft = dataclasses.replace(soft, alpha=np.concatenate([soft.alpha, np.full(used.size, 255, np.uint8)]),
+                                   colors=np.concatenate([soft.colors, guard.colors[used]]).astype(np.uint8))
     return dataclasses.replace(
         mesh,
         vertices=np.concatenate([mesh.vertices, guard.vertices[used]]).astype(np.float32),

@@ -21,7 +21,7 @@ import numpy as np
 
 from .data import DOWN, LDI, LEFT, RIGHT, UP, Mesh, MeshInfo, SoftEdge
 from .guard import hole_guard
-from .soft_edge import soft_rim
+from .soft_edge import outer_fringe, soft_rim
 
 
 def ldi_triangles(links: np.ndarray) -> np.ndarray:
@@ -124,7 +124,8 @@ def drop_unused_vertices(vertices: np.ndarray, colors: np.ndarray, faces: np.nda
     return (vertices[used], colors[used], new_index[faces], *(a[used] for a in per_vertex))
 
 
-def build_mesh(ldi: LDI, edge_facets: bool = True, guard_holes: bool = True, soft_edge: bool = True) -> Mesh:
+def build_mesh(ldi: LDI, edge_facets: bool = True, guard_holes: bool = True, soft_edge: bool = True,
+               photo: np.ndarray | None = None) -> Mesh:
     """Mesh of ``ldi`` in the input camera frame (vertex = pixel centre at its depth).
 
     Vertices no face uses are removed (:func:`drop_unused_vertices`), so vertex ``i`` is
@@ -134,7 +135,9 @@ def build_mesh(ldi: LDI, edge_facets: bool = True, guard_holes: bool = True, sof
     intrinsics are the working image's.
 
     ``soft_edge`` (with ``edge_facets``): ``Mesh.soft`` holds the soft rim (module docstring);
-    None when no rim pixel is mixed.
+    None when no rim pixel is mixed. ``photo`` ((Hc*Wc, 3) uint8, the front layer's colours
+    before the context margin was re-painted): with it, the soft rim also gets the outer
+    fringe (:func:`photo3d.core.soft_edge.outer_fringe`).
     """
     k = ldi.intrinsics
     z = ldi.depth.astype(np.float32)
@@ -157,9 +160,10 @@ def build_mesh(ldi: LDI, edge_facets: bool = True, guard_holes: bool = True, sof
     image_k = k.shifted(-ldi.pad, -ldi.pad, k.width - 2 * ldi.pad, k.height - 2 * ldi.pad)
     guard = hole_guard(ldi, verts) if guard_holes else None
     soft = None
-    if rim is not None and rim.rim.any():
+    fringe = outer_fringe(ldi, photo, rim) if rim is not None and photo is not None else None
+    if rim is not None and (rim.rim.any() or fringe is not None):
         verts, colors, faces, soft_colors, alpha = drop_unused_vertices(verts, colors, faces, soft_colors, alpha)
-        soft = SoftEdge(alpha, soft_colors)
+        soft = SoftEdge(alpha, soft_colors, *(fringe if fringe is not None else (None, None, None)))
     else:
         verts, colors, faces = drop_unused_vertices(verts, colors, faces)
     return Mesh(verts, colors, faces, image_k, guard=guard, info=MeshInfo(layers=int(ldi.layer.max()) + 1), soft=soft)

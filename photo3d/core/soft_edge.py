@@ -164,3 +164,86 @@ def soft_rim(ldi: LDI) -> SoftRim:
     out_fraction = np.ones(num, np.float32)
     out_fraction[cand] = a
     return SoftRim(color, facet_color, facet_alpha, out_fraction)
+
+
+FRINGE_MIN_ALPHA = 0.1
+"""Smallest foreground share of a far-side pixel that gets an outer fringe square: below it
+the share is the background's texture more than the foreground's blur (a sharp red square
+over a textured wall gave 11 squares at 0.04, alphas ~0.04, none at 0.1; its blurred
+version 180, alphas ~0.27)."""
+
+
+def outer_fringe(ldi: LDI, photo: np.ndarray, rim: SoftRim) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The foreground's outer fringe: the share of the foreground in the photo's far-side
+    pixels of the cuts, which the context margin's re-paint takes out of them.
+
+    The optics spread a foreground over 2-3 px, so the background pixel beside a cut mixes
+    in some of the foreground too: I = a F + (1 - a) B. The re-painted margin (``core.regions``,
+    ``inpaint.fill``) rightly gives that pixel the background's colour B alone (left on the
+    background, the foreground's share draws a ghost outline of it once the camera moves), but
+    then nothing draws the share at all: the foreground's outline becomes the hard staircase of
+    its pixel squares, sharper than the photo even at the input camera, stair-stepped and
+    beaded along thin diagonal sticks in moved views (Art's paint brushes). Here each such
+    pixel gets a square of its own at the *foreground's* depth (so it moves with the
+    foreground), coloured F (the neighbouring rim pixel's colour freed of the background's
+    share, :func:`soft_rim`), blended with alpha a: the projection of I onto the line from B to
+    F, trusted as the rim's alphas are. At the input camera the pixel shows a F + (1 - a) B = I
+    again.
+
+    Args:
+        ldi: the LDI after the merge (front colours re-painted); photo: (H*W, 3) uint8 the
+            front layer's colours before the re-paint (the photo on the canvas); rim: its
+            :func:`soft_rim`.
+    Returns:
+        (vertices (4M, 3) float32, RGBA (4M, 4) uint8, faces (2M, 3) int32) of M squares
+        (corners top-left, top-right, bottom-right, bottom-left), or None when there are none.
+    """
+    h, w = ldi.shape
+    n = h * w
+    links = ldi.links[:n]
+    disp = ldi.disparity[:n]
+    now = ldi.color[:n].astype(np.float32)
+    was = photo.reshape(-1, 3).astype(np.float32)
+    changed = (now != was).any(axis=1)
+    if not changed.any():
+        return None
+    # from the re-painted pixels q (few) back to their nearer neighbours p across a cut
+    far_px = np.nonzero(changed)[0]
+    ys, xs = np.divmod(far_px, w)
+    near, far = [], []
+    for d in range(4):  # p one step against direction d from q, so that p's link d points at q
+        px, py = xs - STEP_X[d], ys - STEP_Y[d]
+        inside = (px >= 0) & (px < w) & (py >= 0) & (py < h)
+        p = np.where(inside, py * w + px, 0)
+        cut = inside & (links[p, d] != far_px) & (disp[p] > disp[far_px])
+        near.append(p[cut])
+        far.append(far_px[cut])
+    p, q = np.concatenate(near), np.concatenate(far)
+    if p.size == 0:
+        return None
+    fg = rim.facet_color[p].astype(np.float32)
+    bg, im = now[q], was[q]
+    line = fg - bg
+    contrast = np.linalg.norm(line, axis=1)
+    a = np.clip(np.einsum("ij,ij->i", im - bg, line) / np.maximum(contrast, 1e-6) ** 2, 0.0, 1.0)
+    residual = np.linalg.norm(im - bg - a[:, None] * line, axis=1)
+    ok = ((contrast >= MIN_CONTRAST) & (residual <= np.maximum(MAX_RESIDUAL, MAX_RESIDUAL_FRACTION * contrast))
+          & (a >= FRINGE_MIN_ALPHA))
+    p, q, fg, a = p[ok], q[ok], fg[ok], a[ok]
+    if p.size == 0:
+        return None
+    # one square per far pixel: the near neighbour whose foreground makes up the largest share
+    order = np.lexsort((-a, q))
+    first = order[np.r_[True, q[order][1:] != q[order][:-1]]]
+    p, q, fg, a = p[first], q[first], fg[first], a[first]
+    m = q.size
+    corners = np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]], dtype=np.float32)
+    cx = (q % w)[:, None] + corners[None, :, 0]
+    cy = (q // w)[:, None] + corners[None, :, 1]
+    cz = np.repeat(ldi.depth[p, None].astype(np.float32), 4, 1)
+    vertices = ldi.intrinsics.unproject(cx, cy, cz).reshape(-1, 3).astype(np.float32)
+    alpha = np.clip(np.round(a * 255), 1, 254).astype(np.uint8)
+    rgba = np.repeat(np.concatenate([np.round(fg).astype(np.uint8), alpha[:, None]], axis=1), 4, axis=0)
+    base = 4 * np.arange(m)[:, None]
+    faces = np.concatenate([base + [0, 1, 2], base + [0, 2, 3]]).astype(np.int32)
+    return vertices, rgba, faces

@@ -670,11 +670,18 @@ def split_soft_rim(mesh: Mesh) -> tuple[Mesh, tuple[np.ndarray, np.ndarray, np.n
     face_alpha = soft.alpha[mesh.faces]
     blended = (face_alpha < 255).all(axis=1)
     opaque = dataclasses.replace(mesh, colors=soft.colors, faces=mesh.faces[~blended], soft=None)
-    if not blended.any():
+    has_fringe = soft.fringe_faces is not None and len(soft.fringe_faces) > 0
+    if not blended.any() and not has_fringe:
         return opaque, None
     ids, faces = np.unique(mesh.faces[blended], return_inverse=True)
     rgba = np.concatenate([soft.colors[ids], soft.alpha[ids, None]], axis=1).astype(np.uint8)
-    return opaque, (np.asarray(mesh.vertices[ids], np.float32), rgba, faces.reshape(-1, 3).astype(np.uint32))
+    vertices = np.asarray(mesh.vertices[ids], np.float32)
+    faces = faces.reshape(-1, 3).astype(np.uint32)
+    if has_fringe:  # the outer fringe (its own vertices), blended like the rim
+        faces = np.concatenate([faces, np.asarray(soft.fringe_faces, np.uint32) + np.uint32(len(vertices))])
+        vertices = np.concatenate([vertices, np.asarray(soft.fringe_vertices, np.float32)])
+        rgba = np.concatenate([rgba, np.asarray(soft.fringe_colors, np.uint8)])
+    return opaque, (vertices, rgba, faces)
 
 
 def render_mesh(mesh: Mesh, simplify: bool = True, motion: tuple[float, float, float] | None = None,
