@@ -355,16 +355,19 @@ class Renderer:
         return near, far, 0.5 * (mesh_far_ndc + 1.0)
 
     # -- rendering -------------------------------------------------------------------
-    def render(self, pose_c2w: np.ndarray, intrinsics: Intrinsics) -> tuple[np.ndarray, np.ndarray]:
+    def render(self, pose_c2w: np.ndarray, intrinsics: Intrinsics, mask: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Render the mesh from a camera.
 
         Args:
             pose_c2w: (4, 4) camera-to-world matrix (identity = the input camera).
             intrinsics: camera; sets the output size.
+            mask: compute the coverage mask. Without it (videos) the soft rim is drawn once,
+                not once more into the alpha channel, and the returned mask is None; the
+                colours are the same.
 
         Returns:
             rgb: (H, W, 3) uint8, black where the mesh is absent.
-            mask: (H, W) bool, pixels the mesh covers (coverage >= 0.5).
+            mask: (H, W) bool, pixels the mesh covers (coverage >= 0.5), or None.
         """
         if self._bbox is None:
             raise Photo3DError("Renderer.render: no mesh; call set_mesh first")
@@ -377,7 +380,7 @@ class Renderer:
         self._ctx.make_current()
         world_to_camera = np.linalg.inv(pose)  # checked invertible
         try:
-            return self._draw(world_to_camera, render_intrinsics, (render_w, render_h), (out_w, out_h))
+            return self._draw(world_to_camera, render_intrinsics, (render_w, render_h), (out_w, out_h), bool(mask))
         except Photo3DError:
             raise
         except Exception as exc:  # a GL error: keep the context usable, report it as ours
@@ -386,7 +389,7 @@ class Renderer:
             raise Photo3DError(f"render: the GL renderer failed at {out_w}x{out_h} ({type(exc).__name__}: {text})") from exc
 
     def _draw(self, world_to_camera: np.ndarray, render_intrinsics: Intrinsics, render_size: tuple[int, int],
-              out_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+              out_size: tuple[int, int], mask: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
         """Draw the mesh into the (supersampled) target and read it back at ``out_size``."""
         gloo = self._ctx.gloo
         (render_w, render_h), (out_w, out_h) = render_size, out_size
@@ -419,6 +422,8 @@ class Renderer:
                 part.program["u_cover"] = 0.0
                 part.program.draw("triangles", part.index_buffer)
                 gloo.set_state(blend=False)
+                if not mask:  # the alpha channel is not read: no coverage pass (~10 % of a frame)
+                    continue
                 gloo.set_color_mask(False, False, False, True)
                 part.program["u_cover"] = 1.0
                 part.program.draw("triangles", part.index_buffer)
@@ -441,4 +446,4 @@ class Renderer:
         self.seconds["readback"] += t2 - t1
         self.seconds["downsample"] += t3 - t2
         # cv2 drops the alpha channel several times faster than a strided numpy copy
-        return cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB), rgba[..., 3] >= 128
+        return cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB), (rgba[..., 3] >= 128 if mask else None)
