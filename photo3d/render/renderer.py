@@ -89,6 +89,9 @@ _FRAGMENT_SHADER = """
 #ifdef TEXTURED
 uniform sampler2D u_texture;
 varying vec3 v_uvw;
+#ifdef BLEND
+uniform float u_cover;
+#endif
 #elif defined(BLEND)
 uniform float u_cover;
 varying vec4 v_rgba;
@@ -97,7 +100,11 @@ varying vec3 v_color;
 #endif
 void main() {
 #ifdef TEXTURED
-#ifdef BEHIND
+#ifdef BLEND
+    // the soft rim's strips: RGBA texels, straight alpha (see below)
+    vec4 texel = texture2D(u_texture, v_uvw.xy / v_uvw.z);
+    gl_FragColor = u_cover > 0.5 ? vec4(texel.rgb, 1.0) : texel;
+#elif defined(BEHIND)
     gl_FragColor = vec4(texture2D(u_texture, v_uvw.xy / v_uvw.z).rgb, 0.0);
 #else
     gl_FragColor = vec4(texture2D(u_texture, v_uvw.xy / v_uvw.z).rgb, 1.0);
@@ -325,13 +332,17 @@ class Renderer:
         if len(prepared.hole_faces):
             data = _colour_vertex_data(prepared.hole_vertices, prepared.hole_colors)
             self._parts.append(_Part(gloo, data, prepared.hole_faces, None, behind=True))
+        if len(prepared.blend_flat.faces):  # the soft rim's strips, blended over all of the above
+            data = _uv_vertex_data(prepared.blend_flat.vertices, prepared.blend_flat.uv)
+            self._parts.append(_Part(gloo, data, prepared.blend_flat.faces, prepared.blend_flat.texture,
+                                     projective=True, blend=True, nearest=True))
         if len(prepared.blend_faces):  # the soft rim, blended over all of the above
             data = _rgba_vertex_data(prepared.blend_vertices, prepared.blend_colors)
             self._parts.append(_Part(gloo, data, prepared.blend_faces, None, blend=True))
         self.num_triangles = prepared.num_triangles
 
         points = np.concatenate([prepared.vertices, prepared.tex_vertices, prepared.flat.vertices,
-                                 prepared.blend_vertices]).astype(np.float64)
+                                 prepared.blend_vertices, prepared.blend_flat.vertices]).astype(np.float64)
         if len(points) == 0:
             points = np.zeros((1, 3))
         lo, hi = points.min(axis=0), points.max(axis=0)
