@@ -412,9 +412,10 @@ def write_path_video(
             camera = video_intrinsics(intrinsics, frame, crop, size, aspect)
             if stereo:
                 left, right = stereo_poses(frame.pose, float(eye_separation))
-                rgb = np.concatenate([renderer.render(left, camera)[0], renderer.render(right, camera)[0]], axis=1)
+                rgb = np.concatenate([renderer.render(left, camera, mask=False)[0],
+                                      renderer.render(right, camera, mask=False)[0]], axis=1)
             else:
-                rgb, _ = renderer.render(frame.pose, camera)
+                rgb, _ = renderer.render(frame.pose, camera, mask=False)  # the video needs no mask
             render_seconds += time.perf_counter() - t0
             writer.write(rgb)
             bar.update(1)

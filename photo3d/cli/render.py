@@ -88,7 +88,7 @@ def main(argv: list[str]) -> int:
                 frames = path_frames(path_name, video, center_depth, depth_scale, intrinsics=k)
                 frame = frames[int(round(t * (len(frames) - 1)))]
             camera = video_intrinsics(k, frame, options["crop"], options["size"], options["aspect"])
-            rgb, _ = renderer.render(frame.pose, camera)
+            rgb, _ = renderer.render(frame.pose, camera, mask=False)
             import cv2
 
             target = staging / f"{name}_still.png"

@@ -89,6 +89,9 @@ _FRAGMENT_SHADER = """
 #ifdef TEXTURED
 uniform sampler2D u_texture;
 varying vec3 v_uvw;
+#ifdef BLEND
+uniform float u_cover;
+#endif
 #elif defined(BLEND)
 uniform float u_cover;
 varying vec4 v_rgba;
@@ -97,7 +100,11 @@ varying vec3 v_color;
 #endif
 void main() {
 #ifdef TEXTURED
-#ifdef BEHIND
+#ifdef BLEND
+    // the soft rim's strips: RGBA texels, straight alpha (see below)
+    vec4 texel = texture2D(u_texture, v_uvw.xy / v_uvw.z);
+    gl_FragColor = u_cover > 0.5 ? vec4(texel.rgb, 1.0) : texel;
+#elif defined(BEHIND)
     gl_FragColor = vec4(texture2D(u_texture, v_uvw.xy / v_uvw.z).rgb, 0.0);
 #else
     gl_FragColor = vec4(texture2D(u_texture, v_uvw.xy / v_uvw.z).rgb, 1.0);
@@ -325,13 +332,17 @@ class Renderer:
         if len(prepared.hole_faces):
             data = _colour_vertex_data(prepared.hole_vertices, prepared.hole_colors)
             self._parts.append(_Part(gloo, data, prepared.hole_faces, None, behind=True))
+        if len(prepared.blend_flat.faces):  # the soft rim's strips, blended over all of the above
+            data = _uv_vertex_data(prepared.blend_flat.vertices, prepared.blend_flat.uv)
+            self._parts.append(_Part(gloo, data, prepared.blend_flat.faces, prepared.blend_flat.texture,
+                                     projective=True, blend=True, nearest=True))
         if len(prepared.blend_faces):  # the soft rim, blended over all of the above
             data = _rgba_vertex_data(prepared.blend_vertices, prepared.blend_colors)
             self._parts.append(_Part(gloo, data, prepared.blend_faces, None, blend=True))
         self.num_triangles = prepared.num_triangles
 
         points = np.concatenate([prepared.vertices, prepared.tex_vertices, prepared.flat.vertices,
-                                 prepared.blend_vertices]).astype(np.float64)
+                                 prepared.blend_vertices, prepared.blend_flat.vertices]).astype(np.float64)
         if len(points) == 0:
             points = np.zeros((1, 3))
         lo, hi = points.min(axis=0), points.max(axis=0)
@@ -355,16 +366,19 @@ class Renderer:
         return near, far, 0.5 * (mesh_far_ndc + 1.0)
 
     # -- rendering -------------------------------------------------------------------
-    def render(self, pose_c2w: np.ndarray, intrinsics: Intrinsics) -> tuple[np.ndarray, np.ndarray]:
+    def render(self, pose_c2w: np.ndarray, intrinsics: Intrinsics, mask: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Render the mesh from a camera.
 
         Args:
             pose_c2w: (4, 4) camera-to-world matrix (identity = the input camera).
             intrinsics: camera; sets the output size.
+            mask: compute the coverage mask. Without it (videos) the soft rim is drawn once,
+                not once more into the alpha channel, and the returned mask is None; the
+                colours are the same.
 
         Returns:
             rgb: (H, W, 3) uint8, black where the mesh is absent.
-            mask: (H, W) bool, pixels the mesh covers (coverage >= 0.5).
+            mask: (H, W) bool, pixels the mesh covers (coverage >= 0.5), or None.
         """
         if self._bbox is None:
             raise Photo3DError("Renderer.render: no mesh; call set_mesh first")
@@ -377,7 +391,7 @@ class Renderer:
         self._ctx.make_current()
         world_to_camera = np.linalg.inv(pose)  # checked invertible
         try:
-            return self._draw(world_to_camera, render_intrinsics, (render_w, render_h), (out_w, out_h))
+            return self._draw(world_to_camera, render_intrinsics, (render_w, render_h), (out_w, out_h), bool(mask))
         except Photo3DError:
             raise
         except Exception as exc:  # a GL error: keep the context usable, report it as ours
@@ -386,7 +400,7 @@ class Renderer:
             raise Photo3DError(f"render: the GL renderer failed at {out_w}x{out_h} ({type(exc).__name__}: {text})") from exc
 
     def _draw(self, world_to_camera: np.ndarray, render_intrinsics: Intrinsics, render_size: tuple[int, int],
-              out_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+              out_size: tuple[int, int], mask: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
         """Draw the mesh into the (supersampled) target and read it back at ``out_size``."""
         gloo = self._ctx.gloo
         (render_w, render_h), (out_w, out_h) = render_size, out_size
@@ -419,6 +433,8 @@ class Renderer:
                 part.program["u_cover"] = 0.0
                 part.program.draw("triangles", part.index_buffer)
                 gloo.set_state(blend=False)
+                if not mask:  # the alpha channel is not read: no coverage pass (~10 % of a frame)
+                    continue
                 gloo.set_color_mask(False, False, False, True)
                 part.program["u_cover"] = 1.0
                 part.program.draw("triangles", part.index_buffer)
@@ -441,4 +457,4 @@ class Renderer:
         self.seconds["readback"] += t2 - t1
         self.seconds["downsample"] += t3 - t2
         # cv2 drops the alpha channel several times faster than a strided numpy copy
-        return cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB), rgba[..., 3] >= 128
+        return cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB), (rgba[..., 3] >= 128 if mask else None)

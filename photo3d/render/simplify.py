@@ -52,7 +52,7 @@ class FlatPart:
     """Merged flat-coloured unit squares (:func:`merge_flat_squares`): textured from ``texture``
     with nearest filtering, uv affine in the input image (projective), so each original square
     keeps its own colour exactly. vertices (V, 3) float32, uv (V, 2) float32, faces (F, 3) uint32,
-    texture (h, w, 3) uint8 or None when empty."""
+    texture (h, w, 3) uint8 (RGBA (h, w, 4), straight alpha, for the soft rim) or None when empty."""
 
     vertices: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.float32))
     uv: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.float32))
@@ -75,7 +75,8 @@ class RenderMesh:
     behind everything else and left out of the coverage mask.
     blend_vertices (B, 3) float32, blend_colors (B, 4) uint8 RGBA (straight alpha),
     blend_faces (K, 3) uint32: the soft rim (``Mesh.soft``), drawn last, blended over
-    everything else, without writing depth.
+    everything else, without writing depth; blend_flat: the rim's facets merged into strips
+    (RGBA texture), drawn blended like it, before it.
     """
 
     vertices: np.ndarray
@@ -94,11 +95,12 @@ class RenderMesh:
     blend_vertices: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.float32))
     blend_colors: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.uint8))
     blend_faces: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.uint32))
+    blend_flat: FlatPart = field(default_factory=lambda: FlatPart())
 
     @property
     def num_triangles(self) -> int:
         return int(len(self.faces) + len(self.tex_faces) + len(self.hole_faces) + len(self.flat.faces)
-                   + len(self.hole_flat.faces) + len(self.blend_faces))
+                   + len(self.hole_flat.faces) + len(self.blend_faces) + len(self.blend_flat.faces))
 
 
 def _by_first_vertex(faces: np.ndarray) -> np.ndarray:
@@ -628,7 +630,7 @@ def merge_flat_squares(vertices: np.ndarray, colors: np.ndarray, faces: np.ndarr
         tris.append(np.concatenate([base + [0, 1, 2], base + [0, 2, 3]]))
         n_verts += 4 * c
         row_y += int(np.ceil(c / per_row))
-    texture = np.zeros((row_y, width, 3), np.uint8)
+    texture = np.zeros((row_y, width, colors.shape[1]), np.uint8)
     for ty, tx, colour in texels:
         texture[ty, tx] = colour
     uv = np.concatenate(uvs) / [texture.shape[1], texture.shape[0]]
@@ -726,6 +728,14 @@ def render_mesh(mesh: Mesh, simplify: bool = True, motion: tuple[float, float, f
             out.hole_faces = out.hole_faces[kept]
     if blend is not None:
         out.blend_vertices, out.blend_colors, out.blend_faces = blend
+        if simplify and motion is not None and max_error_px > 0 and len(out.blend_faces):
+            # the rim's facets: pixel squares of one RGBA colour, as the opaque edge facets
+            rim_allowed = disparity_tolerance(dataclasses.replace(mesh, vertices=out.blend_vertices),
+                                              max_error_px, *motion)
+            out.blend_flat, kept = merge_flat_squares(out.blend_vertices, out.blend_colors,
+                                                      out.blend_faces.astype(np.int64), mesh.intrinsics, rim_allowed,
+                                                      offset=0.5, continuous=False)
+            out.blend_faces = out.blend_faces[kept]
     return out
 
 
