@@ -594,7 +594,9 @@ def test_border_continues_the_texture_along_it():
     depth = (3.0 + 0.02 * yy).astype(np.float32)
     band = left_band(image, depth)[..., 0]
     near = band[:, -6:]  # the 6 columns next to the photo
-    assert np.median(near.std(axis=1)) > 10  # variance along the outward direction is not ~0
+    # variance along the outward direction is not ~0; stripes of 200 grey levels go on at
+    # the texture's clip (core.canvas.TEXTURE_CAP, 10 grey levels RMS), weaker than they are
+    assert np.median(near.std(axis=1)) > 4
     assert np.all(np.abs(np.diff(near, axis=1)).max(axis=1) > 5)
 
 

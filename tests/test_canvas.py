@@ -74,3 +74,59 @@ def test_a_near_object_crossing_the_border_ends_in_the_band_and_the_background_c
 def test_no_band_no_change():
     canvas = make_canvas(prepared_step(), 0)
     assert fill_border(canvas, 0.04) is canvas
+
+
+def textured_wall(h: int, w: int, contrast: float = 10.0) -> np.ndarray:
+    """A grey wall with a 2 px checker texture of +-``contrast`` grey levels (under the
+    texture's clip, so all of it is texture). (H, W, 3) uint8."""
+    yy, xx = np.mgrid[0:h, 0:w]
+    checker = np.where((yy // 2 + xx // 2) % 2 == 0, contrast, -contrast)
+    return np.repeat((120 + checker)[..., None], 3, axis=2).astype(np.uint8)
+
+
+def right_band(image: np.ndarray, disparity: np.ndarray, pad: int) -> tuple[np.ndarray, np.ndarray]:
+    """Grey levels and disparity of the band right of the photo on the photo's rows:
+    (H, pad) float each, column 0 next to the photo."""
+    h, w = disparity.shape
+    prepared = PreparedRGBD(image, 1 / disparity, disparity, Intrinsics.default(w, h), center_depth=2.0)
+    filled = fill_border(make_canvas(prepared, pad), depth_threshold=0.04)
+    rows = slice(pad, pad + h)
+    return filled.color[rows, pad + w:].astype(float).mean(axis=2), filled.detect_disparity[rows, pad + w:]
+
+
+def test_border_continues_a_texture_as_texture_not_as_lines():
+    """A textured surface reaching the border goes on as texture next to the photo: the band
+    varies along the outward direction about as much as the photo does (a copy of the edge
+    column drawn outwards is constant along it: lines), and it is not more structured along
+    the border than across it (lines run outwards)."""
+    h, w, pad = 48, 64, 40
+    image = textured_wall(h, w)
+    disparity = np.full((h, w), 0.5, np.float32)
+    band, _ = right_band(image, disparity, pad)
+    near = band[4:-4, :8]  # the 8 columns next to the photo, off the corners
+    photo = image[4:-4, -8:, 0].astype(float)
+    outward = near.std(axis=1).mean()  # along the outward direction, per row
+    assert outward > 0.6 * photo.std(axis=1).mean()
+    along = np.abs(np.diff(near, axis=0)).mean()  # changes along the border
+    across = np.abs(np.diff(near, axis=1)).mean()  # changes outwards
+    assert across > 0.6 * along
+
+
+def test_a_thin_bar_crossing_the_border_ends_and_the_wall_behind_goes_on_textured():
+    """A thin near bar crossing the border ends after a few px (it does not become a long
+    bar across the band), and where it has ended the band shows the wall behind it with the
+    wall's texture (reflected from the wall beside the bar), not a flat patch."""
+    h, w, pad = 48, 64, 40
+    image = textured_wall(h, w)
+    disparity = np.full((h, w), 0.5, np.float32)
+    image[20:24] = (200, 30, 30)  # a 4 px red bar crossing the right border
+    disparity[20:24] = 2.0
+    band, band_disp = right_band(image, disparity, pad)
+    bar_rows = band_disp[20:24] > 1.0
+    assert bar_rows[:, 0].all() and not bar_rows[:, 10:].any()  # ends within 10 px
+    behind = band[20:24, 12:20]  # the bar's rows once it has ended: the wall
+    assert (np.abs(behind - 120) < 20).all()  # the wall's grey, no red
+    wall = band[30:40, 12:20]
+    # textured like the wall (weaker: the wall's detail beside the bar shares the bar's blur);
+    # a flat patch, the colour of the wall's mean, has a std of a fraction of a grey level
+    assert behind.std() > max(0.3 * wall.std(), 1.0)

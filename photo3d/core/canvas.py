@@ -1,9 +1,10 @@
 """The canvas: the working image padded by a band on every side, and the border extension
 that fills the band (the border's synthesis region) so that moving cameras do not show
-the edge of the photo: the photo's outer ring spread outwards with a blur that widens with
-the distance from the photo (near objects crossing the border end in the band, tapering),
-plus the photo's own texture, mirrored from the same surface,
-fading out over the first part of the band.
+the edge of the photo: a smooth base (the photo's outer ring spread outwards with a blur
+that widens with the distance, never sharper along the border than the texture's scale)
+plus the photo's own texture reflected about the border from the same surface, so that a
+surface goes on as texture, not as lines drawn straight out from its edge pixels. Near
+objects crossing the border end in the band, tapering, and the surface behind them goes on.
 """
 from __future__ import annotations
 
@@ -21,13 +22,25 @@ from .data import Canvas, PreparedRGBD
 BLUR_AT_EDGE_PX = 0.5
 BLUR_SLOPE = 1.0
 # The texture: the photo's high frequencies (colour minus its Gaussian blur of sigma
-# TEXTURE_SCALE * pad), mirrored about the photo's outer row/column where the mirror lies on
-# the same surface, added with weight TEXTURE_AMPLITUDE * exp(-r / (TEXTURE_FADE * pad)).
-# Texture invented far from the frame cannot be where the real one is, and scores below the
-# blur (PSNR outside the frame); these keep the cost to 0.08 dB.
+# TEXTURE_SCALE * pad), soft-clipped to TEXTURE_CAP grey levels (RMS over RGB), reflected
+# about the photo's outer row/column where the reflection lies on the same surface, added
+# with weight TEXTURE_AMPLITUDE * exp(-r / (TEXTURE_FADE * pad)). The base is never sharper
+# along the ring than TEXTURE_SCALE * pad (sigma), so next to the photo the band is the
+# photo reflected (texture at full strength) and further out the texture fades into the
+# blur: texture invented far from the frame cannot be where the real one is and costs PSNR
+# there. The cap keeps a mirrored strip or edge (Reindeer's white paper strip beside the
+# border) from being drawn at full contrast: uncapped, full strength cost 0.17 dB outside the
+# frame (mean over the 16 Middlebury scenes; Reindeer at t = 0.5 -2.2 dB); capped at 20 (and
+# fading over 0.5) -0.13 dB, at 12 -0.005 dB, at 10 +0.02 dB against the half-strength
+# texture it replaces (README, "Artefacts at depth edges").
 TEXTURE_SCALE = 0.1
-TEXTURE_AMPLITUDE = 0.5
+TEXTURE_AMPLITUDE = 1.0
 TEXTURE_FADE = 0.4
+TEXTURE_CAP = 10.0
+# The ring's trend across the border goes on: the spread starts from ring + RING_TREND x
+# (ring - the line inside it) where both lie on the same surface (shading, vignetting);
+# +0.06 dB in the border proxy (band of a cropped photo against the cut-away pixels).
+RING_TREND = 0.43
 # A near object crossing the border ends in the band: each of its ends along the border
 # moves in by TAPER_SLOPE px per px outwards (:func:`band_sources`). Outside the frame, on 8
 # Middlebury scenes, 1.0 / 0.5 / 0.25 / 0 (a bar) scored 19.17 / 19.69 / 19.93 / 19.95 dB
@@ -68,13 +81,42 @@ def spread_distances(pad: int) -> np.ndarray:
     return np.unique(np.concatenate([np.arange(1, min(pad, 8) + 1), np.round(far)]).astype(int).clip(1, pad))
 
 
-def spread_line(color: np.ndarray, disparity: np.ndarray, pad: int, threshold: float) -> np.ndarray:
+def surface_runs(disparity: np.ndarray, threshold: float) -> np.ndarray:
+    """Surface labels along a ring: runs of neighbours within ``threshold`` of each other
+    (a cut between them starts a new run), and the two runs on either side of a nearer
+    run joined into one where they meet behind it (their facing ends within ``threshold``):
+    a wall seen on both sides of a ring's arm, or through the ring's hole, is one surface
+    whose colours mix in the band once the arm has ended there. (N,) -> (N,) int labels."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    cut = np.abs(np.diff(disparity)) > threshold
+    run = np.concatenate([[0], np.cumsum(cut)])
+    count = int(run[-1]) + 1
+    if count < 3:
+        return run
+    starts = np.concatenate([[0], np.nonzero(cut)[0] + 1])
+    ends = np.concatenate([starts[1:] - 1, [disparity.size - 1]])
+    first, last = disparity[starts], disparity[ends]
+    j = np.arange(1, count - 1)
+    nearer = (first[j] > last[j - 1] + threshold) & (last[j] > first[j + 1] + threshold)
+    meet = nearer & (np.abs(last[j - 1] - first[j + 1]) <= threshold)
+    if not meet.any():
+        return run
+    a, b = j[meet] - 1, j[meet] + 1
+    graph = coo_matrix((np.ones(a.size), (a, b)), shape=(count, count))
+    _, label = connected_components(graph, directed=False)
+    return label[run]
+
+
+def spread_line(color: np.ndarray, disparity: np.ndarray, pad: int, threshold: float,
+                min_sigma: float = 0.0) -> np.ndarray:
     """The outer ring of one side spread outwards: row r - 1 of the result (r = 1 .. pad px
     from the ring) is, at each ring position, the Gaussian-weighted mean along the ring of
     the ring pixels on that position's surface (reached without a disparity step larger
-    than ``threshold``), with
-    sigma = BLUR_AT_EDGE_PX + BLUR_SLOPE * r (computed at :func:`spread_distances`,
-    linearly interpolated between them).
+    than ``threshold``; :func:`surface_runs`), with
+    sigma = max(BLUR_AT_EDGE_PX + BLUR_SLOPE * r, ``min_sigma``) (computed at
+    :func:`spread_distances`, linearly interpolated between them).
 
     Args:
         color: (N, 3) float32 ring colours; disparity: (N,) detection disparity.
@@ -83,7 +125,7 @@ def spread_line(color: np.ndarray, disparity: np.ndarray, pad: int, threshold: f
     """
     n = color.shape[0]
     dists = spread_distances(pad)
-    sigma = BLUR_AT_EDGE_PX + BLUR_SLOPE * dists.astype(np.float32)
+    sigma = np.maximum(BLUR_AT_EDGE_PX + BLUR_SLOPE * dists.astype(np.float32), np.float32(min_sigma))
     reach = int(min(np.ceil(3.0 * sigma[-1]), n - 1))
     offsets = np.arange(-reach, reach + 1)
     pos = offsets[:, None] + np.arange(n)[None]  # (K, N): offset-major, so the products need no transpose
@@ -92,7 +134,7 @@ def spread_line(color: np.ndarray, disparity: np.ndarray, pad: int, threshold: f
     # between them starts a new run), so a slanted surface, a ground plane along the bottom
     # border, is one surface however far its ends differ (a pairwise test split it into
     # bands a few px high, which the spread drew as streaks)
-    run = np.concatenate([[0], np.cumsum(np.abs(np.diff(disparity)) > threshold)])
+    run = surface_runs(disparity, threshold)
     same = ((pos >= 0) & (pos < n) & (run[src] == run[None])).astype(np.float32)
     weights = np.exp(-0.5 * (offsets[None] / sigma[:, None]) ** 2).astype(np.float32)  # (D, K)
     weights[np.abs(offsets)[None] > np.ceil(3.0 * sigma)[:, None]] = 0.0  # each distance's own 3 sigma
@@ -156,12 +198,14 @@ def fill_border(canvas: Canvas, depth_threshold: float) -> Canvas:
     border continue as clean cuts, except that a near object crossing the border ends in
     the band, tapering, and the surface beside it continues in its place
     (:func:`band_sources`).
-    Colour: the outer ring spread outwards (:func:`spread_line`, left and right sides on the
-    photo's rows first, then top and bottom on the full canvas width, corners included),
-    never mixing surfaces, so the texture and the thin structures of a surface that reaches
-    the border fade into that surface's mean colour instead of being copied straight out as
-    streaks; plus the photo's texture mirrored about its outer row/column
-    from the same surface, fading out with the distance (see the module constants).
+    Colour: a smooth base plus the photo's own texture. The base is the outer ring spread
+    outwards (:func:`spread_line`, left and right sides on the photo's rows first, then top
+    and bottom on the full canvas width, corners included), never mixing surfaces and never
+    sharper along the ring than the texture's scale, so no ring pixel is drawn straight out
+    as a line. The texture is the photo's high frequencies reflected about the border from
+    the same surface (where a near object has ended, reflected about the object's end along
+    the border too, so that it comes from the surface that goes on in its place), at full
+    strength next to the photo and fading further out (see the module constants).
     """
     if canvas.pad == 0:
         return canvas
@@ -173,29 +217,46 @@ def fill_border(canvas: Canvas, depth_threshold: float) -> Canvas:
     depth = canvas.depth.copy()
     color = canvas.color.astype(np.float32)
     rows = slice(pad, pad + h)
+    image = canvas.color[rows, pad : pad + w].astype(np.float32)
+    detail = image - cv2.GaussianBlur(image, (0, 0), max(TEXTURE_SCALE * pad, 1.0))
+    size = np.sqrt((detail * detail).mean(axis=2, keepdims=True))
+    detail *= TEXTURE_CAP / np.maximum(size, TEXTURE_CAP)  # soft clip: strips and edges are no texture
+    r = np.arange(1, pad + 1, dtype=np.float32)
+    amplitude = (TEXTURE_AMPLITUDE * np.exp(-r / max(TEXTURE_FADE * pad, 1.0)))[:, None]
 
-    def side(ring: tuple, band: tuple, outward_first: bool, columns: bool) -> None:
+    def side(ring: tuple, band: tuple, outward_first: bool, columns: bool, along0: int, ring_at: int,
+             outward: int) -> None:
         # one side's band: (pad, N) values from the ring outwards, flipped when the band
         # runs towards the ring, transposed for the left and right bands (columns)
         src = band_sources(disp[ring], pad, threshold)
-        spread = spread_line(color[ring], disp[ring], pad, threshold)
-        taken = (np.take_along_axis(spread, src[..., None], axis=1), disp[ring][src], depth[ring][src])
-        for array, value in zip((color, disp, depth), taken):
+        # the ring's colour with its trend across the border continued (ring + RING_TREND x
+        # (ring - the line inside it), where that line is on the same surface): shading and
+        # vignetting go on outwards
+        inner = reflected_index(np.full(1, ring_at - outward), pad, h if not columns else w)[0]
+        inner_at = (rows, inner) if columns else (inner, ring[1])
+        ring_color = color[ring]
+        trend = (np.abs(disp[inner_at] - disp[ring]) <= threshold)[:, None] * (ring_color - color[inner_at])
+        ring_color = ring_color + np.float32(RING_TREND) * trend
+        spread = spread_line(ring_color, disp[ring], pad, threshold, min_sigma=TEXTURE_SCALE * pad)
+        value_disp = disp[ring][src]
+        # the texture: the mirror of each band pixel about the ring, in canvas coordinates
+        n = src.shape[1]
+        along = np.arange(n)[None]
+        mirror_along = reflected_index((along0 + 2 * src - along).ravel(), pad, w if not columns else h)
+        mirror_normal = reflected_index(np.repeat(ring_at - outward * r.astype(int), n),
+                                        pad, h if not columns else w)
+        my, mx = (mirror_along, mirror_normal) if columns else (mirror_normal, mirror_along)
+        same = (np.abs(disp[my, mx] - value_disp.ravel()) <= threshold).reshape(pad, n)
+        texture = detail[my - pad, mx - pad].reshape(pad, n, 3)
+        value_color = (np.take_along_axis(spread, src[..., None], axis=1)
+                       + (amplitude * same)[..., None] * texture)
+        for array, value in zip((color, disp, depth), (value_color, value_disp, depth[ring][src])):
             value = value if outward_first else value[::-1]
             array[band] = np.swapaxes(value, 0, 1) if columns else value
 
-    side((rows, pad + w - 1), (rows, slice(pad + w, None)), True, True)
-    side((rows, pad), (rows, slice(0, pad)), False, True)
-    side((pad, slice(None)), (slice(0, pad), slice(None)), False, False)
-    side((pad + h - 1, slice(None)), (slice(pad + h, None), slice(None)), True, False)
-
-    image = canvas.color[rows, pad : pad + w].astype(np.float32)
-    detail = image - cv2.GaussianBlur(image, (0, 0), max(TEXTURE_SCALE * pad, 1.0))
-    ys, xs = np.nonzero(~canvas.image_mask)
-    my, mx = reflected_index(ys, pad, h), reflected_index(xs, pad, w)
-    same = np.abs(disp[my, mx] - disp[ys, xs]) <= threshold
-    dist = np.maximum(np.maximum(pad - ys, ys - (pad + h - 1)), np.maximum(pad - xs, xs - (pad + w - 1)))
-    weight = TEXTURE_AMPLITUDE * np.exp(-dist / max(TEXTURE_FADE * pad, 1.0)) * same
-    color[ys, xs] += weight[:, None].astype(np.float32) * detail[my - pad, mx - pad]
+    side((rows, pad + w - 1), (rows, slice(pad + w, None)), True, True, pad, pad + w - 1, 1)
+    side((rows, pad), (rows, slice(0, pad)), False, True, pad, pad, -1)
+    side((pad, slice(None)), (slice(0, pad), slice(None)), False, False, 0, pad, -1)
+    side((pad + h - 1, slice(None)), (slice(pad + h, None), slice(None)), True, False, 0, pad + h - 1, 1)
     out = np.clip(color + 0.5, 0, 255).astype(np.uint8)
     return Canvas(out, depth, disp, canvas.image_mask, canvas.pad, canvas.intrinsics, canvas.depth_scale)
