@@ -197,6 +197,32 @@ def _grid_quads(mesh: Mesh) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.concatenate(quads), np.concatenate(quad_origin), np.concatenate(quad_faces)
 
 
+def _with_coincident(vertices: np.ndarray, used: np.ndarray) -> np.ndarray:
+    """``used`` (V,) bool, also set on every vertex at exactly the position of a used one.
+
+    A patch side keeps its inner vertices that other triangles use; a triangle can use a
+    *copy* of a grid vertex (the exported hole guard's quads, a GLB or PLY read back: same
+    position, own index and colour), and dropping the original then leaves a T-junction whose
+    crack shows as a pinhole where a pixel centre falls on it (Wood1 at yaw -10 degrees with
+    the sideways move, the exported mesh alone). Positions are compared through a hash of
+    their bits; a collision only keeps one more vertex."""
+    if not used.any() or used.all():
+        return used
+    bits = np.ascontiguousarray(vertices, np.float32).view(np.uint32).astype(np.uint64)
+    key = (bits[:, 0] * np.uint64(0x9E3779B97F4A7C15)) ^ (bits[:, 1] * np.uint64(0xC2B2AE3D27D4EB4F)) ^ bits[:, 2]
+    order = np.argsort(key)
+    sorted_key = key[order]
+    same = sorted_key[1:] == sorted_key[:-1]
+    if not same.any():  # every position once: nothing to share
+        return used
+    group = np.concatenate([[0], np.cumsum(~same)])  # group of each sorted vertex
+    group_used = np.zeros(group[-1] + 1, bool)
+    group_used[group[used[order]]] = True
+    out = np.empty_like(used)
+    out[order] = group_used[group]
+    return out
+
+
 def _fan_weights(block: int) -> np.ndarray:
     """((block+1)^2, 5) weights interpolating a block's grid in image space from its centre and
     corners (TL, TR, BL, BR) over the 4 triangles of the centre fan."""
@@ -389,6 +415,7 @@ def simplify_grid_mesh(mesh: Mesh, blocks: tuple[int, ...] = (8, 4), tolerance: 
     kept_faces = faces[block_of_face < 0]
     used = np.zeros(mesh.num_vertices, bool)
     used[kept_faces.ravel()] = True
+    used = _with_coincident(mesh.vertices, used)
     level_start = np.cumsum([0] + [len(g) for g in chosen])
     level_verts = [v[accepted[level_start[i] : level_start[i + 1]]] for i, v in enumerate(verts_per_level)]
     level_diagonals = [d[accepted[level_start[i] : level_start[i + 1]]] for i, d in enumerate(chosen_diagonals)]
