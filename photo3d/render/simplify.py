@@ -635,10 +635,13 @@ def merge_flat_squares(vertices: np.ndarray, colors: np.ndarray, faces: np.ndarr
         c = len(members)
         if c == 0:
             continue
-        per_row = max(1, 4096 // k)
+        # each strip's texels with a one-texel border of its own edge colours: nearest filtering
+        # at a strip's edge may land a rounding error beyond it, and there read a neighbouring
+        # strip's texel or the atlas's unused black (black dots in 1 of 13 of Art's video frames)
+        per_row = max(1, 4096 // (k + 2))
         cell = np.arange(c)
-        ax, ay = (cell % per_row) * k, row_y + cell // per_row
-        width = max(width, min(c, per_row) * k)
+        ax, ay = (cell % per_row) * (k + 2) + 1, row_y + 3 * (cell // per_row) + 1
+        width = max(width, min(c, per_row) * (k + 2))
         cf, cl = corners[members[:, 0]], corners[members[:, -1]]
         if vertical:  # texel i of a strip is square i along it: u follows image y, v image x
             quad = np.stack([cf[:, 0], cf[:, 1], cl[:, 2], cl[:, 3]], 1)  # TL, TR, BR, BL
@@ -650,11 +653,14 @@ def merge_flat_squares(vertices: np.ndarray, colors: np.ndarray, faces: np.ndarr
                            np.stack([ax + k, ay + 1], 1), np.stack([ax, ay + 1], 1)], 1)
         verts.append(vertices[quad.ravel()])
         uvs.append(uv.reshape(-1, 2).astype(np.float64))
-        texels.append((ay[:, None].repeat(k, 1), ax[:, None] + np.arange(k), colors[corners[members, 0]]))
+        along = np.clip(np.arange(-1, k + 1), 0, k - 1)  # the border repeats the end texels
+        strip_colors = colors[corners[members[:, along], 0]]  # (C, k + 2, 3)
+        for dy in (-1, 0, 1):
+            texels.append(((ay + dy)[:, None].repeat(k + 2, 1), ax[:, None] + np.arange(-1, k + 1), strip_colors))
         base = n_verts + 4 * cell[:, None]
         tris.append(np.concatenate([base + [0, 1, 2], base + [0, 2, 3]]))
         n_verts += 4 * c
-        row_y += int(np.ceil(c / per_row))
+        row_y += 3 * int(np.ceil(c / per_row))
     texture = np.zeros((row_y, width, 3), np.uint8)
     for ty, tx, colour in texels:
         texture[ty, tx] = colour
