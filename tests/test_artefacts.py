@@ -204,6 +204,28 @@ def test_soft_rim_draws_the_outline_as_the_true_scene_shows_it(soft_edge):
         assert len(failures) == 2
 
 
+@pytest.mark.egl
+def test_soft_rim_over_nothing_blends_over_the_photo_not_the_clear_colour():
+    """Where neither the mesh nor the hole guard lies behind a rim facet (here: the square alone,
+    its wall and guard taken away), the facet blends over its own opaque copy in the photo's
+    colours, drawn behind everything, not over the clear colour (a dark line along a cut, its
+    end pixel clear, in 1 of 50 of Art's video frames)."""
+    from photo3d.render import Renderer
+
+    sc, image, outline, _ = soft_scene(0.5)
+    mesh = sc.mesh
+    square = (mesh.vertices[:, 2] < 3.0)[mesh.faces].all(axis=1)
+    alone = dataclasses.replace(mesh, faces=mesh.faces[square], guard=None)
+    k = mesh.intrinsics
+    with Renderer(k.width, k.height) as r:
+        r.set_mesh(alone)
+        rgb, _ = r.render(np.eye(4), k)
+    # the outer half over the photo's colours, not over black: as bright as the photo's rim
+    # (before: the outer half black, every outline pixel about half as bright)
+    bright = rgb[outline].astype(np.float32).sum(axis=1) >= 0.85 * image[outline].astype(np.float32).sum(axis=1)
+    assert bright.mean() > 0.95
+
+
 def rim_against_truth(mesh, image: np.ndarray, max_rim: float = 40, max_error: float = 6,
                       min_beside: float = 150) -> tuple[list[str], np.ndarray]:
     """(failures at dx -0.1 and 0.1, the render at the input camera) of ``mesh`` (the

@@ -691,7 +691,8 @@ def without_zero_area_faces(mesh: Mesh) -> Mesh:
 def split_soft_rim(mesh: Mesh) -> tuple[Mesh, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
     """(the opaque mesh in its soft colours, the blended part) of a mesh with ``Mesh.soft``:
     the faces whose three vertices have an alpha below 255 (the rim's facets) are taken out
-    as (vertices (B, 3) float32, RGBA colours (B, 4) uint8, faces (K, 3) uint32), the fully
+    as (vertices (B, 3) float32, RGBA colours (B, 4) uint8, faces (K, 3) uint32, the photo's
+    colours (B, 3) uint8 of those vertices, ``Mesh.colors``), the fully
     transparent ones too (they add nothing to the colour, but the rim counts as covered in the
     renderer's mask). A mesh without ``soft`` (or without such faces) is returned as is."""
     soft = mesh.soft
@@ -707,7 +708,8 @@ def split_soft_rim(mesh: Mesh) -> tuple[Mesh, tuple[np.ndarray, np.ndarray, np.n
         return opaque, None
     ids, faces = np.unique(mesh.faces[blended], return_inverse=True)
     rgba = np.concatenate([soft.colors[ids], soft.alpha[ids, None]], axis=1).astype(np.uint8)
-    return opaque, (np.asarray(mesh.vertices[ids], np.float32), rgba, faces.reshape(-1, 3).astype(np.uint32))
+    return opaque, (np.asarray(mesh.vertices[ids], np.float32), rgba, faces.reshape(-1, 3).astype(np.uint32),
+                    np.asarray(mesh.colors[ids], np.uint8))
 
 
 def render_mesh(mesh: Mesh, simplify: bool = True, motion: tuple[float, float, float] | None = None,
@@ -751,7 +753,15 @@ def render_mesh(mesh: Mesh, simplify: bool = True, motion: tuple[float, float, f
                                                      offset=0.0, continuous=True)
             out.hole_faces = out.hole_faces[kept]
     if blend is not None:
-        out.blend_vertices, out.blend_colors, out.blend_faces = blend
+        out.blend_vertices, out.blend_colors, out.blend_faces, photo_rgb = blend
+        # the rim's facets once more, opaque in the photo's colours, last in the guard (behind
+        # everything, below the guard's own quads): where neither the mesh nor the guard lies
+        # behind a facet, it blends over them instead of over the clear colour (a dark line
+        # along a cut, its end pixel clear, in 1 of 50 of Art's video frames)
+        first = len(out.hole_vertices)
+        out.hole_vertices = np.concatenate([out.hole_vertices, out.blend_vertices]).astype(np.float32)
+        out.hole_colors = np.concatenate([out.hole_colors, photo_rgb]).astype(np.uint8)
+        out.hole_faces = np.concatenate([out.hole_faces, out.blend_faces + first]).astype(np.uint32)
     return out
 
 
