@@ -7,16 +7,23 @@ the 3D photo is rendered at
 * the translations of item 3: twice the default path ranges (x, y 0.03; z 0.1 normalised
   units, i.e. times the scene's ``depth_scale``) left, right, up, down, forward and back;
 * 5 and 10 degrees of yaw either way, alone and with the sideways move;
-* ``--frames`` frames of each default video path (``0``: every frame of the videos);
+* ``--frames`` frames of each default video path (``0``: every frame of the videos), at the
+  videos' framing (border crop, dolly focal scale);
 
-twice: photo3d's own render (the hole guard behind everything), and the exported mesh alone
-(``with_exported_guard``, the render-only guard dropped: what a viewer outside photo3d
-shows). A pixel is *clear* when nothing was drawn on it (the mesh is rendered with every
-colour raised to at least 16 grey levels, supersample 1, so any pixel at 0 is a hole).
+once per view of :data:`VIEWS`: photo3d's videos (``guard``: the renderer simplified for the
+videos' motion, or for the extreme poses' as a custom path would be, soft rim and hole guard),
+the exported mesh as read back from its file (``export``: ``with_exported_guard``, no
+render-only guard, no soft rim) through the same renderer (``photo3d render x.glb``), and the
+same drawn with every triangle (``plain``: another viewer). ``--photos`` adds photos without
+depth (estimated or prior depth). A pixel is *clear* when nothing was drawn on it (the mesh is
+rendered with every colour raised to at least 16 grey levels, supersample 1, so any pixel at 0
+is a hole; the videos' supersample 2 would average a clear sample with its neighbours).
 (Near-black pixels need the true view: ``benchmarks.artefacts`` measures them.)
 
     python -m benchmarks.holes                         # 16 scenes at 480 px + the sample
     python -m benchmarks.holes --scenes Art --crops /tmp/holes   # crops around clear pixels
+    python -m benchmarks.holes --scenes Art,sample --photos ../shared/data/bsds500/test/100039.jpg \
+        --frames 0 --views guard,export                # every frame of the four videos
 
 Writes ``<out>/holes.json`` and prints one line per scene and a summary.
 """

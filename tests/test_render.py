@@ -273,6 +273,12 @@ def test_simplified_patch_keeps_side_vertices_that_a_copy_shares():
     patch_points = {tuple(p) for p in simple.tex_vertices[np.unique(simple.tex_faces)].tolist()}
     for p in top.tolist():
         assert tuple(p) in patch_points
+    # the same for triangles drawn in another part (the render-only hole guard): ``shared``
+    plane = make_mesh(INTR, [plane_patch(INTR, 0, 17, 0, 17, 2.0, 0.0)])
+    for shared, kept in ((None, False), (top, True)):
+        simple = simplify_grid_mesh(plane, blocks=(8,), shared=shared)
+        patch_points = {tuple(p) for p in simple.tex_vertices[np.unique(simple.tex_faces)].tolist()}
+        assert all((tuple(p) in patch_points) == kept for p in top.tolist())
 
 
 def test_simplified_render_matches_full_render_without_cracks():
