@@ -6,7 +6,8 @@ pixel-sized, as in a depth image's mesh (2 per pixel): a 2.5 M-triangle mesh cos
 200 ms of CPU per frame whatever the resolution. :func:`simplify_grid_mesh` therefore
 replaces planar patches of the pixel grid by textured fans (about 10x fewer triangles,
 identical picture up to ~50 dB) before upload, and :func:`merge_flat_squares` merges the
-flat-coloured pixel squares beside depth cuts (edge facets, hole-guard quads) into strips.
+flat-coloured pixel squares beside depth cuts (the edge facets; the hole guard's quads are no
+longer merged: ``render_mesh``) into strips.
 """
 from __future__ import annotations
 
