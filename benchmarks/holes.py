@@ -7,16 +7,23 @@ the 3D photo is rendered at
 * the translations of item 3: twice the default path ranges (x, y 0.03; z 0.1 normalised
   units, i.e. times the scene's ``depth_scale``) left, right, up, down, forward and back;
 * 5 and 10 degrees of yaw either way, alone and with the sideways move;
-* ``--frames`` frames of each default video path (``0``: every frame of the videos);
+* ``--frames`` frames of each default video path (``0``: every frame of the videos), at the
+  videos' framing (border crop, dolly focal scale);
 
-twice: photo3d's own render (the hole guard behind everything), and the exported mesh alone
-(``with_exported_guard``, the render-only guard dropped: what a viewer outside photo3d
-shows). A pixel is *clear* when nothing was drawn on it (the mesh is rendered with every
-colour raised to at least 16 grey levels, supersample 1, so any pixel at 0 is a hole).
+once per view of :data:`VIEWS`: photo3d's videos (``guard``: the renderer simplified for the
+videos' motion, or for the extreme poses' as a custom path would be, soft rim and hole guard),
+the exported mesh as read back from its file (``export``: ``with_exported_guard``, no
+render-only guard, no soft rim) through the same renderer (``photo3d render x.glb``), and the
+same drawn with every triangle (``plain``: another viewer). ``--photos`` adds photos without
+depth (estimated or prior depth). A pixel is *clear* when nothing was drawn on it (the mesh is
+rendered with every colour raised to at least 16 grey levels, supersample 1, so any pixel at 0
+is a hole; the videos' supersample 2 would average a clear sample with its neighbours).
 (Near-black pixels need the true view: ``benchmarks.artefacts`` measures them.)
 
     python -m benchmarks.holes                         # 16 scenes at 480 px + the sample
     python -m benchmarks.holes --scenes Art --crops /tmp/holes   # crops around clear pixels
+    python -m benchmarks.holes --scenes Art,sample --photos ../shared/data/bsds500/test/100039.jpg \
+        --frames 0 --views guard,export                # every frame of the four videos
 
 Writes ``<out>/holes.json`` and prints one line per scene and a summary.
 """
@@ -63,17 +70,21 @@ def extreme_poses(scale: float = 1.0) -> dict[str, np.ndarray]:
     return poses
 
 
-def all_poses(scene, config: Config, frames: int) -> dict[str, tuple[np.ndarray, float]]:
-    """{name: (pose, focal scale)}: the extreme poses and ``frames`` frames of each default
-    path (0: the videos' own frame count)."""
+def all_poses(scene, config: Config, frames: int) -> dict[str, tuple[np.ndarray, "Intrinsics"]]:
+    """{name: (pose, camera)}: the extreme poses (the mesh's own camera) and ``frames`` frames of
+    each default path (0: the videos' own frame count) at the videos' framing (the border crop
+    and the dolly's focal scale, as ``write_path_video`` renders them)."""
     from photo3d.camera import DEFAULT_PATHS
-    from photo3d.pipeline import path_frames
+    from photo3d.pipeline import path_frames, video_options
+    from photo3d.video import video_intrinsics
 
-    poses = {n: (p, 1.0) for n, p in extreme_poses(scene.prepared.depth_scale).items()}
+    k = scene.mesh.intrinsics
+    poses = {n: (p, k) for n, p in extreme_poses(scene.prepared.depth_scale).items()}
+    options = video_options(config.video, scene.prepared.depth_scale)
     for name in DEFAULT_PATHS:
         for i, f in enumerate(path_frames(name, config.video, scene.prepared.center_depth, scene.prepared.depth_scale,
-                                          num_frames=frames or None)):
-            poses[f"{name}{i}"] = (f.pose, f.focal_scale)
+                                          num_frames=frames or None, intrinsics=k)):
+            poses[f"{name}{i}"] = (f.pose, video_intrinsics(k, f, options["crop"], options["size"], options["aspect"]))
     return poses
 
 
@@ -96,26 +107,47 @@ def save_crops(rgb: np.ndarray, clear: np.ndarray, path: Path, size: int = 40, z
         cv2.imwrite(str(path), cv2.cvtColor(np.concatenate(tiles, axis=1), cv2.COLOR_RGB2BGR))
 
 
-def measure(name: str, scene, config: Config, frames: int, crops: Path | None) -> dict:
-    """Clear pixels per pose for photo3d's render and for the exported mesh alone."""
+VIEWS = ("guard", "export", "plain")
+"""What is rendered: ``guard``, photo3d's videos (the scene's mesh, soft rim and render-only
+hole guard, simplified as the pipeline's renderer does for the videos' motion); ``export``,
+the exported mesh (``with_exported_guard``) as read back from its file (no render-only guard,
+no soft rim) through the same renderer (what ``photo3d render x.glb`` shows); ``plain``, the
+same mesh with every triangle drawn, opaque (what another viewer shows)."""
+
+
+def measure(name: str, scene, config: Config, frames: int, crops: Path | None,
+            views: tuple[str, ...] = VIEWS) -> dict:
+    """Clear pixels per pose, per view of :data:`VIEWS`."""
+    from photo3d.camera import CameraFrame, motion_extent
     from photo3d.core.guard import with_exported_guard
+    from photo3d.pipeline import video_motion
     from photo3d.render import Renderer
 
     mesh = scene.mesh
     k = mesh.intrinsics
-    exported = dataclasses.replace(with_exported_guard(mesh), guard=None)
+    exported = dataclasses.replace(with_exported_guard(mesh), guard=None, soft=None)
     poses = all_poses(scene, config, frames)
-    out = {"guard": {}, "export": {}}
-    with Renderer(k.width, k.height, supersample=1.0) as r:
-        for what, m in (("guard", mesh), ("export", exported)):
-            r.set_mesh(lifted_mesh(m))
-            for pose_name, (pose, focal) in poses.items():
-                rgb, _ = r.render(pose, dataclasses.replace(k, fx=k.fx * focal, fy=k.fy * focal))
-                clear = rgb.max(axis=2) == 0
-                out[what][pose_name] = int(clear.sum())
-                if crops is not None and clear.any():
-                    save_crops(rgb, clear, crops / f"{name}_{what}_{pose_name}.png")
-    return out
+    extreme = set(extreme_poses())
+    # the renderer simplifies for the motion it is told: the videos' for their frames, a custom
+    # path's (the extreme poses') for the extreme poses
+    groups = [({n: v for n, v in poses.items() if n in extreme},
+               motion_extent([[CameraFrame(p) for n, (p, _) in poses.items() if n in extreme]])),
+              ({n: v for n, v in poses.items() if n not in extreme}, video_motion(scene, config.video))]
+    out = {}
+    for what in views:
+        m = lifted_mesh(mesh if what == "guard" else exported)
+        out[what] = {}
+        with Renderer(k.width, k.height, supersample=1.0, simplify=what != "plain" and bool(config.render.simplify),
+                      simplify_error=float(config.render.simplify_error)) as r:
+            for group, motion in groups:
+                r.set_mesh(m, motion=motion)
+                for pose_name, (pose, camera) in group.items():
+                    rgb, _ = r.render(pose, camera)
+                    clear = rgb.max(axis=2) == 0
+                    out[what][pose_name] = int(clear.sum())
+                    if crops is not None and clear.any():
+                        save_crops(rgb, clear, crops / f"{name}_{what}_{pose_name}.png")
+    return {w: {n: out[w][n] for n in poses} for w in views}
 
 
 def middlebury_scene(folder: Path, max_size: int):
@@ -140,12 +172,24 @@ def sample_scene():
     return p3d.scene, config
 
 
+def photo_scene(path: Path):
+    """A photo without depth at default settings (fill inpainting): the depth is what photo3d
+    finds or estimates for it (``photo3d.depth.resolve_depth``; offline, the prior)."""
+    from photo3d.api import Photo3D
+
+    config = Config.from_keys(inpaint="fill")
+    p3d = Photo3D.from_files(path, None, config=config)
+    return p3d.scene, config, p3d.depth_source
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, default=DEFAULT_DATA)
     p.add_argument("--scenes", default="", help="comma-separated scene names (default: all; 'sample' for the sample)")
     p.add_argument("--max-size", type=int, default=480)
     p.add_argument("--frames", type=int, default=8, help="frames per default path (0: the videos' count)")
+    p.add_argument("--photos", default="", help="comma-separated photo files without depth (estimated depth)")
+    p.add_argument("--views", default=",".join(VIEWS), help=f"comma-separated views of {VIEWS}")
     p.add_argument("--crops", type=Path, default=None, help="folder for crops around clear pixels")
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "holes")
     args = p.parse_args(argv)
@@ -154,23 +198,35 @@ def main(argv: list[str] | None = None) -> int:
     if args.scenes:
         wanted = set(args.scenes.split(","))
         names = [n for n in names if n in wanted]
-    results = {}
+    photos = [Path(q) for q in args.photos.split(",") if q]
+    views = tuple(v for v in args.views.split(",") if v)
+    results, sources = {}, {}
     start = time.perf_counter()
-    for name in names:
+    for name in names + [str(q) for q in photos]:
+        t0 = time.perf_counter()
         if name == "sample":
             scene, config = sample_scene()
-        else:
+        elif name in names:
             scene, config = middlebury_scene(args.data / name, args.max_size)
-        res = measure(name, scene, config, args.frames, args.crops)
+        else:
+            scene, config, sources[Path(name).stem] = photo_scene(Path(name))
+            name = Path(name).stem
+        res = measure(name, scene, config, args.frames, args.crops, views)
         results[name] = res
-        bad = {w: {k: v for k, v in res[w].items() if v} for w in ("guard", "export")}
-        print(f"{name}: guard max {max(res['guard'].values())} px, export max {max(res['export'].values())} px; {bad}",
-              file=sys.stderr, flush=True)
+        bad = {w: {k: v for k, v in res[w].items() if v} for w in views}
+        size = scene.mesh.intrinsics
+        print(f"{name} ({size.width}x{size.height}, {len(next(iter(res.values())))} poses, "
+              f"{time.perf_counter() - t0:.0f} s): " + ", ".join(f"{w} max {max(res[w].values())} px" for w in views)
+              + f"; {bad}", file=sys.stderr, flush=True)
     summary = {
-        "poses": len(next(iter(results.values()))["guard"]) if results else 0,
-        "guard_clear_total": int(sum(sum(r["guard"].values()) for r in results.values())),
-        "export_clear_total": int(sum(sum(r["export"].values()) for r in results.values())),
-        "export_clear_max": int(max((max(r["export"].values()) for r in results.values()), default=0)),
+        "poses": {n: len(next(iter(r.values()))) for n, r in results.items()},
+        "renders": int(sum(len(v) for r in results.values() for v in r.values())),
+        **{f"{w}_clear_total": int(sum(sum(r[w].values()) for r in results.values())) for w in views},
+        **{f"{w}_clear_max": int(max((max(r[w].values()) for r in results.values()), default=0)) for w in views},
+        **{f"{w}_renders_with_clear": int(sum(sum(v > 0 for v in r[w].values()) for r in results.values()))
+           for w in views},
+        "depth_sources": sources,
+        "frames_per_path": args.frames or "all",
         "seconds": time.perf_counter() - start,
     }
     args.out.mkdir(parents=True, exist_ok=True)

@@ -263,7 +263,9 @@ class RenderConfig:
     """A soft foreground rim: the pixels on the near side of a depth cut whose colour mixes
     foreground and background get an alpha and the foreground's colour (SLIDE-style soft
     layering), blended over what lies behind, so that no background colour rims the
-    foreground from a moved camera (``photo3d.core.soft_edge``). Exported GLBs stay opaque."""
+    foreground from a moved camera (``photo3d.core.soft_edge``). A GLB holds the rim as a
+    second, blended primitive (alpha in COLOR_0); a PLY (no alpha) draws its facets opaque in the
+    foreground's colour freed of the background's share."""
     simplify: bool = True
     """Draw flat patches of the mesh as fans (the same image, about 4x fewer triangles)."""
     simplify_error: float = 0.3

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from .checks import check_finite
-from .core.data import Intrinsics, Mesh, MeshTexture
+from .core.data import Intrinsics, Mesh, MeshTexture, SoftEdge, file_colors
 from .errors import Photo3DError
 from .files import atomic_write as files_atomic_write
 from .files import current_umask
@@ -259,7 +259,8 @@ def write_ply(mesh: Mesh, path: str | os.PathLike) -> Path:
     +z forward). A textured mesh (``mesh.texture``) also gets per-vertex ``texture_u``,
     ``texture_v`` and its image as :func:`ply_texture_path` (``comment TextureFile``, as MeshLab
     and Blender read it); its vertex colours are the texels under its vertices, for viewers
-    that ignore textures.
+    that ignore textures. A soft foreground rim (``Mesh.soft``) is written opaque, its facets in
+    the colour freed of the background's share (``SoftEdge.opaque``): no alpha in the file.
     """
     path = Path(path)
     check_finite(mesh.vertices, str(path), "mesh vertices are not finite; not written")
@@ -268,7 +269,8 @@ def write_ply(mesh: Mesh, path: str | os.PathLike) -> Path:
     fields = [("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("red", "u1"), ("green", "u1"), ("blue", "u1")]
     vertex = np.empty(mesh.num_vertices, dtype=fields + ([("u", "<f4"), ("v", "<f4")] if textured else []))
     vertex["x"], vertex["y"], vertex["z"] = mesh.vertices[:, 0], mesh.vertices[:, 1], mesh.vertices[:, 2]
-    vertex["red"], vertex["green"], vertex["blue"] = mesh.colors[:, 0], mesh.colors[:, 1], mesh.colors[:, 2]
+    colors = file_colors(mesh)  # a soft rim in its freed colour, opaque
+    vertex["red"], vertex["green"], vertex["blue"] = colors[:, 0], colors[:, 1], colors[:, 2]
     face = np.empty(mesh.num_faces, dtype=[("n", "u1"), ("v", "<i4", (3,))])
     face["n"] = 3
     face["v"] = mesh.faces
@@ -368,7 +370,8 @@ def srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
 
 def read_glb(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     """Read a GLB written by :func:`write_glb`: positions (V, 3) in glTF axes, linear RGBA
-    colours (V, 4) in [0, 1], faces (F, 3) and the glTF JSON (a round trip, not a general reader)."""
+    colours (V, 4) in [0, 1], faces (F, 3) of every primitive (the opaque one first, then the
+    blended soft rim) and the glTF JSON (a round trip, not a general reader)."""
     import json
     import struct
 
@@ -386,14 +389,14 @@ def read_glb(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarra
         acc = gltf["accessors"][i]
         view = gltf["bufferViews"][acc["bufferView"]]
         arr = np.frombuffer(body, dtype=dtypes[acc["componentType"]], count=acc["count"] * sizes[acc["type"]],
-                            offset=view.get("byteOffset", 0)).reshape(acc["count"], -1)
+                            offset=view.get("byteOffset", 0) + acc.get("byteOffset", 0)).reshape(acc["count"], -1)
         if acc.get("normalized"):
             arr = arr / float(np.iinfo(arr.dtype).max)
         return arr
 
-    prim = gltf["meshes"][0]["primitives"][0]
-    return (accessor(prim["attributes"]["POSITION"]), accessor(prim["attributes"]["COLOR_0"]),
-            accessor(prim["indices"]).reshape(-1, 3), gltf)
+    prims = gltf["meshes"][0]["primitives"]
+    faces = np.concatenate([accessor(p["indices"]).reshape(-1, 3) for p in prims])
+    return (accessor(prims[0]["attributes"]["POSITION"]), accessor(prims[0]["attributes"]["COLOR_0"]), faces, gltf)
 
 
 def write_glb(mesh: Mesh, path: str | os.PathLike) -> Path:
@@ -404,6 +407,12 @@ def write_glb(mesh: Mesh, path: str | os.PathLike) -> Path:
     z forward) are stored as (x, -y, -z): a glTF camera at the origin looking down -z sees
     the photo as the input camera did. Colours are stored linear (as glTF specifies, 16-bit)
     with an unlit material. Image size and intrinsics go into ``asset.extras``.
+
+    A soft foreground rim (``Mesh.soft``) is written as photo3d's renderer draws it: the
+    mesh in its soft colours (``SoftEdge.colors``), and the rim's facets (the faces whose three
+    vertices have an alpha below 255) as a second primitive whose material blends
+    (``alphaMode: BLEND``), their alpha in COLOR_0; viewers draw blended primitives after the
+    opaque ones, so the rim mixes with the background actually behind it.
     """
     import json
     import struct
@@ -411,12 +420,21 @@ def write_glb(mesh: Mesh, path: str | os.PathLike) -> Path:
     path = Path(path)
     check_finite(mesh.vertices, str(path), "mesh vertices are not finite; not written")
     positions = np.ascontiguousarray(mesh.vertices * np.array([1, -1, -1], np.float32), dtype="<f4")
+    soft = mesh.soft if mesh.soft is not None and mesh.soft.alpha.shape == (mesh.num_vertices,) else None
     colors = np.full((mesh.num_vertices, 4), 65535, "<u2")  # RGBA, linear (glTF's COLOR_0 is linear)
-    colors[:, :3] = np.round(srgb_to_linear(mesh.colors) * 65535)
-    indices = np.ascontiguousarray(mesh.faces, dtype="<u4")
-    blobs = [positions.tobytes(), colors.tobytes(), indices.tobytes()]
+    colors[:, :3] = np.round(srgb_to_linear(mesh.colors if soft is None else soft.colors) * 65535)
+    blended = np.zeros(mesh.num_faces, bool)
+    if soft is not None:
+        colors[:, 3] = np.round(soft.alpha.astype(np.float64) * (65535 / 255))
+        blended = (soft.alpha[mesh.faces] < 255).all(axis=1)
+    parts = [np.ascontiguousarray(mesh.faces[~blended], dtype="<u4")]
+    if blended.any():
+        parts.append(np.ascontiguousarray(mesh.faces[blended], dtype="<u4"))
+    blobs = [positions.tobytes(), colors.tobytes()] + [p.tobytes() for p in parts]
     offsets = np.cumsum([0] + [len(b) for b in blobs])
     k = mesh.intrinsics
+    unlit = {"pbrMetallicRoughness": {"baseColorFactor": [1, 1, 1, 1], "metallicFactor": 0.0, "roughnessFactor": 1.0},
+             "extensions": {"KHR_materials_unlit": {}}}
     gltf = {
         "asset": {"version": "2.0", "generator": "photo3d",
                   "extras": {"image_size": [k.width, k.height], "fx": k.fx, "fy": k.fy, "cx": k.cx, "cy": k.cy}},
@@ -426,24 +444,19 @@ def write_glb(mesh: Mesh, path: str | os.PathLike) -> Path:
         # Unlit, so viewers show the photo's colours as they are (glTF's default material is
         # lit and fully metallic: dark in most viewers).
         "extensionsUsed": ["KHR_materials_unlit"],
-        "materials": [{"name": "photo", "pbrMetallicRoughness": {"baseColorFactor": [1, 1, 1, 1],
-                       "metallicFactor": 0.0, "roughnessFactor": 1.0},
-                       "extensions": {"KHR_materials_unlit": {}}}],
-        "meshes": [{"primitives": [{"attributes": {"POSITION": 0, "COLOR_0": 1}, "indices": 2, "mode": 4,
-                                    "material": 0}]}],
+        "materials": [{"name": "photo", **unlit}, {"name": "soft_rim", "alphaMode": "BLEND", **unlit}][:len(parts)],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": 0, "COLOR_0": 1}, "indices": 2 + i, "mode": 4,
+                                    "material": i} for i in range(len(parts))]}],
         "buffers": [{"byteLength": int(offsets[-1])}],
-        "bufferViews": [
-            {"buffer": 0, "byteOffset": int(offsets[0]), "byteLength": len(blobs[0]), "target": 34962},
-            {"buffer": 0, "byteOffset": int(offsets[1]), "byteLength": len(blobs[1]), "target": 34962},
-            {"buffer": 0, "byteOffset": int(offsets[2]), "byteLength": len(blobs[2]), "target": 34963},
-        ],
+        "bufferViews": [{"buffer": 0, "byteOffset": int(offsets[i]), "byteLength": len(blobs[i]),
+                         "target": 34962 if i < 2 else 34963} for i in range(len(blobs))],
         "accessors": [
             {"bufferView": 0, "componentType": 5126, "count": mesh.num_vertices, "type": "VEC3",
              "min": positions.min(0).tolist() if mesh.num_vertices else [0, 0, 0],
              "max": positions.max(0).tolist() if mesh.num_vertices else [0, 0, 0]},
             {"bufferView": 1, "componentType": 5123, "normalized": True, "count": mesh.num_vertices, "type": "VEC4"},
-            {"bufferView": 2, "componentType": 5125, "count": int(indices.size), "type": "SCALAR"},
-        ],
+        ] + [{"bufferView": 2 + i, "componentType": 5125, "count": int(p.size), "type": "SCALAR"}
+             for i, p in enumerate(parts)],
     }
     json_chunk = json.dumps(gltf, separators=(",", ":")).encode("utf-8")
     json_chunk += b" " * (-len(json_chunk) % 4)
@@ -507,7 +520,10 @@ def read_mesh(path: str | os.PathLike) -> Mesh:
         except (KeyError, ValueError, TypeError, IndexError) as exc:
             raise Photo3DError(f"{path}: not a GLB written by photo3d (no camera in asset.extras: {exc})") from None
         vertices = np.ascontiguousarray(positions * np.array([1, -1, -1]), dtype=np.float32)
-        mesh = Mesh(vertices, _linear_to_srgb(colors[:, :3]), faces.astype(np.int32), k)
+        rgb = _linear_to_srgb(colors[:, :3])
+        alpha = np.round(np.clip(colors[:, 3], 0, 1) * 255).astype(np.uint8)
+        soft = SoftEdge(alpha, rgb) if (alpha < 255).any() else None  # the blended rim, drawn as written
+        mesh = Mesh(vertices, rgb, faces.astype(np.int32), k, soft=soft)
         mesh.info.center_depth = extras.get("center_depth")
         mesh.info.depth_scale = extras.get("depth_scale")
     else:

@@ -252,6 +252,35 @@ def test_simplified_plane_is_a_few_textured_triangles():
     assert len(simple.tex_faces) == 0 and len(simple.faces) == noisy.num_faces
 
 
+def test_simplified_patch_keeps_side_vertices_that_a_copy_shares():
+    """A triangle on *copies* of a patch side's vertices (the exported hole guard's quads, a
+    mesh read back from a file: same positions, own indices) still keeps those vertices on the
+    patch's side, so no T-junction opens a crack (Wood1's exported mesh left a 1-px pinhole at
+    yaw -10 degrees with the sideways move, where two inpainted backgrounds met behind a cut)."""
+    from photo3d.render import simplify_grid_mesh
+
+    mesh = make_mesh(INTR, [plane_patch(INTR, 0, 17, 0, 17, 2.0, 0.0)])  # 16 x 16 quads: four 8x8 patches
+    # a stretched quad hanging off the bottom side of the lower-left patch, at its inner
+    # vertices (3, 16) and (4, 16), through copies of them, down to a farther surface
+    top = mesh.vertices[[16 * 17 + 3, 16 * 17 + 4]]
+    below = np.array([[(x - INTR.cx) / INTR.fx * 3.0, (17 - INTR.cy) / INTR.fy * 3.0, 3.0] for x in (4, 3)])
+    n = mesh.num_vertices
+    mesh = Mesh(np.concatenate([mesh.vertices, top, below]).astype(np.float32),
+                np.concatenate([mesh.colors, np.full((4, 3), 9, np.uint8)]),
+                np.concatenate([mesh.faces, [[n, n + 1, n + 2], [n, n + 2, n + 3]]]).astype(np.int32), INTR)
+    simple = simplify_grid_mesh(mesh, blocks=(8,))
+    assert len(simple.tex_faces) > 0  # the plane is still simplified
+    patch_points = {tuple(p) for p in simple.tex_vertices[np.unique(simple.tex_faces)].tolist()}
+    for p in top.tolist():
+        assert tuple(p) in patch_points
+    # the same for triangles drawn in another part (the render-only hole guard): ``shared``
+    plane = make_mesh(INTR, [plane_patch(INTR, 0, 17, 0, 17, 2.0, 0.0)])
+    for shared, kept in ((None, False), (top, True)):
+        simple = simplify_grid_mesh(plane, blocks=(8,), shared=shared)
+        patch_points = {tuple(p) for p in simple.tex_vertices[np.unique(simple.tex_faces)].tolist()}
+        assert all((tuple(p) in patch_points) == kept for p in top.tolist())
+
+
 def test_simplified_render_matches_full_render_without_cracks():
     intr = INTR
     poses = []

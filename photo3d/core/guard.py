@@ -76,7 +76,9 @@ def with_exported_guard(mesh: Mesh) -> Mesh:
     soft = mesh.soft
     if soft is not None:  # the guard's vertices are opaque
         soft = dataclasses.replace(soft, alpha=np.concatenate([soft.alpha, np.full(used.size, 255, np.uint8)]),
-                                   colors=np.concatenate([soft.colors, guard.colors[used]]).astype(np.uint8))
+                                   colors=np.concatenate([soft.colors, guard.colors[used]]).astype(np.uint8),
+                                   opaque=None if soft.opaque is None else
+                                   np.concatenate([soft.opaque, guard.colors[used]]).astype(np.uint8))
     return dataclasses.replace(
         mesh,
         vertices=np.concatenate([mesh.vertices, guard.vertices[used]]).astype(np.float32),

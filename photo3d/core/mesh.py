@@ -13,7 +13,8 @@ with its own colour.
 
 With ``soft_edge`` the foreground's rim is soft (:mod:`photo3d.core.soft_edge`): ``Mesh.soft``
 gives the facets of mixed rim pixels an alpha below 255 and the colour freed of the
-background's share, for a renderer that blends; ``Mesh.colors`` keeps the photo's colours.
+background's share, for a renderer that blends; ``Mesh.colors`` keeps the photo's colours;
+``SoftEdge.opaque`` gives the rim's facets the freed colour opaque, for the PLY (no alpha there).
 """
 from __future__ import annotations
 
@@ -146,6 +147,7 @@ def build_mesh(ldi: LDI, edge_facets: bool = True, guard_holes: bool = True, sof
     faces = ldi_triangles(ldi.links)
     rim = soft_rim(ldi) if soft_edge and edge_facets else None
     soft_colors = None if rim is None else rim.color
+    opaque = None if rim is None else rim.color  # the PLY's colours: the rim's facets freed, opaque
     alpha = None if rim is None else np.full(ldi.num_pixels, 255, np.uint8)
     if edge_facets:
         fverts, fcolors, ffaces = edge_facet_geometry(ldi, z, verts.shape[0], faces)
@@ -155,6 +157,7 @@ def build_mesh(ldi: LDI, edge_facets: bool = True, guard_holes: bool = True, sof
         if rim is not None:  # the facets' corners, in edge_facet_geometry's order
             idx = np.nonzero((ldi.layer == 0) & (ldi.links < 0).any(1))[0]
             soft_colors = np.concatenate([soft_colors, np.repeat(rim.facet_color[idx], 4, 0)])
+            opaque = np.concatenate([opaque, np.repeat(rim.opaque_color[idx], 4, 0)])
             facet_alpha = np.round(rim.facet_alpha[idx] * 255).astype(np.uint8)
             alpha = np.concatenate([alpha, np.repeat(facet_alpha, 4)])
     image_k = k.shifted(-ldi.pad, -ldi.pad, k.width - 2 * ldi.pad, k.height - 2 * ldi.pad)
@@ -162,8 +165,9 @@ def build_mesh(ldi: LDI, edge_facets: bool = True, guard_holes: bool = True, sof
     soft = None
     fringe = outer_fringe(ldi, photo, rim) if rim is not None and photo is not None else None
     if rim is not None and (rim.rim.any() or fringe is not None):
-        verts, colors, faces, soft_colors, alpha = drop_unused_vertices(verts, colors, faces, soft_colors, alpha)
-        soft = SoftEdge(alpha, soft_colors, *(fringe if fringe is not None else (None, None, None)))
+        verts, colors, faces, soft_colors, alpha, opaque = drop_unused_vertices(verts, colors, faces, soft_colors,
+                                                                               alpha, opaque)
+        soft = SoftEdge(alpha, soft_colors, opaque, *(fringe if fringe is not None else (None, None, None)))
     else:
         verts, colors, faces = drop_unused_vertices(verts, colors, faces)
     return Mesh(verts, colors, faces, image_k, guard=guard, info=MeshInfo(layers=int(ldi.layer.max()) + 1), soft=soft)

@@ -57,12 +57,15 @@ class SoftRim:
     """Per LDI pixel (N): ``color`` (N, 3) uint8, the colour of the pixel's vertex (the LDI's
     colour; on the rim moved towards F' by the sharpness s); ``facet_color`` (N, 3) uint8, the
     colour of its edge facet (F' on the rim); ``facet_alpha`` (N,) float32 in [0, 1], the facet's
-    opacity; ``fraction`` (N,) float32, the estimated foreground fraction ``a`` (1 off the rim)."""
+    opacity; ``fraction`` (N,) float32, the estimated foreground fraction ``a`` (1 off the rim);
+    ``opaque_color`` (N, 3) uint8, the colour of its facet where it is drawn opaque (the PLY):
+    F' kept within the box of F and I (no ``OVERSHOOT``), the LDI's colour off the rim."""
 
     color: np.ndarray
     facet_color: np.ndarray
     facet_alpha: np.ndarray
     fraction: np.ndarray
+    opaque_color: np.ndarray | None = None
 
     @property
     def rim(self) -> np.ndarray:
@@ -150,12 +153,17 @@ def soft_rim(ldi: LDI) -> SoftRim:
     a = (total / weight).astype(np.float32)
 
     k = np.maximum(a, 0.05)[:, None]  # F' weighs a in the blend: its noise at small a does not show
-    solved = (im - (1.0 - k) * bg) / k
+    raw = (im - (1.0 - k) * bg) / k
     lo, hi = np.minimum(fg, im) - OVERSHOOT, np.maximum(fg, im) + OVERSHOOT
-    solved = np.clip(np.clip(solved, lo, hi), 0, 255)
+    solved = np.clip(np.clip(raw, lo, hi), 0, 255)
+    # drawn opaque (a file's viewer), the whole pixel shows it: no overshoot beyond the box of
+    # F and I, which would outline the foreground in a brighter or darker colour
+    unmixed = np.clip(raw, np.minimum(fg, im), np.maximum(fg, im))
 
     facet_color = ldi.color.copy()
     facet_color[cand] = np.round(solved).astype(np.uint8)
+    opaque_color = ldi.color.copy()
+    opaque_color[cand] = np.round(unmixed).astype(np.uint8)
     color = ldi.color.copy()
     s = sharp[:, None].astype(np.float32)
     color[cand] = np.round((1.0 - s) * im + s * solved).astype(np.uint8)
@@ -163,7 +171,7 @@ def soft_rim(ldi: LDI) -> SoftRim:
     facet_alpha[cand] = np.clip(a * (1.0 + sharp) - sharp, 0.0, 1.0)
     out_fraction = np.ones(num, np.float32)
     out_fraction[cand] = a
-    return SoftRim(color, facet_color, facet_alpha, out_fraction)
+    return SoftRim(color, facet_color, facet_alpha, out_fraction, opaque_color)
 
 
 FRINGE_MIN_ALPHA = 0.1

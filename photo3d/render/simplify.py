@@ -6,7 +6,8 @@ pixel-sized, as in a depth image's mesh (2 per pixel): a 2.5 M-triangle mesh cos
 200 ms of CPU per frame whatever the resolution. :func:`simplify_grid_mesh` therefore
 replaces planar patches of the pixel grid by textured fans (about 10x fewer triangles,
 identical picture up to ~50 dB) before upload, and :func:`merge_flat_squares` merges the
-flat-coloured pixel squares beside depth cuts (edge facets, hole-guard quads) into strips.
+flat-coloured pixel squares beside depth cuts (the edge facets; the hole guard's quads are no
+longer merged: ``render_mesh``) into strips.
 """
 from __future__ import annotations
 
@@ -199,6 +200,32 @@ def _grid_quads(mesh: Mesh) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.concatenate(quads), np.concatenate(quad_origin), np.concatenate(quad_faces)
 
 
+def _with_coincident(vertices: np.ndarray, used: np.ndarray) -> np.ndarray:
+    """``used`` (V,) bool, also set on every vertex at exactly the position of a used one.
+
+    A patch side keeps its inner vertices that other triangles use; a triangle can use a
+    *copy* of a grid vertex (the exported hole guard's quads, a GLB or PLY read back: same
+    position, own index and colour), and dropping the original then leaves a T-junction whose
+    crack shows as a pinhole where a pixel centre falls on it (Wood1 at yaw -10 degrees with
+    the sideways move, the exported mesh alone). Positions are compared through a hash of
+    their bits; a collision only keeps one more vertex."""
+    if not used.any() or used.all():
+        return used
+    bits = np.ascontiguousarray(vertices, np.float32).view(np.uint32).astype(np.uint64)
+    key = (bits[:, 0] * np.uint64(0x9E3779B97F4A7C15)) ^ (bits[:, 1] * np.uint64(0xC2B2AE3D27D4EB4F)) ^ bits[:, 2]
+    order = np.argsort(key)
+    sorted_key = key[order]
+    same = sorted_key[1:] == sorted_key[:-1]
+    if not same.any():  # every position once: nothing to share
+        return used
+    group = np.concatenate([[0], np.cumsum(~same)])  # group of each sorted vertex
+    group_used = np.zeros(group[-1] + 1, bool)
+    group_used[group[used[order]]] = True
+    out = np.empty_like(used)
+    out[order] = group_used[group]
+    return out
+
+
 def _fan_weights(block: int) -> np.ndarray:
     """((block+1)^2, 5) weights interpolating a block's grid in image space from its centre and
     corners (TL, TR, BL, BR) over the 4 triangles of the centre fan."""
@@ -332,7 +359,8 @@ def disparity_tolerance(mesh: Mesh, pixels: float, shift_xy: float, shift_z: flo
 
 
 def simplify_grid_mesh(mesh: Mesh, blocks: tuple[int, ...] = (8, 4), tolerance: float = 1e-3,
-                       allowed_error: np.ndarray | None = None, atlas_width: int = 4096) -> RenderMesh:
+                       allowed_error: np.ndarray | None = None, atlas_width: int = 4096,
+                       shared: np.ndarray | None = None) -> RenderMesh:
     """Replace planar patches of the pixel grid by a few textured triangles.
 
     A mesh of a (layered) depth image has two triangles per pixel, and a software
@@ -351,6 +379,9 @@ def simplify_grid_mesh(mesh: Mesh, blocks: tuple[int, ...] = (8, 4), tolerance: 
     corner (one triangle per side segment, two fewer than the centre fan) when the diagonal
     through it holds every vertex within half its bound (the fan's surface differs from the
     diagonal's by at most the side vertices' own error, so the total stays within the bound).
+
+    ``shared`` (P, 3): positions that triangles drawn elsewhere use (the hole guard's quads,
+    which meet the mesh's edges): a patch side keeps its vertices there too.
 
     Returns:
         RenderMesh: the untouched triangles with vertex colours plus the textured patches.
@@ -391,6 +422,11 @@ def simplify_grid_mesh(mesh: Mesh, blocks: tuple[int, ...] = (8, 4), tolerance: 
     kept_faces = faces[block_of_face < 0]
     used = np.zeros(mesh.num_vertices, bool)
     used[kept_faces.ravel()] = True
+    if shared is not None and len(shared):
+        both = np.concatenate([np.asarray(mesh.vertices, np.float32), np.asarray(shared, np.float32)])
+        used = _with_coincident(both, np.concatenate([used, np.ones(len(shared), bool)]))[: mesh.num_vertices]
+    else:
+        used = _with_coincident(mesh.vertices, used)
     level_start = np.cumsum([0] + [len(g) for g in chosen])
     level_verts = [v[accepted[level_start[i] : level_start[i + 1]]] for i, v in enumerate(verts_per_level)]
     level_diagonals = [d[accepted[level_start[i] : level_start[i + 1]]] for i, d in enumerate(chosen_diagonals)]
@@ -610,10 +646,13 @@ def merge_flat_squares(vertices: np.ndarray, colors: np.ndarray, faces: np.ndarr
         c = len(members)
         if c == 0:
             continue
-        per_row = max(1, 4096 // k)
+        # each strip's texels with a one-texel border of its own edge colours: nearest filtering
+        # at a strip's edge may land a rounding error beyond it, and there read a neighbouring
+        # strip's texel or the atlas's unused black (black dots in 1 of 13 of Art's video frames)
+        per_row = max(1, 4096 // (k + 2))
         cell = np.arange(c)
-        ax, ay = (cell % per_row) * k, row_y + cell // per_row
-        width = max(width, min(c, per_row) * k)
+        ax, ay = (cell % per_row) * (k + 2) + 1, row_y + 3 * (cell // per_row) + 1
+        width = max(width, min(c, per_row) * (k + 2))
         cf, cl = corners[members[:, 0]], corners[members[:, -1]]
         if vertical:  # texel i of a strip is square i along it: u follows image y, v image x
             quad = np.stack([cf[:, 0], cf[:, 1], cl[:, 2], cl[:, 3]], 1)  # TL, TR, BR, BL
@@ -625,11 +664,14 @@ def merge_flat_squares(vertices: np.ndarray, colors: np.ndarray, faces: np.ndarr
                            np.stack([ax + k, ay + 1], 1), np.stack([ax, ay + 1], 1)], 1)
         verts.append(vertices[quad.ravel()])
         uvs.append(uv.reshape(-1, 2).astype(np.float64))
-        texels.append((ay[:, None].repeat(k, 1), ax[:, None] + np.arange(k), colors[corners[members, 0]]))
+        along = np.clip(np.arange(-1, k + 1), 0, k - 1)  # the border repeats the end texels
+        strip_colors = colors[corners[members[:, along], 0]]  # (C, k + 2, 3)
+        for dy in (-1, 0, 1):
+            texels.append(((ay + dy)[:, None].repeat(k + 2, 1), ax[:, None] + np.arange(-1, k + 1), strip_colors))
         base = n_verts + 4 * cell[:, None]
         tris.append(np.concatenate([base + [0, 1, 2], base + [0, 2, 3]]))
         n_verts += 4 * c
-        row_y += int(np.ceil(c / per_row))
+        row_y += 3 * int(np.ceil(c / per_row))
     texture = np.zeros((row_y, width, colors.shape[1]), np.uint8)
     for ty, tx, colour in texels:
         texture[ty, tx] = colour
@@ -657,10 +699,11 @@ def without_zero_area_faces(mesh: Mesh) -> Mesh:
     return dataclasses.replace(mesh, faces=mesh.faces[~flat])
 
 
-def split_soft_rim(mesh: Mesh) -> tuple[Mesh, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+def split_soft_rim(mesh: Mesh) -> tuple[Mesh, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None]:
     """(the opaque mesh in its soft colours, the blended part) of a mesh with ``Mesh.soft``:
     the faces whose three vertices have an alpha below 255 (the rim's facets) are taken out
-    as (vertices (B, 3) float32, RGBA colours (B, 4) uint8, faces (K, 3) uint32), the fully
+    as (vertices (B, 3) float32, RGBA colours (B, 4) uint8, faces (K, 3) uint32, the photo's
+    colours (B, 3) uint8 of those vertices, ``Mesh.colors``), the fully
     transparent ones too (they add nothing to the colour, but the rim counts as covered in the
     renderer's mask). A mesh without ``soft`` (or without such faces) is returned as is."""
     soft = mesh.soft
@@ -678,12 +721,13 @@ def split_soft_rim(mesh: Mesh) -> tuple[Mesh, tuple[np.ndarray, np.ndarray, np.n
     ids, faces = np.unique(mesh.faces[blended], return_inverse=True)
     rgba = np.concatenate([soft.colors[ids], soft.alpha[ids, None]], axis=1).astype(np.uint8)
     vertices = np.asarray(mesh.vertices[ids], np.float32)
+    photo_rgb = np.asarray(mesh.colors[ids], np.uint8)  # the rim's own vertices: for the opaque backing
     faces = faces.reshape(-1, 3).astype(np.uint32)
     if has_fringe:  # the outer fringe (its own vertices), blended like the rim
         faces = np.concatenate([faces, np.asarray(soft.fringe_faces, np.uint32) + np.uint32(len(vertices))])
         vertices = np.concatenate([vertices, np.asarray(soft.fringe_vertices, np.float32)])
         rgba = np.concatenate([rgba, np.asarray(soft.fringe_colors, np.uint8)])
-    return opaque, (vertices, rgba, faces)
+    return opaque, (vertices, rgba, faces, photo_rgb)
 
 
 def render_mesh(mesh: Mesh, simplify: bool = True, motion: tuple[float, float, float] | None = None,
@@ -702,32 +746,42 @@ def render_mesh(mesh: Mesh, simplify: bool = True, motion: tuple[float, float, f
     """
     mesh = without_zero_area_faces(mesh)
     mesh, blend = split_soft_rim(mesh)
+    # the guard's quads meet the mesh's edges: a patch must not drop a vertex they use (a
+    # T-junction's crack, behind which is only the guard's own, left 1 px clear in 2 of Wood1's
+    # and 1 of Reindeer's 974 views)
+    guard_positions = mesh.guard.vertices if mesh.guard is not None and mesh.guard.num_faces else None
     if simplify and motion is not None and max_error_px > 0 and mesh.texture is None:
         _check_mesh(mesh)
         allowed = disparity_tolerance(mesh, max_error_px, *motion)
-        out = simplify_grid_mesh(mesh, SCREEN_BLOCKS, allowed_error=allowed)
+        out = simplify_grid_mesh(mesh, SCREEN_BLOCKS, allowed_error=allowed, shared=guard_positions)
         # edge facets: pixel squares at their pixel's depth, corners half a pixel off the grid
         facet_allowed = disparity_tolerance(dataclasses.replace(mesh, vertices=out.vertices), max_error_px, *motion)
         out.flat, kept = merge_flat_squares(out.vertices, out.colors, out.faces.astype(np.int64), mesh.intrinsics,
                                             facet_allowed, offset=0.5, continuous=False)
         out.faces = out.faces[kept]
     else:
-        out = _render_mesh(mesh, simplify)
+        out = _render_mesh(mesh, simplify, guard_positions)
     guard = mesh.guard
     if guard is not None and guard.num_faces:
         out.hole_vertices = np.asarray(guard.vertices, np.float32)
         out.hole_colors = np.asarray(guard.colors, np.uint8)
         out.hole_faces = np.asarray(guard.faces, np.uint32)
-        if simplify and motion is not None and max_error_px > 0 and mesh.texture is None:
-            # the guard's stretched quads over cuts and layer gaps: unit squares between pixel centres
-            guard_allowed = disparity_tolerance(dataclasses.replace(mesh, vertices=out.hole_vertices),
-                                                max_error_px, *motion)
-            out.hole_flat, kept = merge_flat_squares(out.hole_vertices, out.hole_colors,
-                                                     out.hole_faces.astype(np.int64), mesh.intrinsics, guard_allowed,
-                                                     offset=0.0, continuous=True)
-            out.hole_faces = out.hole_faces[kept]
+        # (The guard's quads are not merged into strips: a strip's long side, off the quads' own
+        # by up to the error bound, no longer meets the mesh's edge, which the quads share, and a
+        # pixel centre in the sliver stayed clear: 1 px in 3 of Art's and of Reindeer's 974 views.)
     if blend is not None:
-        out.blend_vertices, out.blend_colors, out.blend_faces = blend
+        out.blend_vertices, out.blend_colors, out.blend_faces, photo_rgb = blend
+        # the rim's facets once more, opaque in the photo's colours, last in the guard (behind
+        # everything, below the guard's own quads): where neither the mesh nor the guard lies
+        # behind a facet, it blends over them instead of over the clear colour (a dark line
+        # along a cut, its end pixel clear, in 1 of 50 of Art's video frames). The outer
+        # fringe (after the rim's vertices) lies over the far side's own surface: not backed.
+        rim_vertices = len(photo_rgb)
+        rim_faces = out.blend_faces[(out.blend_faces < rim_vertices).all(axis=1)]
+        first = len(out.hole_vertices)
+        out.hole_vertices = np.concatenate([out.hole_vertices, out.blend_vertices[:rim_vertices]]).astype(np.float32)
+        out.hole_colors = np.concatenate([out.hole_colors, photo_rgb]).astype(np.uint8)
+        out.hole_faces = np.concatenate([out.hole_faces, rim_faces + first]).astype(np.uint32)
         if simplify and motion is not None and max_error_px > 0 and len(out.blend_faces):
             # the rim's facets: pixel squares of one RGBA colour, as the opaque edge facets
             rim_allowed = disparity_tolerance(dataclasses.replace(mesh, vertices=out.blend_vertices),
@@ -739,7 +793,7 @@ def render_mesh(mesh: Mesh, simplify: bool = True, motion: tuple[float, float, f
     return out
 
 
-def _render_mesh(mesh: Mesh, simplify: bool) -> RenderMesh:
+def _render_mesh(mesh: Mesh, simplify: bool, shared: np.ndarray | None = None) -> RenderMesh:
     _check_mesh(mesh)
     textured = _mesh_texture(mesh)
     vertices = np.asarray(mesh.vertices, dtype=np.float32)
@@ -749,6 +803,6 @@ def _render_mesh(mesh: Mesh, simplify: bool) -> RenderMesh:
         return RenderMesh(empty_v, np.zeros((0, 3), np.uint8), empty_f, vertices, uv, mesh.faces.astype(np.uint32), texture,
                           tex_projective=bool(mesh.texture.projective))
     if simplify:
-        return simplify_grid_mesh(mesh)
+        return simplify_grid_mesh(mesh, shared=shared)
     v, uv, f = _empty_part()
     return RenderMesh(vertices, np.asarray(mesh.colors, np.uint8), mesh.faces.astype(np.uint32), v, uv, f, None)
