@@ -176,9 +176,14 @@ def test_large_meshes_split_into_primitives_with_16_bit_indices():
     assert _chunks(shared) == [(0, 200_000)]
 
 
-def test_a_web_glb_over_its_size_budget_gets_a_jpeg_atlas_then_a_coarser_mesh(photo, caplog):
+def test_a_web_glb_over_its_size_budget_gets_a_jpeg_atlas_then_a_coarser_mesh(caplog):
     from photo3d.web.glb import web_glb
 
+    # grain over the square scene (as a photo has): PNG cannot compress it, JPEG can
+    image, depth, _ = square_scene(96, 128)
+    grain = np.random.default_rng(5).integers(-24, 25, image.shape)
+    image = np.clip(image.astype(np.int64) + grain, 0, 255).astype(np.uint8)
+    photo = Photo3D.from_rgbd(image, depth, config=small_config())
     png = web_glb(photo.mesh)
     gltf, _ = parse_glb(png)
     assert gltf["images"][0]["mimeType"] == "image/png"  # within the default budget: lossless
@@ -187,3 +192,4 @@ def test_a_web_glb_over_its_size_budget_gets_a_jpeg_atlas_then_a_coarser_mesh(ph
     with caplog.at_level("WARNING", logger="photo3d"):
         smallest = web_glb(photo.mesh, max_bytes=1000)  # cannot fit: the smallest it found, and a warning
     assert len(smallest) <= len(fit) and "over the budget" in caplog.text
+    photo.close()
