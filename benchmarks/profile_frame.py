@@ -75,19 +75,26 @@ def main() -> None:
     query = ctypes.c_uint()
     lib.glGenQueries(1, ctypes.byref(query))
 
+    def set_pose(parts, pose, cam) -> tuple[int, int]:
+        """Bind the supersampled target and give ``parts`` the camera's matrices, as a frame does."""
+        render_w, render_h = renderer._render_size(cam.width, cam.height)
+        rk = cam.scaled(render_w / cam.width, render_h / cam.height)
+        renderer._ensure_target(render_w, render_h)
+        w2c = np.linalg.inv(pose)
+        near, far, behind = renderer._clip_range(w2c)
+        mvp = (projection_matrix(rk, near, far) @ w2c).T.astype(np.float32)
+        for part in parts:
+            part.program["u_mvp"] = mvp
+            if part.behind:
+                part.program["u_behind_ndc"] = np.float32(behind)
+        return render_w, render_h
+
     def fragments(part) -> float:
         """Fragments the part rasterises (depth test off, alone) per output pixel of the
         supersampled frame, averaged over the poses (an occlusion query)."""
         total, area = 0, 0
         for pose, cam in poses:
-            render_w, render_h = renderer._render_size(cam.width, cam.height)
-            rk = cam.scaled(render_w / cam.width, render_h / cam.height)
-            renderer._ensure_target(render_w, render_h)
-            w2c = np.linalg.inv(pose)
-            near, far, behind = renderer._clip_range(w2c)
-            part.program["u_mvp"] = (projection_matrix(rk, near, far) @ w2c).T.astype(np.float32)
-            if part.behind:
-                part.program["u_behind_ndc"] = np.float32(behind)
+            render_w, render_h = set_pose([part], pose, cam)
             if part.blend:
                 part.program["u_cover"] = 1.0
             with renderer._target[2]:
@@ -108,16 +115,7 @@ def main() -> None:
     def frame(subset, scissor: bool, read: bool) -> tuple[float, float, float, float]:
         walls, cpus, reads, downs = [], [], [], []
         for pose, cam in poses:
-            render_w, render_h = renderer._render_size(cam.width, cam.height)
-            rk = cam.scaled(render_w / cam.width, render_h / cam.height)
-            renderer._ensure_target(render_w, render_h)
-            w2c = np.linalg.inv(pose)
-            near, far, behind = renderer._clip_range(w2c)
-            mvp = (projection_matrix(rk, near, far) @ w2c).T.astype(np.float32)
-            for part in subset:
-                part.program["u_mvp"] = mvp
-                if part.behind:
-                    part.program["u_behind_ndc"] = np.float32(behind)
+            render_w, render_h = set_pose(subset, pose, cam)
             for _ in range(args.repeat):
                 t, c = time.perf_counter(), time.process_time()
                 with renderer._target[2]:
@@ -128,20 +126,8 @@ def main() -> None:
                     if scissor:
                         gloo.set_state(scissor_test=True)
                         gloo.set_scissor(0, 0, 1, 1)
-                    for part in subset:
-                        if not part.blend:
-                            part.program.draw("triangles", part.index_buffer)
-                            continue
-                        gloo.set_state(blend=True, depth_mask=False)
-                        gloo.set_blend_func("src_alpha", "one_minus_src_alpha", "one", "one_minus_src_alpha")
-                        part.program["u_cover"] = 0.0
-                        part.program.draw("triangles", part.index_buffer)
-                        gloo.set_state(blend=False)
-                        gloo.set_color_mask(False, False, False, True)
-                        part.program["u_cover"] = 1.0
-                        part.program.draw("triangles", part.index_buffer)
-                        gloo.set_color_mask(True, True, True, True)
-                    gloo.set_state(blend=False, depth_mask=True, scissor_test=False)
+                    renderer._draw_parts(subset, mask=True)
+                    gloo.set_state(scissor_test=False)
                     ctx.flush()
                     ctx.gl.glFinish()
                     t1 = time.perf_counter()

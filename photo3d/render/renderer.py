@@ -399,6 +399,28 @@ class Renderer:
             text = " ".join(str(exc).split())[:200]
             raise Photo3DError(f"render: the GL renderer failed at {out_w}x{out_h} ({type(exc).__name__}: {text})") from exc
 
+    def _draw_parts(self, parts: list, mask: bool = True) -> None:
+        """Issue the draw calls of ``parts`` (of ``self._parts``) into the bound target, in order."""
+        gloo = self._ctx.gloo
+        for part in parts:
+            if not part.blend:
+                part.program.draw("triangles", part.index_buffer)
+                continue
+            # the soft rim: colour blended over what is drawn, depth tested but not written;
+            # then coverage: alpha 1 wherever it lies, colour untouched
+            gloo.set_state(blend=True, depth_mask=False)
+            gloo.set_blend_func("src_alpha", "one_minus_src_alpha", "one", "one_minus_src_alpha")
+            part.program["u_cover"] = 0.0
+            part.program.draw("triangles", part.index_buffer)
+            gloo.set_state(blend=False)
+            if not mask:  # the alpha channel is not read: no coverage pass (~10 % of a frame)
+                continue
+            gloo.set_color_mask(False, False, False, True)
+            part.program["u_cover"] = 1.0
+            part.program.draw("triangles", part.index_buffer)
+            gloo.set_color_mask(True, True, True, True)
+        gloo.set_state(blend=False, depth_mask=True)
+
     def _draw(self, world_to_camera: np.ndarray, render_intrinsics: Intrinsics, render_size: tuple[int, int],
               out_size: tuple[int, int], mask: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
         """Draw the mesh into the (supersampled) target and read it back at ``out_size``."""
@@ -422,24 +444,7 @@ class Renderer:
             gloo.set_clear_color((0.0, 0.0, 0.0, 0.0))
             gloo.clear(color=True, depth=True)
             t0 = time.perf_counter()
-            for part in self._parts:
-                if not part.blend:
-                    part.program.draw("triangles", part.index_buffer)
-                    continue
-                # the soft rim: colour blended over what is drawn, depth tested but not written;
-                # then coverage: alpha 1 wherever it lies, colour untouched
-                gloo.set_state(blend=True, depth_mask=False)
-                gloo.set_blend_func("src_alpha", "one_minus_src_alpha", "one", "one_minus_src_alpha")
-                part.program["u_cover"] = 0.0
-                part.program.draw("triangles", part.index_buffer)
-                gloo.set_state(blend=False)
-                if not mask:  # the alpha channel is not read: no coverage pass (~10 % of a frame)
-                    continue
-                gloo.set_color_mask(False, False, False, True)
-                part.program["u_cover"] = 1.0
-                part.program.draw("triangles", part.index_buffer)
-                gloo.set_color_mask(True, True, True, True)
-            gloo.set_state(blend=False, depth_mask=True)
+            self._draw_parts(self._parts, mask)
             self._ctx.flush()
             if self.profile:  # wait for the rasteriser, so that read-back is timed alone
                 self._ctx.gl.glFinish()
