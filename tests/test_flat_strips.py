@@ -65,6 +65,27 @@ def test_nearest_lookups_just_beyond_a_strip_read_its_own_edge_colours():
             assert (part.texture[int(np.floor(y)), int(np.floor(x))] == expect).all()
 
 
+def test_strips_stay_whole_within_a_narrow_texture():
+    """With ``texture_width`` (the web atlas's 2048), every strip and its one-texel border lie
+    within the texture: a strip folded at the width read past it (the sample's web GLB had a
+    strip at u = 2047-2111 of 2048)."""
+    rng = np.random.default_rng(2)
+    xy = [(5 + i, 3 + 2 * j) for j in range(9) for i in range(8)]  # nine strips of 8 squares
+    colours = rng.integers(20, 255, (len(xy), 3))
+    v, c, f = squares(xy, [2.0] * len(xy), colours)
+    part, _ = merge_flat_squares(v, c, f, K, np.full(len(v), 1e-3), offset=0.5, continuous=False,
+                                 texture_width=25)  # room for two strips of 8 + 2 a row
+    h, w = part.texture.shape[:2]
+    assert len(part.faces) == 18 and w <= 25 and h == 3 * 5
+    texel = part.uv * [w, h]
+    assert texel.min() >= 1 - 1e-6 and (texel[:, 0] <= w - 1 + 1e-6).all() and (texel[:, 1] <= h - 1 + 1e-6).all()
+    for strip in range(9):  # each strip's texels are its own squares' colours, in order
+        lo = np.round(texel[part.faces[2 * strip]].min(0)).astype(int)
+        row = part.texture[lo[1], lo[0]:lo[0] + 8]
+        first = np.nonzero((c[f[::2, 0]] == row[0]).all(1))[0]
+        assert len(first) and (row == c[f[2 * first[0]:2 * first[0] + 16:2, 0]]).all()
+
+
 def test_a_depth_step_beyond_the_bound_is_not_merged_across():
     depth = [2.0, 2.0, 2.0, 2.0, 3.0, 3.0, 3.0, 3.0]
     v, c, f = squares([(i, 0) for i in range(8)], depth, np.full((8, 3), 100))

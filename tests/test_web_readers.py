@@ -65,11 +65,11 @@ def test_trimesh_reads_the_texture_where_photo3d_put_it(scene):
     for node in loaded.graph.nodes_geometry:
         transform, name = loaded.graph[node]
         geom = loaded.geometry[name]
-        if node.startswith(GUARD_NODE) or geom.visual.material.name != "photo":  # the bilinear patches
-            continue
         assert isinstance(geom.visual, trimesh.visual.TextureVisuals) and geom.visual.uv is not None
         uv = np.asarray(geom.visual.uv, np.float64)
-        assert uv.min() >= 0 and uv.max() <= 1, "uv outside the texture"
+        assert uv.min() >= 0 and uv.max() <= 1, f"uv outside the texture ({name})"  # every part, strips too
+        if node.startswith(GUARD_NODE) or geom.visual.material.name != "photo":  # the bilinear patches
+            continue
         colours = np.asarray(geom.visual.to_color().vertex_colors)[:, :3].astype(int)
         points = trimesh.transform_points(geom.vertices, transform) * [1, -1, -1]  # back to the camera frame
         distance, nearest = tree.query(points)

@@ -568,7 +568,8 @@ def _unit_squares(vertices: np.ndarray, colors: np.ndarray, faces: np.ndarray, i
 
 def merge_flat_squares(vertices: np.ndarray, colors: np.ndarray, faces: np.ndarray, intrinsics,
                        allowed: np.ndarray, offset: float, continuous: bool,
-                       lengths: tuple[int, ...] = (64, 32, 16, 8, 4, 2)) -> tuple[FlatPart, np.ndarray]:
+                       lengths: tuple[int, ...] = (64, 32, 16, 8, 4, 2),
+                       texture_width: int = 4096) -> tuple[FlatPart, np.ndarray]:
     """Merge runs of flat-coloured unit squares (edge facets, hole-guard quads) along image rows,
     then along columns, into strips of two triangles, coloured by a nearest-filtered texture with
     one texel per square (exact at every camera: the texture follows the input image).
@@ -577,7 +578,8 @@ def merge_flat_squares(vertices: np.ndarray, colors: np.ndarray, faces: np.ndarr
     when its disparity at a lattice of points in every square (:data:`_SAMPLES`) stays within the
     smallest ``allowed`` (V,) disparity error of the square's corners. ``continuous``: neighbours
     must share their edge's corner positions (hole-guard quads; edge facets are steps at their
-    own depths and need not).
+    own depths and need not). ``texture_width``: the strips' texture is at most this wide (each
+    strip with its one-texel border, whole within a row).
 
     Returns:
         (the strips, kept (F,) bool: the faces not merged away).
@@ -649,7 +651,7 @@ def merge_flat_squares(vertices: np.ndarray, colors: np.ndarray, faces: np.ndarr
         # each strip's texels with a one-texel border of its own edge colours: nearest filtering
         # at a strip's edge may land a rounding error beyond it, and there read a neighbouring
         # strip's texel or the atlas's unused black (black dots in 1 of 13 of Art's video frames)
-        per_row = max(1, 4096 // (k + 2))
+        per_row = max(1, texture_width // (k + 2))
         cell = np.arange(c)
         ax, ay = (cell % per_row) * (k + 2) + 1, row_y + 3 * (cell // per_row) + 1
         width = max(width, min(c, per_row) * (k + 2))

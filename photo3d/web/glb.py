@@ -407,20 +407,15 @@ def _tiled_part(corner_pos: np.ndarray, corner_src: np.ndarray, sheet: np.ndarra
 
 
 def _flat_part(flat: FlatPart):
-    """Strips of :func:`merge_flat_squares` as an atlas part (vertices, texel corner (V, 2) in
-    the block, block, faces, nearest=True): its texture (up to 4096 texels wide, its strips
-    aligned to their length, a power of two) folded into ATLAS_WIDTH wide bands."""
+    """Strips of :func:`merge_flat_squares` (merged with ``texture_width=ATLAS_WIDTH``) as an
+    atlas part (vertices, texel corner (V, 2) in the block, block, faces, nearest=True)."""
     tex = flat.texture
     h, w = tex.shape[:2]
+    if w > ATLAS_WIDTH:  # a strip folded at the atlas's width would read past it
+        raise ValueError(f"web GLB: strip texture {w} texels wide, over the atlas's {ATLAS_WIDTH}")
     texel = np.round(flat.uv.astype(np.float64) * [w, h]).astype(np.int64)  # texel corners
-    bands = max(1, -(-w // ATLAS_WIDTH))
-    band = np.repeat(texel[:, 0].reshape(-1, 4).min(1) // ATLAS_WIDTH, 4)  # 4 vertices a strip
-    texel[:, 0] -= band * ATLAS_WIDTH
-    texel[:, 1] += band * h
-    block = np.zeros((bands * h, ATLAS_WIDTH, 3), np.uint8)
-    for i in range(bands):
-        piece = tex[:, i * ATLAS_WIDTH:(i + 1) * ATLAS_WIDTH]
-        block[i * h:(i + 1) * h, :piece.shape[1]] = piece
+    block = np.zeros((h, ATLAS_WIDTH, 3), np.uint8)
+    block[:, :w] = tex[..., :3]
     return flat.vertices.astype(np.float64), texel, block, flat.faces.astype(np.int64), True
 
 
@@ -450,7 +445,8 @@ def web_geometry(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = None, 
             # a facet strip is 4 vertices and 2 triangles for up to 64 squares of 4 and 2
             facet_allowed = disparity_tolerance(dataclasses.replace(mesh, vertices=rm.vertices), max_error_px, *motion)
             facet_strips, kept = merge_flat_squares(rm.vertices, rm.colors, rm.faces.astype(np.int64), k,
-                                                    facet_allowed, offset=0.5, continuous=False)
+                                                    facet_allowed, offset=0.5, continuous=False,
+                                                    texture_width=ATLAS_WIDTH)
             rm.faces = rm.faces[kept]
     else:
         rm = render_mesh(dataclasses.replace(mesh, soft=None), simplify=False)  # opaque: the photo's colours
@@ -522,7 +518,8 @@ def web_geometry(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = None, 
         gv, gc, gf = render_mesh_guard(mesh)
         if strips and len(gf):  # the renderer's guard strips, drawn first (as the renderer does)
             guard_allowed = disparity_tolerance(dataclasses.replace(mesh, vertices=gv), max_error_px, *motion)
-            flat, kept = merge_flat_squares(gv, gc, gf.astype(np.int64), k, guard_allowed, offset=0.0, continuous=True)
+            flat, kept = merge_flat_squares(gv, gc, gf.astype(np.int64), k, guard_allowed, offset=0.0, continuous=True,
+                                            texture_width=ATLAS_WIDTH)
             gf = gf[kept]
             if len(flat.faces):
                 parts.append(_flat_part(flat))
