@@ -107,12 +107,25 @@ def save_crops(rgb: np.ndarray, clear: np.ndarray, path: Path, size: int = 40, z
         cv2.imwrite(str(path), cv2.cvtColor(np.concatenate(tiles, axis=1), cv2.COLOR_RGB2BGR))
 
 
-VIEWS = ("guard", "export", "plain")
+VIEWS = ("guard", "export", "plain", "web")
 """What is rendered: ``guard``, photo3d's videos (the scene's mesh, soft rim and render-only
 hole guard, simplified as the pipeline's renderer does for the videos' motion); ``export``,
 the exported mesh (``with_exported_guard``) as read back from its file (no render-only guard,
 no soft rim) through the same renderer (what ``photo3d render x.glb`` shows); ``plain``, the
-same mesh with every triangle drawn, opaque (what another viewer shows)."""
+same mesh with every triangle drawn, opaque (what another viewer shows); ``web``, the ``--web``
+GLB (PNG atlas, its guard node) read back as photo3d's web viewer draws it (``read_web_glb``)."""
+
+
+def web_render_mesh(mesh):
+    """The RenderMesh that photo3d's web viewer draws of ``mesh``'s ``--web`` GLB (lossless atlas)."""
+    import tempfile
+
+    from photo3d.web.glb import read_web_glb, web_glb
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "m_web.glb"
+        path.write_bytes(web_glb(mesh, max_bytes=None))
+        return read_web_glb(path)[0]
 
 
 def measure(name: str, scene, config: Config, frames: int, crops: Path | None,
@@ -135,7 +148,9 @@ def measure(name: str, scene, config: Config, frames: int, crops: Path | None,
               ({n: v for n, v in poses.items() if n not in extreme}, video_motion(scene, config.video))]
     out = {}
     for what in views:
-        m = lifted_mesh(mesh if what == "guard" else exported)
+        m = lifted_mesh(mesh if what in ("guard", "web") else exported)
+        if what == "web":  # simplified once, for the default paths' motion, as the export is
+            m = web_render_mesh(m)
         out[what] = {}
         with Renderer(k.width, k.height, supersample=1.0, simplify=what != "plain" and bool(config.render.simplify),
                       simplify_error=float(config.render.simplify_error)) as r:
@@ -189,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-size", type=int, default=480)
     p.add_argument("--frames", type=int, default=8, help="frames per default path (0: the videos' count)")
     p.add_argument("--photos", default="", help="comma-separated photo files without depth (estimated depth)")
-    p.add_argument("--views", default=",".join(VIEWS), help=f"comma-separated views of {VIEWS}")
+    p.add_argument("--views", default=",".join(VIEWS[:3]), help=f"comma-separated views of {VIEWS} (default: the first three)")
     p.add_argument("--crops", type=Path, default=None, help="folder for crops around clear pixels")
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "holes")
     args = p.parse_args(argv)
