@@ -149,13 +149,9 @@ class Photo3D:
         """The web-sized GLB (simplified, textured, quantised, hole guard as node
         ``photo3d_hole_guard``; see :mod:`photo3d.web.glb`), with this photo's video paths."""
         from .io import atomic_write
-        from .pipeline import web_paths
-        from .web.glb import web_glb
+        from .pipeline import scene_web_glb
 
-        out = self.config.output
-        data = web_glb(self.mesh, web_paths(self.scene, self.config.video), fps=float(self.config.video.fps),
-                       autoplay=out.html_autoplay, max_error_px=float(out.web_max_error),
-                       max_bytes=int(out.web_max_mb * 1e6) or None)
+        data = scene_web_glb(self.scene, self.config)
         with atomic_write(Path(path)) as tmp:
             tmp.write_bytes(data)
         return Path(path)

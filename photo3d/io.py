@@ -426,7 +426,7 @@ def write_glb(mesh: Mesh, path: str | os.PathLike) -> Path:
     blended = np.zeros(mesh.num_faces, bool)
     if soft is not None:
         colors[:, 3] = np.round(soft.alpha.astype(np.float64) * (65535 / 255))
-        blended = (soft.alpha[mesh.faces] < 255).all(axis=1)
+        blended = soft.blended(mesh.faces)
     parts = [np.ascontiguousarray(mesh.faces[~blended], dtype="<u4")]
     if blended.any():
         parts.append(np.ascontiguousarray(mesh.faces[blended], dtype="<u4"))

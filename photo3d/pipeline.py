@@ -308,6 +308,17 @@ def web_paths(scene: Scene, video: VideoConfig) -> dict:
     return {n: path_frames(n, video, scene.prepared.center_depth, scene.prepared.depth_scale) for n in names}
 
 
+def scene_web_glb(scene: Scene, config: Config) -> bytes:
+    """The web GLB of ``scene`` as ``config`` asks for it (its paths, fps, autoplay path,
+    simplification bound and size budget; :func:`photo3d.web.glb.web_glb`)."""
+    from .web.glb import web_glb
+
+    out = config.output
+    return web_glb(scene.mesh, web_paths(scene, config.video), fps=float(config.video.fps),
+                   autoplay=out.html_autoplay, max_error_px=float(out.web_max_error),
+                   max_bytes=int(out.web_max_mb * 1e6) or None)
+
+
 def simplified_ply_mesh(scene: Scene, config: Config) -> Mesh:
     """The mesh as ``--simplify`` writes it: simplified as the renderer draws it
     (``render.simplify_error`` px at the most extreme camera of the web paths), colour from a
@@ -324,13 +335,10 @@ def write_web(scene: Scene, out_dir, name: str, config: Config, html_path=None) 
     Returns {"web_glb": path or None, "html": path or None}."""
     from pathlib import Path
 
-    from .web.glb import web_glb
     from .web.page import write_html
 
     out = config.output
-    data = web_glb(scene.mesh, web_paths(scene, config.video), fps=float(config.video.fps),
-                   autoplay=out.html_autoplay, max_error_px=float(out.web_max_error),
-                       max_bytes=int(out.web_max_mb * 1e6) or None)
+    data = scene_web_glb(scene, config)
     result: dict = {"web_glb": None, "html": None}
     glb_path = Path(out_dir) / f"{name}_web.glb"
     if out.save_web_glb or ((out.save_html or html_path) and not out.html_embed):

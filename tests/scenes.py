@@ -61,3 +61,12 @@ def centre(image: np.ndarray) -> np.ndarray:
     """The middle half of an image in each direction (the browser tests' centre crop)."""
     h, w = image.shape[:2]
     return image[h // 4: 3 * h // 4, w // 4: 3 * w // 4]
+
+
+def default_paths(p3d, frames: int) -> dict:
+    """{name: frames} of the reference's four paths for ``p3d``'s scene, ``frames`` frames each."""
+    from photo3d.camera import PATH_NAMES, camera_path
+
+    prepared = p3d.scene.prepared
+    return {n: camera_path(n, frames, center_depth=prepared.center_depth, shift_scale=prepared.depth_scale)
+            for n in PATH_NAMES}

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from photo3d import Photo3D
-from photo3d.camera import PATH_NAMES, camera_path, frame_intrinsics, motion_extent
+from photo3d.camera import frame_intrinsics, motion_extent
 from photo3d.core.data import Intrinsics
 from photo3d.render import Renderer
 from photo3d.render.simplify import merge_flat_squares, render_mesh
-from scenes import psnr, small_config, square_scene
+from scenes import default_paths, psnr, small_config, square_scene
 
 K = Intrinsics(100.0, 100.0, 50.0, 50.0, 101, 101)
 
@@ -112,14 +112,8 @@ def square() -> Photo3D:
     p3d.close()
 
 
-def paths_of(p3d: Photo3D):
-    prepared = p3d.scene.prepared
-    return {n: camera_path(n, 12, center_depth=prepared.center_depth, shift_scale=prepared.depth_scale)
-            for n in PATH_NAMES}
-
-
 def test_facets_merge_and_the_picture_holds(square):
-    paths = paths_of(square)
+    paths = default_paths(square, 12)
     motion = motion_extent(paths)
     merged = render_mesh(square.mesh, True, motion, 0.3)
     assert len(merged.flat.faces)

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from photo3d import Photo3D
-from photo3d.camera import PATH_NAMES, camera_path, frame_intrinsics, motion_extent
+from photo3d.camera import frame_intrinsics, motion_extent
 from photo3d.core.data import Intrinsics, Mesh
 from photo3d.render import Renderer
 from photo3d.render.simplify import SCREEN_BLOCKS, disparity_tolerance, render_mesh
-from scenes import psnr, small_config, textured
+from scenes import default_paths, psnr, small_config, textured
 
 
 def slanted_ground(h: int = 96, w: int = 128) -> tuple[np.ndarray, np.ndarray]:
@@ -31,14 +31,8 @@ def ground() -> Photo3D:
     p3d.close()
 
 
-def path_motion(p3d: Photo3D):
-    prepared = p3d.scene.prepared
-    return {n: camera_path(n, 24, center_depth=prepared.center_depth, shift_scale=prepared.depth_scale)
-            for n in PATH_NAMES}
-
-
 def test_motion_extent_is_the_largest_shift_of_the_paths(ground):
-    paths = path_motion(ground)
+    paths = default_paths(ground, 24)
     shift_xy, shift_z, focal = motion_extent(paths)
     centres = np.array([f.center for frames in paths.values() for f in frames])
     assert shift_xy == pytest.approx(np.hypot(centres[:, 0], centres[:, 1]).max())
@@ -47,7 +41,7 @@ def test_motion_extent_is_the_largest_shift_of_the_paths(ground):
 
 
 def test_screen_error_bound_simplifies_smooth_depth_much_further(ground):
-    motion = motion_extent(path_motion(ground))
+    motion = motion_extent(default_paths(ground, 24))
     planar = render_mesh(ground.mesh, True)
     screen = render_mesh(ground.mesh, True, motion, 0.3)
     assert screen.tex_projective and screen.num_triangles * 2 < planar.num_triangles
@@ -59,7 +53,7 @@ def test_screen_error_bound_simplifies_smooth_depth_much_further(ground):
 
 def test_every_frame_keeps_the_full_mesh_picture(ground):
     k = ground.intrinsics
-    paths = path_motion(ground)
+    paths = default_paths(ground, 24)
     with Renderer(k.width, k.height, simplify=False) as full, \
             Renderer(k.width, k.height, simplify=True, simplify_error=0.3) as simple:
         full.set_mesh(ground.mesh)

@@ -224,10 +224,11 @@ def fill_border(canvas: Canvas, depth_threshold: float) -> Canvas:
     r = np.arange(1, pad + 1, dtype=np.float32)
     amplitude = (TEXTURE_AMPLITUDE * np.exp(-r / max(TEXTURE_FADE * pad, 1.0)))[:, None]
 
-    def side(ring: tuple, band: tuple, outward_first: bool, columns: bool, along0: int, ring_at: int,
-             outward: int) -> None:
-        # one side's band: (pad, N) values from the ring outwards, flipped when the band
-        # runs towards the ring, transposed for the left and right bands (columns)
+    def side(ring: tuple, band: tuple, columns: bool, ring_at: int, outward: int) -> None:
+        # one side's band: (pad, N) values from the ring (canvas row or column ``ring_at``)
+        # outwards (``outward`` +1 or -1), flipped when the band runs towards the ring
+        # (outward -1), transposed for the left and right bands (columns, on the photo's rows)
+        along0 = pad if columns else 0  # canvas index of the ring's first position
         src = band_sources(disp[ring], pad, threshold)
         # the ring's colour with its trend across the border continued (ring + RING_TREND x
         # (ring - the line inside it), where that line is on the same surface): shading and
@@ -251,12 +252,12 @@ def fill_border(canvas: Canvas, depth_threshold: float) -> Canvas:
         value_color = (np.take_along_axis(spread, src[..., None], axis=1)
                        + (amplitude * same)[..., None] * texture)
         for array, value in zip((color, disp, depth), (value_color, value_disp, depth[ring][src])):
-            value = value if outward_first else value[::-1]
+            value = value if outward > 0 else value[::-1]
             array[band] = np.swapaxes(value, 0, 1) if columns else value
 
-    side((rows, pad + w - 1), (rows, slice(pad + w, None)), True, True, pad, pad + w - 1, 1)
-    side((rows, pad), (rows, slice(0, pad)), False, True, pad, pad, -1)
-    side((pad, slice(None)), (slice(0, pad), slice(None)), False, False, 0, pad, -1)
-    side((pad + h - 1, slice(None)), (slice(pad + h, None), slice(None)), True, False, 0, pad + h - 1, 1)
+    side((rows, pad + w - 1), (rows, slice(pad + w, None)), True, pad + w - 1, 1)
+    side((rows, pad), (rows, slice(0, pad)), True, pad, -1)
+    side((pad, slice(None)), (slice(0, pad), slice(None)), False, pad, -1)
+    side((pad + h - 1, slice(None)), (slice(pad + h, None), slice(None)), False, pad + h - 1, 1)
     out = np.clip(color + 0.5, 0, 255).astype(np.uint8)
     return Canvas(out, depth, disp, canvas.image_mask, canvas.pad, canvas.intrinsics, canvas.depth_scale)

@@ -63,6 +63,15 @@ class Intrinsics:
         """Camera-frame points (..., 3) of pixel positions (u, v) at depth z (broadcast)."""
         return np.stack(np.broadcast_arrays((u - self.cx) / self.fx * z, (v - self.cy) / self.fy * z, z), -1)
 
+    def pixel_squares(self, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """(4M, 3) float32 camera-frame corners (top-left, top-right, bottom-right, bottom-left)
+        of the M pixel squares centred at pixels (x, y) (M,), each flat at its depth z (M,)."""
+        corners = np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]], dtype=np.float32)
+        cx = np.asarray(x)[:, None] + corners[None, :, 0]
+        cy = np.asarray(y)[:, None] + corners[None, :, 1]
+        cz = np.repeat(np.asarray(z, np.float32)[:, None], 4, 1)
+        return self.unproject(cx, cy, cz).reshape(-1, 3).astype(np.float32)
+
 
 @dataclass
 class MeshTexture:
@@ -138,6 +147,11 @@ class SoftEdge:
     def num_soft(self) -> int:
         """Vertices drawn with an alpha below 255."""
         return int((self.alpha < 255).sum())
+
+    def blended(self, faces: np.ndarray) -> np.ndarray:
+        """(F,) bool: the faces whose three vertices have an alpha below 255 (the rim's facets,
+        drawn blended; the rest is opaque)."""
+        return (self.alpha[faces] < 255).all(axis=1)
 
 
 def file_colors(mesh: "Mesh") -> np.ndarray:

@@ -59,6 +59,12 @@ def ldi_triangles(links: np.ndarray) -> np.ndarray:
     return np.concatenate(tris).astype(np.int32)
 
 
+def facet_pixels(ldi: LDI) -> np.ndarray:
+    """(M,) indices of the LDI pixels that get an edge facet (:func:`edge_facet_geometry`),
+    in its order: the front pixels with a missing link."""
+    return np.nonzero((ldi.layer == 0) & (ldi.links < 0).any(1))[0]
+
+
 def edge_facet_geometry(ldi: LDI, z: np.ndarray, first: int,
                         faces_of_ldi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pixel-sized facets of the front pixels with a missing link (beside a cut, or on the
@@ -79,15 +85,9 @@ def edge_facet_geometry(ldi: LDI, z: np.ndarray, first: int,
         vertices (4M, 3) float32, colours (4M, 3) uint8 and faces (3M + 2B, 3) int32 of
         M facets (corners top-left, top-right, bottom-right, bottom-left) and B bridges.
     """
-    k = ldi.intrinsics
-    cut = (ldi.layer == 0) & (ldi.links < 0).any(1)
-    idx = np.nonzero(cut)[0]
+    idx = facet_pixels(ldi)
     m = idx.size
-    corners = np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]], dtype=np.float32)
-    cx = ldi.x[idx, None] + corners[None, :, 0]
-    cy = ldi.y[idx, None] + corners[None, :, 1]
-    cz = np.repeat(z[idx, None], 4, 1)
-    fverts = k.unproject(cx, cy, cz).reshape(-1, 3).astype(np.float32)
+    fverts = ldi.intrinsics.pixel_squares(ldi.x[idx], ldi.y[idx], z[idx])
     base = first + 4 * np.arange(m)[:, None]
     centre = idx[:, None]
     # two triangles on the TL-BR diagonal, and a zero-area tie (TL, centre, BR) along it that
@@ -155,7 +155,7 @@ def build_mesh(ldi: LDI, edge_facets: bool = True, guard_holes: bool = True, sof
         colors = np.concatenate([colors, fcolors])
         faces = np.concatenate([faces, ffaces])
         if rim is not None:  # the facets' corners, in edge_facet_geometry's order
-            idx = np.nonzero((ldi.layer == 0) & (ldi.links < 0).any(1))[0]
+            idx = facet_pixels(ldi)
             soft_colors = np.concatenate([soft_colors, np.repeat(rim.facet_color[idx], 4, 0)])
             opaque = np.concatenate([opaque, np.repeat(rim.opaque_color[idx], 4, 0)])
             facet_alpha = np.round(rim.facet_alpha[idx] * 255).astype(np.uint8)

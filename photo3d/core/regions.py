@@ -54,41 +54,15 @@ def grow_labels(
     Returns:
         (N,) int32 labels; a node takes the label that reaches it first.
     """
-    if delays is not None and np.any(delays > 0):
-        return _grow_labels_delayed(neighbors, seeds, seed_labels, int(steps), labels, blocked,
-                                    np.asarray(delays, dtype=np.int64))
-    n = neighbors.shape[0]
-    labels = np.zeros(n, dtype=np.int32) if labels is None else labels
-    free = labels[seeds] == 0
-    seeds, seed_labels = seeds[free], seed_labels[free]
-    uniq, first = np.unique(seeds, return_index=True)
-    labels[uniq] = seed_labels[first]
-    frontier = uniq
-    for _ in range(int(steps)):
-        if frontier.size == 0:
-            break
-        cand = neighbors[frontier].reshape(-1)
-        lab = np.repeat(labels[frontier], neighbors.shape[1])
-        ok = cand >= 0
-        cand, lab = cand[ok], lab[ok]
-        ok = labels[cand] == 0
-        if blocked is not None:
-            ok &= blocked[cand] != lab
-        cand, lab = cand[ok], lab[ok]
-        frontier, first = np.unique(cand, return_index=True)
-        labels[frontier] = lab[first]
-    return labels
-
-
-def _grow_labels_delayed(neighbors: np.ndarray, seeds: np.ndarray, seed_labels: np.ndarray, steps: int,
-                         labels: np.ndarray | None, blocked: np.ndarray | None, delays: np.ndarray) -> np.ndarray:
-    """:func:`grow_labels` with seeds that start late: each frontier node carries the rounds
-    its label may still grow from it."""
     n, k = neighbors.shape
     labels = np.zeros(n, dtype=np.int32) if labels is None else labels
+    delays = np.zeros(len(seeds), np.int64) if delays is None else np.asarray(delays, dtype=np.int64)
+    steps = int(steps)
+    # each frontier node carries the rounds its label may still grow from it (a late seed
+    # grows its ``steps`` rounds from its own start)
     frontier = np.zeros(0, dtype=np.int64)
     left = np.zeros(0, dtype=np.int64)
-    last = int(delays.max()) + steps
+    last = (int(delays.max()) if delays.size else 0) + steps
     for r in range(last + 1):
         start = delays == r
         if start.any():
@@ -103,7 +77,9 @@ def _grow_labels_delayed(neighbors: np.ndarray, seeds: np.ndarray, seed_labels: 
         go = left > 0
         frontier, left = frontier[go], left[go]
         if frontier.size == 0:
-            continue
+            if (delays > r).any():  # seeds still to come
+                continue
+            break
         cand = neighbors[frontier].reshape(-1)
         lab = np.repeat(labels[frontier], k)
         lft = np.repeat(left - 1, k)

@@ -73,6 +73,19 @@ class SoftRim:
         return self.fraction < 1.0
 
 
+def mixture(im: np.ndarray, bg: np.ndarray, fg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The foreground fraction of colours ``im`` (P, 3) float32 as mixtures of ``bg`` and ``fg``:
+    (a (P,) the projection of I onto the line from B to F, clipped to [0, 1]; trusted (P,)
+    where F and B differ by ``MIN_CONTRAST`` and I lies near their line (``MAX_RESIDUAL``,
+    ``MAX_RESIDUAL_FRACTION``); line F - B (P, 3); contrast |F - B| (P,))."""
+    line = fg - bg
+    contrast = np.linalg.norm(line, axis=1)
+    a = np.clip(np.einsum("ij,ij->i", im - bg, line) / np.maximum(contrast, 1e-6) ** 2, 0.0, 1.0)
+    residual = np.linalg.norm(im - bg - a[:, None] * line, axis=1)
+    trusted = (contrast >= MIN_CONTRAST) & (residual <= np.maximum(MAX_RESIDUAL, MAX_RESIDUAL_FRACTION * contrast))
+    return a, trusted, line, contrast
+
+
 def soft_rim(ldi: LDI) -> SoftRim:
     """The soft rim of ``ldi``'s front layer (see the module docstring).
 
@@ -127,11 +140,7 @@ def soft_rim(ldi: LDI) -> SoftRim:
     fg = f_sum[cand] / f_count[cand, None]
     bg = np.where((behind[cand] >= 0)[:, None], color[np.maximum(behind[cand], 0)], b_sum[cand] / cuts[cand, None])
     im = color[cand]
-    line = fg - bg
-    contrast = np.linalg.norm(line, axis=1)
-    a = np.clip(np.einsum("ij,ij->i", im - bg, line) / np.maximum(contrast, 1e-6) ** 2, 0.0, 1.0)
-    residual = np.linalg.norm(im - bg - a[:, None] * line, axis=1)
-    trusted = (contrast >= MIN_CONTRAST) & (residual <= np.maximum(MAX_RESIDUAL, MAX_RESIDUAL_FRACTION * contrast))
+    a, trusted, line, contrast = mixture(im, bg, fg)
     cand, fg, bg, im, a = cand[trusted], fg[trusted], bg[trusted], im[trusted], a[trusted]
     line, contrast = line[trusted], contrast[trusted]
     one_in = inner1[cand]
@@ -230,13 +239,8 @@ def outer_fringe(ldi: LDI, photo: np.ndarray, rim: SoftRim) -> tuple[np.ndarray,
     if p.size == 0:
         return None
     fg = rim.facet_color[p].astype(np.float32)
-    bg, im = now[q], was[q]
-    line = fg - bg
-    contrast = np.linalg.norm(line, axis=1)
-    a = np.clip(np.einsum("ij,ij->i", im - bg, line) / np.maximum(contrast, 1e-6) ** 2, 0.0, 1.0)
-    residual = np.linalg.norm(im - bg - a[:, None] * line, axis=1)
-    ok = ((contrast >= MIN_CONTRAST) & (residual <= np.maximum(MAX_RESIDUAL, MAX_RESIDUAL_FRACTION * contrast))
-          & (a >= FRINGE_MIN_ALPHA))
+    a, trusted, _, _ = mixture(was[q], now[q], fg)
+    ok = trusted & (a >= FRINGE_MIN_ALPHA)
     p, q, fg, a = p[ok], q[ok], fg[ok], a[ok]
     if p.size == 0:
         return None
@@ -245,11 +249,7 @@ def outer_fringe(ldi: LDI, photo: np.ndarray, rim: SoftRim) -> tuple[np.ndarray,
     first = order[np.r_[True, q[order][1:] != q[order][:-1]]]
     p, q, fg, a = p[first], q[first], fg[first], a[first]
     m = q.size
-    corners = np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]], dtype=np.float32)
-    cx = (q % w)[:, None] + corners[None, :, 0]
-    cy = (q // w)[:, None] + corners[None, :, 1]
-    cz = np.repeat(ldi.depth[p, None].astype(np.float32), 4, 1)
-    vertices = ldi.intrinsics.unproject(cx, cy, cz).reshape(-1, 3).astype(np.float32)
+    vertices = ldi.intrinsics.pixel_squares(q % w, q // w, ldi.depth[p])
     alpha = np.clip(np.round(a * 255), 1, 254).astype(np.uint8)
     rgba = np.repeat(np.concatenate([np.round(fg).astype(np.uint8), alpha[:, None]], axis=1), 4, axis=0)
     base = 4 * np.arange(m)[:, None]

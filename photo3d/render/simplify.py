@@ -682,6 +682,17 @@ def merge_flat_squares(vertices: np.ndarray, colors: np.ndarray, faces: np.ndarr
                     _by_first_vertex(np.concatenate(tris)).astype(np.uint32), texture), kept
 
 
+def merge_strips(mesh: Mesh, vertices: np.ndarray, colors: np.ndarray, faces: np.ndarray,
+                 motion: tuple[float, float, float], max_error_px: float, offset: float, continuous: bool,
+                 texture_width: int = 4096) -> tuple[FlatPart, np.ndarray]:
+    """:func:`merge_flat_squares` of (``vertices``, ``colors``, ``faces``), a part drawn with
+    ``mesh``'s camera, within ``max_error_px`` at the cameras of ``motion``
+    (:func:`disparity_tolerance` of those vertices). Returns (the strips, kept (F,) bool)."""
+    allowed = disparity_tolerance(dataclasses.replace(mesh, vertices=vertices), max_error_px, *motion)
+    return merge_flat_squares(vertices, colors, np.asarray(faces).astype(np.int64), mesh.intrinsics, allowed,
+                              offset=offset, continuous=continuous, texture_width=texture_width)
+
+
 SCREEN_BLOCKS = (64, 32, 16, 8, 4, 2)
 
 
@@ -714,8 +725,7 @@ def split_soft_rim(mesh: Mesh) -> tuple[Mesh, tuple[np.ndarray, np.ndarray, np.n
     if soft.alpha.shape != (mesh.num_vertices,) or soft.colors.shape != mesh.colors.shape:
         raise Photo3DError(f"mesh: soft alpha/colors must be ({mesh.num_vertices},) and {mesh.colors.shape}, "
                            f"got {soft.alpha.shape} and {soft.colors.shape}")
-    face_alpha = soft.alpha[mesh.faces]
-    blended = (face_alpha < 255).all(axis=1)
+    blended = soft.blended(mesh.faces)
     opaque = dataclasses.replace(mesh, colors=soft.colors, faces=mesh.faces[~blended], soft=None)
     has_fringe = soft.fringe_faces is not None and len(soft.fringe_faces) > 0
     if not blended.any() and not has_fringe:
@@ -752,14 +762,14 @@ def render_mesh(mesh: Mesh, simplify: bool = True, motion: tuple[float, float, f
     # T-junction's crack, behind which is only the guard's own, left 1 px clear in 2 of Wood1's
     # and 1 of Reindeer's 974 views)
     guard_positions = mesh.guard.vertices if mesh.guard is not None and mesh.guard.num_faces else None
-    if simplify and motion is not None and max_error_px > 0 and mesh.texture is None:
+    screen = simplify and motion is not None and max_error_px > 0
+    if screen and mesh.texture is None:
         _check_mesh(mesh)
         allowed = disparity_tolerance(mesh, max_error_px, *motion)
         out = simplify_grid_mesh(mesh, SCREEN_BLOCKS, allowed_error=allowed, shared=guard_positions)
         # edge facets: pixel squares at their pixel's depth, corners half a pixel off the grid
-        facet_allowed = disparity_tolerance(dataclasses.replace(mesh, vertices=out.vertices), max_error_px, *motion)
-        out.flat, kept = merge_flat_squares(out.vertices, out.colors, out.faces.astype(np.int64), mesh.intrinsics,
-                                            facet_allowed, offset=0.5, continuous=False)
+        out.flat, kept = merge_strips(mesh, out.vertices, out.colors, out.faces, motion, max_error_px,
+                                      offset=0.5, continuous=False)
         out.faces = out.faces[kept]
     else:
         out = _render_mesh(mesh, simplify, guard_positions)
@@ -784,13 +794,10 @@ def render_mesh(mesh: Mesh, simplify: bool = True, motion: tuple[float, float, f
         out.hole_vertices = np.concatenate([out.hole_vertices, out.blend_vertices[:rim_vertices]]).astype(np.float32)
         out.hole_colors = np.concatenate([out.hole_colors, photo_rgb]).astype(np.uint8)
         out.hole_faces = np.concatenate([out.hole_faces, rim_faces + first]).astype(np.uint32)
-        if simplify and motion is not None and max_error_px > 0 and len(out.blend_faces):
+        if screen and len(out.blend_faces):
             # the rim's facets: pixel squares of one RGBA colour, as the opaque edge facets
-            rim_allowed = disparity_tolerance(dataclasses.replace(mesh, vertices=out.blend_vertices),
-                                              max_error_px, *motion)
-            out.blend_flat, kept = merge_flat_squares(out.blend_vertices, out.blend_colors,
-                                                      out.blend_faces.astype(np.int64), mesh.intrinsics, rim_allowed,
-                                                      offset=0.5, continuous=False)
+            out.blend_flat, kept = merge_strips(mesh, out.blend_vertices, out.blend_colors, out.blend_faces, motion,
+                                                max_error_px, offset=0.5, continuous=False)
             out.blend_faces = out.blend_faces[kept]
     return out
 

@@ -58,7 +58,7 @@ from ..camera import DEFAULT_PATHS, CameraFrame, camera_path, motion_extent
 from ..core.data import Intrinsics, Mesh, MeshTexture
 from ..errors import Photo3DError
 from ..io import atomic_write, srgb_to_linear  # noqa: F401  (srgb_to_linear: see read side)
-from ..render.simplify import (FlatPart, RenderMesh, disparity_tolerance, merge_flat_squares, render_mesh,
+from ..render.simplify import (FlatPart, RenderMesh, disparity_tolerance, merge_strips, render_mesh,
                                simplify_grid_mesh, without_zero_area_faces)
 
 log = logging.getLogger("photo3d")
@@ -192,6 +192,23 @@ def _pixels(points: np.ndarray, k: Intrinsics) -> tuple[np.ndarray, np.ndarray, 
     return np.where(on, ui, 0).astype(np.int64), np.where(on, vi, 0).astype(np.int64), on
 
 
+def _grid_halves(px: np.ndarray, py: np.ndarray, on: np.ndarray, faces: np.ndarray):
+    """Which triangles are halves of a grid square (three corners on three distinct corners of
+    one pixel square's centres), with their corners' pixels: (halves (T,) bool, cx, cy (T, 3),
+    x0, y0 (T,) the square's top-left pixel)."""
+    cx, cy = px[faces], py[faces]
+    x0, y0 = cx.min(1), cy.min(1)
+    code = (cx - x0[:, None]) + 2 * (cy - y0[:, None])
+    halves = (on[faces].all(1) & (cx.max(1) - x0 == 1) & (cy.max(1) - y0 == 1) & (code[:, 0] != code[:, 1])
+              & (code[:, 1] != code[:, 2]) & (code[:, 0] != code[:, 2]))
+    return halves, cx, cy, x0, y0
+
+
+def _unrgb(packed: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`_rgb`: (..., 3) uint8."""
+    return np.stack([packed >> 16, (packed >> 8) & 255, packed & 255], -1).astype(np.uint8)
+
+
 def _tile_of(px: np.ndarray, py: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Tile (tx, ty) of each triangle (T, 3) of pixels, by its smallest pixel; and whether the
     triangle lies in it (its pixels within the tile's TILE + 1 texels)."""
@@ -284,9 +301,7 @@ def _place(req: _Requests, priority: np.ndarray, num_tri: int, max_sheets: int =
             break
     if not images:
         return sheet, np.zeros((0, 1, 1, 3), np.uint8), x0, y0
-    packed = np.maximum(np.stack(images), 0).reshape(-1, h, w)
-    rgb = np.stack([packed >> 16, (packed >> 8) & 255, packed & 255], -1).astype(np.uint8)
-    return sheet, rgb, x0, y0
+    return sheet, _unrgb(np.maximum(np.stack(images), 0).reshape(-1, h, w)), x0, y0
 
 
 def _vc_requests(v: np.ndarray, colors: np.ndarray, f: np.ndarray, k: Intrinsics, pos_id: np.ndarray):
@@ -304,13 +319,9 @@ def _vc_requests(v: np.ndarray, colors: np.ndarray, f: np.ndarray, k: Intrinsics
     Returns (texel x, y per corner (T, 3) each, usable (T,) bool, _Requests).
     """
     px, py, on = _pixels(v, k)
-    cx, cy = px[f], py[f]  # (T, 3)
+    unit, cx, cy, x0, y0 = _grid_halves(px, py, on, f)  # (T,), (T, 3) corner pixels
     col = _rgb(colors[f])
     t = len(f)
-    x0, y0 = cx.min(1), cy.min(1)
-    code = (cx - x0[:, None]) + 2 * (cy - y0[:, None])
-    unit = (on[f].all(1) & (cx.max(1) - x0 == 1) & (cy.max(1) - y0 == 1) & (code[:, 0] != code[:, 1])
-            & (code[:, 1] != code[:, 2]) & (code[:, 0] != code[:, 2]))
     flat = (col == col[:, :1]).all(1) & ~on[f].all(1)
     tex_x, tex_y = np.where(on[f], cx, 0), np.where(on[f], cy, 0)
     has = np.broadcast_to(on[f], (t, 3)).copy()
@@ -389,7 +400,8 @@ def _tiled_part(corner_pos: np.ndarray, corner_src: np.ndarray, sheet: np.ndarra
     """Triangles (T, 3 corners) at pixels (px, py) of sheets (T,): one cell of ``side`` texels
     per (sheet, tile) they use (from ``images``), vertices shared by source id (corner_src)
     and texel. Returns vertices (V, 3), texel (V, 2) in the block, block, faces (T, 3) (sorted
-    by cell, so that runs of them use few vertices)."""
+    by cell, so that runs of them use few vertices), and that order (T,): the input triangle
+    of each returned face."""
     tx, ty, _ = _tile_of(px, py)
     cell_keys = np.stack([sheet, tx, ty], 1)
     cells, cell = np.unique(cell_keys, axis=0, return_inverse=True)
@@ -402,8 +414,8 @@ def _tiled_part(corner_pos: np.ndarray, corner_src: np.ndarray, sheet: np.ndarra
     key = ((np.repeat(cell, 3).reshape(-1, 3) * span + ly) * span + lx) * nsrc + src
     uniq, first, inverse = np.unique(key.ravel(), return_index=True, return_inverse=True)
     texel = origin[np.repeat(cell, 3)] + np.stack([lx.ravel(), ly.ravel()], 1)
-    faces = inverse.reshape(-1, 3)
-    return corner_pos.reshape(-1, 3)[first], texel[first], block, faces[np.argsort(cell, kind="stable")]
+    order = np.argsort(cell, kind="stable")
+    return corner_pos.reshape(-1, 3)[first], texel[first], block, inverse.reshape(-1, 3)[order], order
 
 
 def _flat_part(flat: FlatPart):
@@ -434,7 +446,7 @@ def web_geometry(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = None, 
     """
     paths = default_path_frames(mesh) if paths is None else paths
     k = mesh.intrinsics
-    facet_strips = guard_strips = None
+    facet_strips = None
     strips = strips and simplify
     if simplify:
         mesh = without_zero_area_faces(mesh)  # the facets' ties: nothing to draw
@@ -443,10 +455,8 @@ def web_geometry(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = None, 
         rm = simplify_grid_mesh(mesh, WEB_BLOCKS, allowed_error=allowed, atlas_width=ATLAS_WIDTH)
         if strips and len(rm.faces):
             # a facet strip is 4 vertices and 2 triangles for up to 64 squares of 4 and 2
-            facet_allowed = disparity_tolerance(dataclasses.replace(mesh, vertices=rm.vertices), max_error_px, *motion)
-            facet_strips, kept = merge_flat_squares(rm.vertices, rm.colors, rm.faces.astype(np.int64), k,
-                                                    facet_allowed, offset=0.5, continuous=False,
-                                                    texture_width=ATLAS_WIDTH)
+            facet_strips, kept = merge_strips(mesh, rm.vertices, rm.colors, rm.faces, motion, max_error_px,
+                                              offset=0.5, continuous=False, texture_width=ATLAS_WIDTH)
             rm.faces = rm.faces[kept]
     else:
         rm = render_mesh(dataclasses.replace(mesh, soft=None), simplify=False)  # opaque: the photo's colours
@@ -492,7 +502,7 @@ def web_geometry(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = None, 
     all_src = np.concatenate([pos_id[tf], pos_id[len(tv):][f]])
     if placed.any():
         parts.append(_tiled_part(all_pos[placed], all_src[placed], sheet[placed], corner_x[placed], corner_y[placed],
-                                 images, sx0, sy0, TILE + 1))
+                                 images, sx0, sy0, TILE + 1)[:4])
     lost_tex = np.nonzero(~placed[:n_tex])[0]
     if len(lost_tex):  # patches the sheets could not hold: the renderer's own texture for them
         tex = rm.texture
@@ -517,9 +527,8 @@ def web_geometry(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = None, 
     if guard:
         gv, gc, gf = render_mesh_guard(mesh)
         if strips and len(gf):  # the renderer's guard strips, drawn first (as the renderer does)
-            guard_allowed = disparity_tolerance(dataclasses.replace(mesh, vertices=gv), max_error_px, *motion)
-            flat, kept = merge_flat_squares(gv, gc, gf.astype(np.int64), k, guard_allowed, offset=0.0, continuous=True,
-                                            texture_width=ATLAS_WIDTH)
+            flat, kept = merge_strips(mesh, gv, gc, gf, motion, max_error_px, offset=0.0, continuous=True,
+                                      texture_width=ATLAS_WIDTH)
             gf = gf[kept]
             if len(flat.faces):
                 parts.append(_flat_part(flat))
@@ -564,15 +573,12 @@ def _guard_parts(vertices: np.ndarray, colors: np.ndarray, faces: np.ndarray, k:
     and ``order``: the guard's face of each returned face, in the parts' order."""
     px, py, on = _pixels(vertices, k)
     c = colors[faces].astype(np.int64)
-    fx, fy = px[faces], py[faces]
-    x0, y0 = fx.min(1), fy.min(1)
-    code = (fx - x0[:, None]) + 2 * (fy - y0[:, None])
-    grid = (on[faces].all(1) & (fx.max(1) - x0 == 1) & (fy.max(1) - y0 == 1) & (code[:, 0] != code[:, 1])
-            & (code[:, 1] != code[:, 2]) & (code[:, 0] != code[:, 2]) & (c == c[:, :1]).all((1, 2)))
+    halves, _, _, x0, y0 = _grid_halves(px, py, on, faces)
+    grid = halves & (c == c[:, :1]).all((1, 2))
     parts, order = [], []
     g = np.nonzero(grid)[0]
     if len(g):
-        rgb = (c[g, 0, 0] << 16) | (c[g, 0, 1] << 8) | c[g, 0, 2]
+        rgb = _rgb(c[g, 0])
         gx0, gy0 = x0[g], y0[g]
         xmin, ymin = int(gx0.min()), int(gy0.min())
         w, h = int(gx0.max()) - xmin + 1, int(gy0.max()) - ymin + 1
@@ -582,18 +588,15 @@ def _guard_parts(vertices: np.ndarray, colors: np.ndarray, faces: np.ndarray, k:
         start = np.r_[0, np.nonzero(combos[1:, 0] != combos[:-1, 0])[0] + 1]
         rank = np.arange(len(combos)) - np.repeat(start, np.diff(np.r_[start, len(combos)]))
         images = np.zeros((int(rank.max()) + 1, h, w, 3), np.uint8)
-        cc = combos[:, 1]
-        images[rank, combos[:, 0] // w, combos[:, 0] % w] = np.stack([cc >> 16, (cc >> 8) & 255, cc & 255], 1)
+        images[rank, combos[:, 0] // w, combos[:, 0] % w] = _unrgb(combos[:, 1])
         # dedupe vertices by position (the guard repeats them per quad)
         _, pos_id = np.unique(vertices.astype(np.float32), axis=0, return_inverse=True)
         pos_id = pos_id.reshape(-1)
         gf = faces[g]
-        part = _tiled_part(vertices[gf], pos_id[gf], rank[which], px[gf], py[gf], images, xmin, ymin, TILE)
-        # _tiled_part sorts the faces by cell: recover which guard face each is
-        tx, ty, _ = _tile_of(px[gf], py[gf])
-        _, cell = np.unique(np.stack([rank[which], tx, ty], 1), axis=0, return_inverse=True)
+        *part, face_order = _tiled_part(vertices[gf], pos_id[gf], rank[which], px[gf], py[gf], images, xmin, ymin,
+                                        TILE)
         parts.append((*part, True))
-        order.append(g[np.argsort(cell.reshape(-1), kind="stable")])
+        order.append(g[face_order])
     rest = np.nonzero(~grid)[0]
     if len(rest):
         parts.append((*_triangle_cells(vertices, colors, faces[rest], k), False))
