@@ -130,3 +130,44 @@ def test_a_thin_bar_crossing_the_border_ends_and_the_wall_behind_goes_on_texture
     # textured like the wall (weaker: the wall's detail beside the bar shares the bar's blur);
     # a flat patch, the colour of the wall's mean, has a std of a fraction of a grey level
     assert behind.std() > max(0.3 * wall.std(), 1.0)
+
+
+def diagonal_bar(h: int = 48, w: int = 64, width: int = 5) -> PreparedRGBD:
+    """A near red bar running down-right at 45 degrees (columns x0 + y .. x0 + y + width - 1)
+    over a far blue wall; it crosses the bottom border."""
+    image = np.zeros((h, w, 3), np.uint8)
+    image[:] = (20, 20, 200)
+    disparity = np.full((h, w), 0.5, np.float32)
+    y, x = np.mgrid[:h, :w]
+    bar = (x - y >= 6) & (x - y < 6 + width)
+    image[bar] = (200, 20, 20)
+    disparity[bar] = 2.0
+    return PreparedRGBD(image, 1 / disparity, disparity, Intrinsics.default(w, h), center_depth=2.0)
+
+
+def test_a_slanted_object_crossing_the_border_goes_on_along_its_own_direction():
+    """A rope crossing the bottom border at 45 degrees: carried straight down it became a
+    vertical bar in the band. It goes on along its own line (its centre 1 px further right
+    per px down, as inside the photo), narrowing by the taper; the straight-down remnant is
+    gone (the wall continues below the bar's last ring pixels)."""
+    h, w, pad, width = 48, 64, 10, 5
+    prepared = diagonal_bar(h, w, width)
+    filled = fill_border(make_canvas(prepared, pad), depth_threshold=0.04)
+    band = filled.detect_disparity[pad + h:, pad:pad + w]  # row r: r + 1 px below the photo
+    x = np.arange(w)
+    centre_in_photo = 6 + (h - 1) + (width - 1) / 2  # the bar's centre on the photo's last row
+    rows_with_bar = 0
+    for r in range(pad):  # rows of the band (a few), not pixels
+        near = band[r] > 1.0
+        if not near.any():
+            continue
+        rows_with_bar += 1
+        assert abs(x[near].mean() - (centre_in_photo + r + 1)) <= 1.0, (r, x[near])
+    assert rows_with_bar >= 3
+    # below the bar's ring pixels, further out than the slanted bar has moved, the wall goes on
+    assert (band[pad // 2:, 6 + h - 1:6 + h - 1 + width - 2] < 1.0).all()
+    # off: the old straight continuation (the bar stays on the ring's columns)
+    straight = fill_border(make_canvas(prepared, pad), depth_threshold=0.04, follow_direction=False)
+    first = straight.detect_disparity[pad + h, pad:pad + w] > 1.0
+    second = straight.detect_disparity[pad + h + 2, pad:pad + w] > 1.0
+    assert abs(x[first].mean() - x[second].mean()) < 0.6

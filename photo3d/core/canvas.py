@@ -47,6 +47,18 @@ RING_TREND = 0.43
 # (mean over scenes and views): objects that cross the border mostly do go on beyond it, so
 # a slow taper, which narrows the bar at no measurable cost.
 TAPER_SLOPE = 0.25
+# A near object crossing the border at a slant goes on along its own direction
+# (:func:`object_directions`, :func:`sheared_sources`): its centreline's slope inside the
+# photo (along-ring px per px inwards, a least-squares line through the object's pixels
+# within DIRECTION_REACH x its width of the border, connected to its ring run) carries its
+# ring pixels sideways by that slope per px outwards. Only clear directions: the object's
+# pixels elongated (major / minor axis >= DIRECTION_ELONGATION) and its slope within
+# DIRECTION_MAX_SLOPE (steeper runs nearly parallel to the border: it keeps the straight
+# taper); |slope| below DIRECTION_MIN_SLOPE is perpendicular (no shear).
+DIRECTION_REACH = 4.0
+DIRECTION_ELONGATION = 2.5
+DIRECTION_MAX_SLOPE = 2.0
+DIRECTION_MIN_SLOPE = 0.1
 
 
 def make_canvas(prepared: PreparedRGBD, pad: int) -> Canvas:
@@ -191,13 +203,92 @@ def band_sources(disparity: np.ndarray, pad: int, threshold: float, slope: float
     return out
 
 
-def fill_border(canvas: Canvas, depth_threshold: float) -> Canvas:
+def near_runs(disparity: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+    """The ring's near runs: runs of neighbours within ``threshold`` (as
+    :func:`surface_runs` cuts them) nearer by more than ``threshold`` than the runs on both
+    sides (one side at the ring's ends). (N,) -> [(first, last)] ring indices."""
+    cut = np.abs(np.diff(disparity)) > threshold
+    starts = np.concatenate([[0], np.nonzero(cut)[0] + 1])
+    ends = np.concatenate([starts[1:] - 1, [disparity.size - 1]])
+    out = []
+    for j in range(starts.size):  # over runs, not pixels
+        a, b = int(starts[j]), int(ends[j])
+        left = a == 0 or disparity[a] > disparity[a - 1] + threshold
+        right = b == disparity.size - 1 or disparity[b] > disparity[b + 1] + threshold
+        if left and right and (a > 0 or b < disparity.size - 1):
+            out.append((a, b))
+    return out
+
+
+def object_directions(interior: np.ndarray, threshold: float) -> list[tuple[int, int, float]]:
+    """Each near run of the ring (row 0 of ``interior``) with a clear direction: its slope
+    (along-ring px per px inwards) from a least-squares line through its pixels (disparity
+    within ``threshold`` of the run's farthest, 4-connected to the run) in the first
+    DIRECTION_REACH x its width rows inwards.
+
+    Args:
+        interior: (D, N) disparity, row d = d px inwards from the ring.
+    Returns:
+        [(first, last, slope)] for runs with DIRECTION_MIN_SLOPE <= |slope| <= DIRECTION_MAX_SLOPE
+        and elongated pixels (see the module constants).
+    """
+    depth_in, n = interior.shape
+    out = []
+    for a, b in near_runs(interior[0], threshold):
+        width = b - a + 1
+        reach = int(min(depth_in, max(4, np.ceil(DIRECTION_REACH * width))))
+        lo = max(0, a - int(DIRECTION_MAX_SLOPE * reach))
+        hi = min(n, b + 1 + int(DIRECTION_MAX_SLOPE * reach))
+        window = interior[:reach, lo:hi]
+        mask = (window >= interior[0, a : b + 1].min() - threshold).astype(np.uint8)
+        _, labels = cv2.connectedComponents(mask, connectivity=4)
+        label = labels[0, a - lo]
+        ys, xs = np.nonzero(labels == label)
+        if ys.size < 8 or np.ptp(ys) < 3:
+            continue
+        ys, xs = ys.astype(np.float64), xs.astype(np.float64)
+        cov = np.cov(np.stack([ys, xs]))
+        ev = np.linalg.eigvalsh(cov)
+        if ev[0] > 0 and np.sqrt(ev[1] / ev[0]) < DIRECTION_ELONGATION:  # (ev[0] == 0: a perfect line)
+            continue
+        slope = float(cov[0, 1] / cov[0, 0])
+        if DIRECTION_MIN_SLOPE <= abs(slope) <= DIRECTION_MAX_SLOPE:
+            out.append((a, b, slope))
+    return out
+
+
+def sheared_sources(src: np.ndarray, disparity: np.ndarray, objects: list[tuple[int, int, float]],
+                    slope: float | None = None) -> np.ndarray:
+    """:func:`band_sources`' ring indices with the slanted near objects carried along their
+    own direction: object ``(a, b, s)`` is, at r px outwards, the ring run shifted by
+    -s x r along the ring, each end moving in by ``slope`` px per px (the taper); its own
+    columns behind it take the nearer end's neighbour's source (the surface beside it);
+    nearer objects drawn last (nearer wins). (pad, N) -> (pad, N) int64."""
+    pad, n = src.shape
+    taper = TAPER_SLOPE if slope is None else slope
+    out = src.copy()
+    r = np.arange(1, pad + 1, dtype=np.float64)[:, None]
+    p = np.arange(n)[None]
+    for a, b, _ in objects:  # the object's straight remnant gone: the surfaces beside it
+        side_l = src[:, a - 1] if a > 0 else src[:, b + 1]
+        side_r = src[:, b + 1] if b < n - 1 else src[:, a - 1]
+        cols = np.arange(a, b + 1)
+        out[:, a : b + 1] = np.where((cols - a) <= (b - cols), side_l[:, None], side_r[:, None])
+    for a, b, s in sorted(objects, key=lambda o: disparity[o[0] : o[1] + 1].mean()):
+        back = p + s * r  # the ring position a band pixel continues, along the object's line
+        inside = (back >= a - 0.5 + taper * (r - 1)) & (back <= b + 0.5 - taper * (r - 1))
+        out = np.where(inside, np.clip(np.rint(back), a, b).astype(np.int64), out)
+    return out
+
+
+def fill_border(canvas: Canvas, depth_threshold: float, follow_direction: bool = True) -> Canvas:
     """Extend the photo into the canvas band (the border's synthesis region).
 
     Depth continues each border pixel straight outwards, so discontinuities that reach the
     border continue as clean cuts, except that a near object crossing the border ends in
     the band, tapering, and the surface beside it continues in its place
-    (:func:`band_sources`).
+    (:func:`band_sources`); one crossing at a slant goes on along its own direction
+    (``follow_direction``: :func:`object_directions`, :func:`sheared_sources`).
     Colour: a smooth base plus the photo's own texture. The base is the outer ring spread
     outwards (:func:`spread_line`, left and right sides on the photo's rows first, then top
     and bottom on the full canvas width, corners included), never mixing surfaces and never
@@ -230,6 +321,14 @@ def fill_border(canvas: Canvas, depth_threshold: float) -> Canvas:
         # (outward -1), transposed for the left and right bands (columns, on the photo's rows)
         along0 = pad if columns else 0  # canvas index of the ring's first position
         src = band_sources(disp[ring], pad, threshold)
+        if follow_direction:
+            interior = disp[rows, pad : pad + w] if columns else disp[rows]
+            interior = interior[:, ::-1] if columns and outward > 0 else interior
+            interior = interior[::-1] if not columns and outward > 0 else interior
+            interior = interior.T if columns else interior
+            objects = object_directions(interior, threshold)
+            if objects:
+                src = sheared_sources(src, disp[ring], objects)
         # the ring's colour with its trend across the border continued (ring + RING_TREND x
         # (ring - the line inside it), where that line is on the same surface): shading and
         # vignetting go on outwards
