@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from photo3d.core.canvas import band_sources, fill_border, make_canvas
-from photo3d.core.data import Intrinsics, PreparedRGBD
+from photo3d.core.data import Canvas, Intrinsics, PreparedRGBD
 
 
 def prepared_step(h: int = 20, w: int = 30) -> PreparedRGBD:
@@ -175,12 +175,7 @@ def test_a_slanted_object_crossing_the_border_goes_on_along_its_own_direction():
 
 def _bar_canvas(slope: float, size: int = 80, pad: int = 24, width: float = 6.0):
     """A near bar (disparity 1) on a far wall (0.1) whose centreline meets the right border
-    at row 40 and moves ``slope`` rows per column inwards."""
-    import numpy as np
-
-    from photo3d.core.canvas import fill_border, make_canvas
-    from photo3d.core.data import Canvas
-
+    at row 40 and moves ``slope`` rows per column inwards. Returns (canvas, pad, size)."""
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
     centre = 40 + slope * ((size - 1) - xx)
     bar = np.abs(yy - centre) <= width / 2 / np.cos(np.arctan(slope))
@@ -192,14 +187,12 @@ def _bar_canvas(slope: float, size: int = 80, pad: int = 24, width: float = 6.0)
     mask[pad:-pad, pad:-pad] = True
     blank = Canvas(np.pad(c, ((pad, pad), (pad, pad), (0, 0)), mode="edge"),
                    np.pad(1 / disp, pad, mode="edge"), np.pad(disp, pad, mode="edge"), mask, pad, None, 1.0)
-    return blank, fill_border, pad, size
+    return blank, pad, size
 
 
 def test_diagonal_bar_continues_along_its_diagonal():
-    import numpy as np
-
     for slope in (0.5, -0.7):
-        canvas, fill_border, pad, size = _bar_canvas(slope)
+        canvas, pad, size = _bar_canvas(slope)
         out = fill_border(canvas, 0.3)
         band = out.detect_disparity[:, pad + size : pad + size + pad // 2]
         for k in range(band.shape[1]):
@@ -210,9 +203,7 @@ def test_diagonal_bar_continues_along_its_diagonal():
 
 
 def test_perpendicular_bar_stays_perpendicular():
-    import numpy as np
-
-    canvas, fill_border, pad, size = _bar_canvas(0.0)
+    canvas, pad, size = _bar_canvas(0.0)
     out = fill_border(canvas, 0.3)
     band = out.detect_disparity[:, pad + size : pad + size + 8]
     for k in range(band.shape[1]):

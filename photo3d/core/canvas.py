@@ -93,6 +93,13 @@ def spread_distances(pad: int) -> np.ndarray:
     return np.unique(np.concatenate([np.arange(1, min(pad, 8) + 1), np.round(far)]).astype(int).clip(1, pad))
 
 
+def ring_runs(disparity: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, ends) ring indices of the runs of neighbours within ``threshold`` of each other
+    (a cut between two neighbours starts a new run). (N,) -> (R,), (R,) int."""
+    starts = np.concatenate([[0], np.nonzero(np.abs(np.diff(disparity)) > threshold)[0] + 1])
+    return starts, np.concatenate([starts[1:] - 1, [disparity.size - 1]])
+
+
 def surface_runs(disparity: np.ndarray, threshold: float) -> np.ndarray:
     """Surface labels along a ring: runs of neighbours within ``threshold`` of each other
     (a cut between them starts a new run), and the two runs on either side of a nearer
@@ -102,13 +109,11 @@ def surface_runs(disparity: np.ndarray, threshold: float) -> np.ndarray:
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    cut = np.abs(np.diff(disparity)) > threshold
-    run = np.concatenate([[0], np.cumsum(cut)])
-    count = int(run[-1]) + 1
+    starts, ends = ring_runs(disparity, threshold)
+    run = np.repeat(np.arange(starts.size), ends - starts + 1)
+    count = starts.size
     if count < 3:
         return run
-    starts = np.concatenate([[0], np.nonzero(cut)[0] + 1])
-    ends = np.concatenate([starts[1:] - 1, [disparity.size - 1]])
     first, last = disparity[starts], disparity[ends]
     j = np.arange(1, count - 1)
     nearer = (first[j] > last[j - 1] + threshold) & (last[j] > first[j + 1] + threshold)
@@ -204,20 +209,13 @@ def band_sources(disparity: np.ndarray, pad: int, threshold: float, slope: float
 
 
 def near_runs(disparity: np.ndarray, threshold: float) -> list[tuple[int, int]]:
-    """The ring's near runs: runs of neighbours within ``threshold`` (as
-    :func:`surface_runs` cuts them) nearer by more than ``threshold`` than the runs on both
-    sides (one side at the ring's ends). (N,) -> [(first, last)] ring indices."""
-    cut = np.abs(np.diff(disparity)) > threshold
-    starts = np.concatenate([[0], np.nonzero(cut)[0] + 1])
-    ends = np.concatenate([starts[1:] - 1, [disparity.size - 1]])
-    out = []
-    for j in range(starts.size):  # over runs, not pixels
-        a, b = int(starts[j]), int(ends[j])
-        left = a == 0 or disparity[a] > disparity[a - 1] + threshold
-        right = b == disparity.size - 1 or disparity[b] > disparity[b + 1] + threshold
-        if left and right and (a > 0 or b < disparity.size - 1):
-            out.append((a, b))
-    return out
+    """The ring's near runs (:func:`ring_runs`) nearer by more than ``threshold`` than the runs
+    on both sides (one side at the ring's ends). (N,) -> [(first, last)] ring indices."""
+    starts, ends = ring_runs(disparity, threshold)
+    first, last = disparity[starts], disparity[ends]
+    near = np.r_[True, first[1:] > last[:-1] + threshold] & np.r_[last[:-1] > first[1:] + threshold, True]
+    near &= (starts > 0) | (ends < disparity.size - 1)
+    return [(int(a), int(b)) for a, b in zip(starts[near], ends[near])]
 
 
 def object_directions(interior: np.ndarray, threshold: float) -> list[tuple[int, int, float]]:
@@ -257,15 +255,14 @@ def object_directions(interior: np.ndarray, threshold: float) -> list[tuple[int,
     return out
 
 
-def sheared_sources(src: np.ndarray, disparity: np.ndarray, objects: list[tuple[int, int, float]],
-                    slope: float | None = None) -> np.ndarray:
+def sheared_sources(src: np.ndarray, disparity: np.ndarray, objects: list[tuple[int, int, float]]) -> np.ndarray:
     """:func:`band_sources`' ring indices with the slanted near objects carried along their
     own direction: object ``(a, b, s)`` is, at r px outwards, the ring run shifted by
-    -s x r along the ring, each end moving in by ``slope`` px per px (the taper); its own
+    -s x r along the ring, each end moving in by TAPER_SLOPE px per px (the taper); its own
     columns behind it take the nearer end's neighbour's source (the surface beside it);
     nearer objects drawn last (nearer wins). (pad, N) -> (pad, N) int64."""
     pad, n = src.shape
-    taper = TAPER_SLOPE if slope is None else slope
+    taper = TAPER_SLOPE
     out = src.copy()
     r = np.arange(1, pad + 1, dtype=np.float64)[:, None]
     p = np.arange(n)[None]
