@@ -22,10 +22,13 @@ What :func:`write_web_glb` writes (valid glTF 2.0 + ``KHR_mesh_quantization`` +
   The hole guard's flat grid quads share vertices too and read one texel each (a second
   material, the same image sampled without filtering); its other quads get 2x2 cells.
 * Strips: as the renderer does (:func:`photo3d.render.simplify.merge_flat_squares`), runs of
-  edge facets and of the guard's flat grid quads become strips of up to 64 pixel squares, two
-  triangles reading one texel a square without filtering (uv affine in the input image); the
-  mesh's strips are its first primitives (they win depth ties with the patches), the guard's
-  its first, marked ``extras.photo3d.projective``.
+  edge facets become strips of up to 64 pixel squares, two triangles reading one texel a
+  square without filtering (uv affine in the input image); they are the mesh's first
+  primitives (they win depth ties with the patches). The guard's quads stay unmerged, as in
+  the renderer. (Files of earlier versions have guard strips too, first in the guard, marked
+  ``extras.photo3d.projective``; the readers still draw them.)
+* Watertight once quantised: the patches keep every side vertex the guard's quads use (no
+  T-junction between the nodes: rounded to 16 bits, its crack opened).
 * Attributes: positions as unsigned 16-bit integers dequantised by the node's scale and
   translation; texture coordinates as 32-bit floats (normalised 16-bit ones were 4 bytes a
   vertex smaller, but trimesh reads them unscaled); 16-bit indices, each node
@@ -80,8 +83,7 @@ class WebGeometry:
     texel (nearest sampling, a flat quad of the pixel grid) rather than bilinearly. atlas
     (H, ATLAS_WIDTH, 3) uint8 RGB (sRGB). nearest (F,) bool: a face of the merged edge facets
     (strips of flat pixel squares, one texel per square, nearest sampling; the main part's first
-    faces); guard_strip (K,) bool: a face of the guard's merged strips (its first faces, nearest
-    and, unlike the rest of the guard, uv affine in the input image).
+    faces).
     """
 
     vertices: np.ndarray
@@ -93,7 +95,6 @@ class WebGeometry:
     atlas: np.ndarray
     guard_nearest: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, bool))
     nearest: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, bool))
-    guard_strip: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, bool))
 
 
 def default_path_frames(mesh: Mesh, num_frames: int = 240) -> dict[str, list[CameraFrame]]:
@@ -440,7 +441,7 @@ def web_geometry(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = None, 
         max_error_px: largest image displacement of a vertex the simplification may cause.
         simplify: False keeps every triangle (still textured).
         guard: False leaves the hole guard out.
-        strips: merge runs of edge facets and of the guard's grid quads into strips of up to 64
+        strips: merge runs of edge facets into strips of up to 64
             pixel squares (:func:`photo3d.render.simplify.merge_flat_squares`, as the renderer
             does), read with nearest sampling (only with ``simplify``).
     """
@@ -452,7 +453,10 @@ def web_geometry(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = None, 
         mesh = without_zero_area_faces(mesh)  # the facets' ties: nothing to draw
         motion = motion_extent(paths)
         allowed = disparity_tolerance(mesh, max_error_px, *motion)
-        rm = simplify_grid_mesh(mesh, WEB_BLOCKS, allowed_error=allowed, atlas_width=ATLAS_WIDTH)
+        # the guard's quads meet the mesh's edges: a patch keeps the vertices they use (as the
+        # renderer's; a dropped one is a T-junction between the nodes)
+        shared = mesh.guard.vertices if guard and mesh.guard is not None and mesh.guard.num_faces else None
+        rm = simplify_grid_mesh(mesh, WEB_BLOCKS, allowed_error=allowed, atlas_width=ATLAS_WIDTH, shared=shared)
         if strips and len(rm.faces):
             # a facet strip is 4 vertices and 2 triangles for up to 64 squares of 4 and 2
             facet_strips, kept = merge_strips(mesh, rm.vertices, rm.colors, rm.faces, motion, max_error_px,
@@ -523,16 +527,12 @@ def web_geometry(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = None, 
         parts.append(_triangle_cells(v.astype(np.float64), rm.colors, f[lost_vc], k))
     main_parts = len(parts)
     guard_order = []
-    n_guard_strips = 0
     if guard:
+        # the guard's quads one by one, not merged into strips (as the renderer's): a strip's
+        # long side, off the quads' by up to the error bound and with the mesh's vertices along
+        # it, no longer meets the mesh's edge once rounded to 16 bits (a clear pixel in 5 of
+        # the 16 Middlebury scenes' 46 poses)
         gv, gc, gf = render_mesh_guard(mesh)
-        if strips and len(gf):  # the renderer's guard strips, drawn first (as the renderer does)
-            flat, kept = merge_strips(mesh, gv, gc, gf, motion, max_error_px, offset=0.0, continuous=True,
-                                      texture_width=ATLAS_WIDTH)
-            gf = gf[kept]
-            if len(flat.faces):
-                parts.append(_flat_part(flat))
-                n_guard_strips = len(flat.faces)
         if len(gf):
             guard_parts, guard_order = _guard_parts(gv.astype(np.float64), gc, gf.astype(np.int64), k)
             parts.extend(guard_parts)
@@ -556,13 +556,11 @@ def web_geometry(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = None, 
 
     vertices, uv, faces, main_nearest = join(parts[:main_parts], 0)
     guard_v, guard_uv, guard_faces, nearest = join(parts[main_parts:], main_parts)
-    if len(guard_order):  # back to the guard's drawing order (after its strips)
+    if len(guard_order):  # back to the guard's drawing order
         inverse = np.empty_like(guard_order)
         inverse[guard_order] = np.arange(len(guard_order))
-        order = np.r_[np.arange(n_guard_strips), n_guard_strips + inverse]
-        guard_faces, nearest = guard_faces[order], nearest[order]
-    guard_strip = np.arange(len(guard_faces)) < n_guard_strips
-    return WebGeometry(vertices, uv, faces, guard_v, guard_uv, guard_faces, atlas, nearest, main_nearest, guard_strip)
+        guard_faces, nearest = guard_faces[inverse], nearest[inverse]
+    return WebGeometry(vertices, uv, faces, guard_v, guard_uv, guard_faces, atlas, nearest, main_nearest)
 
 
 def _guard_parts(vertices: np.ndarray, colors: np.ndarray, faces: np.ndarray, k: Intrinsics):
@@ -657,10 +655,6 @@ class _Buffer:
         return b"".join(self.parts)
 
 
-# face groups of a node: (material, primitive extras). 0 bilinear (material "photo"), 1 nearest
-# ("photo_nearest": one texel a pixel square), 2 nearest with uv affine in the input image in the
-# guard (its strips; the mesh node's are all so, ``asset.extras.photo3d.texture``)
-_GROUPS = {0: (0, None), 1: (1, None), 2: (1, {"photo3d": {"projective": True}})}
 INDEX_LIMIT = 65535  # vertices a primitive may use: 16-bit indices, 65535 being the primitive restart value
 
 
@@ -680,29 +674,54 @@ def _chunks(faces: np.ndarray, limit: int = INDEX_LIMIT) -> list[tuple[int, int]
     return runs
 
 
-def _primitives(buf: _Buffer, points: np.ndarray, uv: np.ndarray, faces: np.ndarray,
-                groups: np.ndarray, uv_float: bool = True) -> tuple[list[dict], dict]:
-    """The primitives of one node, in face order: runs of one group (``_GROUPS``: material and
-    primitive extras), each split into chunks of at most 65535 vertices with 16-bit indices
-    (each chunk's vertices copied out; all chunks share one position and one uv view).
-    ``uv_float``: texture coordinates as 32-bit floats (what every reader decodes; trimesh
-    reads normalised integers unscaled), else normalised 16-bit. Returns (primitives, node
-    transform)."""
-    p = points * _FLIP
-    # depth first, then x and y of the point moved along its ray to the quantised depth: the
-    # input camera sees every vertex where it was (quantising the three axes alike moved them
-    # by up to ~0.7 px there on a deep scene, bending sharp texture edges)
-    z_lo, z_hi = p[:, 2].min(), p[:, 2].max()
-    z_step = max(z_hi - z_lo, 1e-12) / 65535.0
-    qz = np.clip(np.round((p[:, 2] - z_lo) / z_step), 0, 65535)
-    z = z_lo + qz * z_step
+@dataclass(frozen=True)
+class _PositionGrid:
+    """The 16-bit grid a node's positions are stored on (glTF ``KHR_mesh_quantization``): a
+    stored q (3,) uint16 means the flipped point lo + q * step (the node's translation and
+    scale). Each node has its own: the guard's border skirt reaches ~3x as far sideways as the
+    mesh, and one grid for both rounded the mesh 3x coarser (-1 dB against the full mesh)."""
+
+    lo: np.ndarray
+    step: np.ndarray
+
+    @staticmethod
+    def of(*point_sets: np.ndarray) -> "_PositionGrid":
+        p = np.concatenate([np.asarray(s, np.float64).reshape(-1, 3) for s in point_sets]) * _FLIP
+        if len(p) == 0:
+            return _PositionGrid(np.zeros(3), np.ones(3))
+        z_lo, z_hi = p[:, 2].min(), p[:, 2].max()
+        z_step = max(z_hi - z_lo, 1e-12) / 65535.0
+        moved = _along_rays(p, z_lo, z_step)
+        lo, hi = moved.min(0), moved.max(0)
+        lo[2] = z_lo
+        step = np.maximum(hi - lo, 1e-12) / 65535.0
+        step[2] = z_step
+        return _PositionGrid(lo, step)
+
+    def quantise(self, points: np.ndarray) -> np.ndarray:
+        """(N, 3) uint16 grid positions of camera-frame ``points``."""
+        p = _along_rays(np.asarray(points, np.float64) * _FLIP, self.lo[2], self.step[2])
+        return np.clip(np.round((p - self.lo) / self.step), 0, 65535).astype("<u2")
+
+
+def _along_rays(p: np.ndarray, z_lo: float, z_step: float) -> np.ndarray:
+    """Flipped points ``p`` with depth rounded to the grid's and x, y moved along each point's
+    ray to it: the input camera then sees every vertex where it was (rounding the three axes
+    alike moved them by up to ~0.7 px there on a deep scene, bending sharp texture edges)."""
+    z = z_lo + np.clip(np.round((p[:, 2] - z_lo) / z_step), 0, 65535) * z_step
     ratio = np.divide(z, p[:, 2], out=np.ones_like(z), where=np.abs(p[:, 2]) > 1e-12)
-    p = np.stack([p[:, 0] * ratio, p[:, 1] * ratio, z], 1)
-    lo, hi = p.min(0), p.max(0)
-    lo[2], hi[2] = z_lo, z_lo + 65535.0 * z_step
-    step = np.maximum(hi - lo, 1e-12) / 65535.0
-    step[2] = z_step
-    q = np.clip(np.round((p - lo) / step), 0, 65535).astype("<u2")
+    return np.stack([p[:, 0] * ratio, p[:, 1] * ratio, z], 1)
+
+
+def _primitives(buf: _Buffer, points: np.ndarray, uv: np.ndarray, faces: np.ndarray,
+                groups: np.ndarray, grid: _PositionGrid, uv_float: bool = True) -> tuple[list[dict], dict]:
+    """The primitives of one node, in face order: runs of one material (``groups``: 0 bilinear,
+    "photo"; 1 nearest, "photo_nearest": one texel a pixel square), each split into chunks of at most 65535 vertices with 16-bit indices
+    (each chunk's vertices copied out; all chunks share one position and one uv view).
+    Positions on ``grid``. ``uv_float``: texture coordinates as 32-bit floats (what every
+    reader decodes; trimesh reads normalised integers unscaled), else normalised 16-bit.
+    Returns (primitives, node transform)."""
+    q = grid.quantise(points)
     if uv_float:
         uvq, uv_type, uv_bytes = np.asarray(uv, "<f4"), 5126, 8
     else:
@@ -727,10 +746,8 @@ def _primitives(buf: _Buffer, points: np.ndarray, uv: np.ndarray, faces: np.ndar
         tex = buf.accessor(uv_view, uv_type, len(used), "VEC2", byteOffset=uv_bytes * start,
                            **({} if uv_float else {"normalized": True}))
         ind = buf.accessor(buf.view(idx.tobytes(), target=34963), 5123, idx.size, "SCALAR")
-        material, extras = _GROUPS[group]
-        prims.append({"attributes": {"POSITION": pos, "TEXCOORD_0": tex}, "indices": ind, "mode": 4, "material": material,
-                      **({"extras": extras} if extras else {})})
-    return prims, {"translation": lo.tolist(), "scale": step.tolist()}
+        prims.append({"attributes": {"POSITION": pos, "TEXCOORD_0": tex}, "indices": ind, "mode": 4, "material": group})
+    return prims, {"translation": grid.lo.tolist(), "scale": grid.step.tolist()}
 
 
 def encode_atlas(atlas: np.ndarray, jpeg_quality: int | None) -> tuple[bytes, str]:
@@ -763,18 +780,15 @@ def web_glb_bytes(geometry: WebGeometry, intrinsics: Intrinsics, paths: dict[str
     if len(main_nearest) != len(geometry.faces):
         main_nearest = np.zeros(len(geometry.faces), bool)
     prims, transform = _primitives(buf, geometry.vertices, geometry.uv, geometry.faces,
-                                   main_nearest.astype(np.int64), uv_float)
+                                   main_nearest.astype(np.int64), _PositionGrid.of(geometry.vertices), uv_float)
     meshes.append({"name": "photo3d", "primitives": prims})
     nodes.append({"name": "photo3d", "mesh": 0, **transform})
     if len(geometry.guard_faces):
         nearest = np.asarray(geometry.guard_nearest, bool)
         if len(nearest) != len(geometry.guard_faces):
             nearest = np.zeros(len(geometry.guard_faces), bool)
-        strip = np.asarray(geometry.guard_strip, bool)
-        if len(strip) != len(nearest):
-            strip = np.zeros(len(nearest), bool)
         prims, transform = _primitives(buf, geometry.guard_vertices, geometry.guard_uv, geometry.guard_faces,
-                                       np.where(strip, 2, nearest.astype(np.int64)), uv_float)
+                                       nearest.astype(np.int64), _PositionGrid.of(geometry.guard_vertices), uv_float)
         meshes.append({"name": GUARD_NODE, "primitives": prims})
         nodes.append({"name": GUARD_NODE, "mesh": 1, "extras": {"photo3d": "hole guard: draw behind everything"},
                       **transform})
@@ -787,8 +801,8 @@ def web_glb_bytes(geometry: WebGeometry, intrinsics: Intrinsics, paths: dict[str
             "axes": "camera frame (x right, y down, z forward) stored as (x, -y, -z)",
             "fps": float(fps),
             # the mesh's uv are affine in the input image per triangle: photo3d's viewer and
-            # renderer interpolate them there (projective texturing); the guard's are not, but
-            # for its primitives whose extras.photo3d.projective is true (its strips)
+            # renderer interpolate them there (projective texturing); the guard's are not (but
+            # for primitives marked extras.photo3d.projective: earlier versions' guard strips)
             "texture": {"projective": True, "nodes": ["photo3d"], "jpeg_quality": jpeg_quality},
             "autoplay": None if autoplay in (None, "none") else (autoplay if autoplay in paths else next(iter(paths), None)),
             "bounds": [centres.min(0).round(6).tolist(), centres.max(0).round(6).tolist()],
