@@ -15,7 +15,7 @@ from photo3d import Photo3D
 from photo3d.cli import main
 from photo3d.io import write_glb
 from photo3d.render import Renderer
-from photo3d.web.glb import GUARD_NODE, parse_glb, read_web_glb, write_web_glb
+from photo3d.web.glb import GUARD_NODE, SKIRT_NODE, parse_glb, read_web_glb, write_web_glb
 from scenes import psnr, small_config, square_scene
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,7 +35,14 @@ def test_web_glb_is_quantised_textured_gltf_with_the_guard_node(photo, tmp_path)
     assert gltf["asset"]["version"] == "2.0"
     assert "KHR_mesh_quantization" in gltf["extensionsRequired"]
     names = [n["name"] for n in gltf["nodes"]]
-    assert names == ["photo3d", GUARD_NODE]
+    assert names == ["photo3d", GUARD_NODE, SKIRT_NODE]
+    main_node, guard_node, skirt_node = gltf["nodes"]
+    assert gltf["scenes"][0]["nodes"] == [0, 1] and guard_node["children"] == [2]  # hidden with the guard
+    # the guard's quads on the mesh's own grid (a point both use is the same stored integers);
+    # the skirt's grid made of that grid's points: integer scale and offset within its parent
+    assert guard_node["scale"] == main_node["scale"] and guard_node["translation"] == main_node["translation"]
+    assert all(float(x).is_integer() for x in skirt_node["scale"] + skirt_node["translation"])
+    assert skirt_node["scale"][0] > 1 and skirt_node["scale"][2] == 1
     for node in gltf["nodes"]:
         prim = gltf["meshes"][node["mesh"]]["primitives"][0]
         position = gltf["accessors"][prim["attributes"]["POSITION"]]
@@ -47,9 +54,10 @@ def test_web_glb_is_quantised_textured_gltf_with_the_guard_node(photo, tmp_path)
         for prim in gltf["meshes"][node["mesh"]]["primitives"]:
             assert gltf["accessors"][prim["indices"]]["componentType"] == 5123  # 16-bit indices
     materials = [{p["material"] for p in gltf["meshes"][n["mesh"]]["primitives"]} for n in gltf["nodes"]]
-    # the merged edge facets and the guard's flat grid quads read one texel a square
-    assert materials == [{0, 1}, {0, 1}]
-    main, guard = (gltf["meshes"][n["mesh"]]["primitives"] for n in gltf["nodes"])
+    # the merged edge facets and the guard's flat grid quads read one texel a square; the
+    # skirt's quads are bilinear 2x2 cells
+    assert materials == [{0, 1}, {1}, {0}]
+    main, guard = (gltf["meshes"][n["mesh"]]["primitives"] for n in gltf["nodes"][:2])
     assert main[0]["material"] == 1 and main[-1]["material"] == 0  # the facets first: they win depth ties
     assert not any(p.get("extras") for p in guard)  # the guard's quads unmerged: no strips in it
     for material in gltf["materials"]:
