@@ -127,6 +127,48 @@ def test_the_web_mesh_keeps_every_vertex_where_the_guard_meets_it(photo):
     assert len(geometry.vertices) < 0.6 * photo.mesh.num_vertices
 
 
+def test_points_the_web_nodes_share_are_stored_as_one_point():
+    """The mesh and the guard's quads share one 16-bit grid (a point of both: the same
+    integers); the skirt's grid is m times coarser, made of the fine grid's points, and a point
+    it shares with the others is stored at its grid point in all of them. Everything else
+    keeps the fine grid's precision in the input image."""
+    from photo3d.web.glb import _FLIP, _quantised_nodes
+
+    rng = np.random.default_rng(3)
+    z = rng.uniform(1.0, 3.0, 400)
+    uv = rng.uniform(-1.0, 1.0, (400, 2))
+    mesh = np.column_stack([uv * z[:, None], z])
+    cut = np.concatenate([mesh[:50], mesh[:50] * [1, 1, 1.2]])  # meets the mesh at 50 points
+    far = mesh[350:] * [3.0, 3.0, 1.0]
+    skirt = np.concatenate([mesh[300:], far])  # meets it at 100 (the border ring), reaches 3x out
+    (q_mesh, q_cut), grid, q_skirt, m, j = _quantised_nodes([mesh, cut], skirt)
+    assert q_mesh.dtype == q_cut.dtype == q_skirt.dtype == np.dtype("<u2")
+    assert (m[:2] >= 3).all() and m[2] == 1 and j[2] == 0
+    fine = lambda q: (grid.lo + q * grid.step) * _FLIP  # noqa: E731
+    coarse = lambda q: ((grid.lo - j * grid.step) + q * (m * grid.step)) * _FLIP  # noqa: E731
+    assert (q_cut[:50] == q_mesh[:50]).all()  # same stored integers
+    np.testing.assert_allclose(coarse(q_skirt[:50]), fine(q_mesh[300:350]), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(coarse(q_skirt[50:100]), fine(q_mesh[350:]), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(coarse(q_skirt[100:]), far, rtol=0, atol=(m * grid.step).max())
+    # the rest: where the input camera sees it (x / z, y / z), within half a fine step
+    mine, back = mesh[:300], fine(q_mesh[:300])
+    error = np.abs(back[:, :2] / back[:, 2:] - mine[:, :2] / mine[:, 2:]) * mine[:, 2:]
+    assert (error <= 0.5 * grid.step[:2] * 1.001).all()
+
+
+def test_the_web_glb_decodes_its_skirt_where_it_was(photo, tmp_path):
+    from photo3d.web.glb import web_geometry
+
+    geometry = web_geometry(photo.mesh)
+    web, _, _ = read_web_glb(photo.save_web_glb(tmp_path / "m_web.glb"))
+    lo, hi = geometry.guard_vertices.min(0), geometry.guard_vertices.max(0)
+    got_lo, got_hi = web.hole_vertices.min(0), web.hole_vertices.max(0)
+    tol = 1e-3 * np.abs(geometry.guard_vertices).max()
+    np.testing.assert_allclose(got_lo, lo, atol=tol)
+    np.testing.assert_allclose(got_hi, hi, atol=tol)
+    assert (hi[:2] - lo[:2] > 2 * (geometry.vertices.max(0) - geometry.vertices.min(0))[:2]).all()  # the skirt's reach
+
+
 def test_simplification_bound_keeps_every_vertex_within_the_pixel_error(photo):
     from photo3d.render.simplify import disparity_tolerance
 
