@@ -22,10 +22,13 @@ What :func:`write_web_glb` writes (valid glTF 2.0 + ``KHR_mesh_quantization`` +
   The hole guard's flat grid quads share vertices too and read one texel each (a second
   material, the same image sampled without filtering); its other quads get 2x2 cells.
 * Strips: as the renderer does (:func:`photo3d.render.simplify.merge_flat_squares`), runs of
-  edge facets and of the guard's flat grid quads become strips of up to 64 pixel squares, two
-  triangles reading one texel a square without filtering (uv affine in the input image); the
-  mesh's strips are its first primitives (they win depth ties with the patches), the guard's
-  its first, marked ``extras.photo3d.projective``.
+  edge facets become strips of up to 64 pixel squares, two triangles reading one texel a
+  square without filtering (uv affine in the input image); they are the mesh's first
+  primitives (they win depth ties with the patches). The guard's quads stay unmerged, as in
+  the renderer. (Files of earlier versions have guard strips too, first in the guard, marked
+  ``extras.photo3d.projective``; the readers still draw them.)
+* Watertight once quantised: the patches keep every side vertex the guard's quads use (no
+  T-junction between the nodes: rounded to 16 bits, its crack opened).
 * Attributes: positions as unsigned 16-bit integers dequantised by the node's scale and
   translation; texture coordinates as 32-bit floats (normalised 16-bit ones were 4 bytes a
   vertex smaller, but trimesh reads them unscaled); 16-bit indices, each node
@@ -67,6 +70,7 @@ ATLAS_WIDTH = 2048
 TILE = 64  # pixels per side of a sheet tile: the largest patch (WEB_BLOCKS[0]), aligned as the patches
 WEB_BLOCKS = (64, 32, 16, 8, 4, 2)
 GUARD_NODE = "photo3d_hole_guard"
+SKIRT_NODE = "photo3d_hole_guard_skirt"  # a child of GUARD_NODE
 _FLIP = np.array([1.0, -1.0, -1.0])
 
 
@@ -80,8 +84,7 @@ class WebGeometry:
     texel (nearest sampling, a flat quad of the pixel grid) rather than bilinearly. atlas
     (H, ATLAS_WIDTH, 3) uint8 RGB (sRGB). nearest (F,) bool: a face of the merged edge facets
     (strips of flat pixel squares, one texel per square, nearest sampling; the main part's first
-    faces); guard_strip (K,) bool: a face of the guard's merged strips (its first faces, nearest
-    and, unlike the rest of the guard, uv affine in the input image).
+    faces).
     """
 
     vertices: np.ndarray
@@ -93,7 +96,6 @@ class WebGeometry:
     atlas: np.ndarray
     guard_nearest: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, bool))
     nearest: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, bool))
-    guard_strip: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, bool))
 
 
 def default_path_frames(mesh: Mesh, num_frames: int = 240) -> dict[str, list[CameraFrame]]:
@@ -440,7 +442,7 @@ def web_geometry(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = None, 
         max_error_px: largest image displacement of a vertex the simplification may cause.
         simplify: False keeps every triangle (still textured).
         guard: False leaves the hole guard out.
-        strips: merge runs of edge facets and of the guard's grid quads into strips of up to 64
+        strips: merge runs of edge facets into strips of up to 64
             pixel squares (:func:`photo3d.render.simplify.merge_flat_squares`, as the renderer
             does), read with nearest sampling (only with ``simplify``).
     """
@@ -452,7 +454,10 @@ def web_geometry(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = None, 
         mesh = without_zero_area_faces(mesh)  # the facets' ties: nothing to draw
         motion = motion_extent(paths)
         allowed = disparity_tolerance(mesh, max_error_px, *motion)
-        rm = simplify_grid_mesh(mesh, WEB_BLOCKS, allowed_error=allowed, atlas_width=ATLAS_WIDTH)
+        # the guard's quads meet the mesh's edges: a patch keeps the vertices they use (as the
+        # renderer's; a dropped one is a T-junction between the nodes)
+        shared = mesh.guard.vertices if guard and mesh.guard is not None and mesh.guard.num_faces else None
+        rm = simplify_grid_mesh(mesh, WEB_BLOCKS, allowed_error=allowed, atlas_width=ATLAS_WIDTH, shared=shared)
         if strips and len(rm.faces):
             # a facet strip is 4 vertices and 2 triangles for up to 64 squares of 4 and 2
             facet_strips, kept = merge_strips(mesh, rm.vertices, rm.colors, rm.faces, motion, max_error_px,
@@ -523,16 +528,12 @@ def web_geometry(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = None, 
         parts.append(_triangle_cells(v.astype(np.float64), rm.colors, f[lost_vc], k))
     main_parts = len(parts)
     guard_order = []
-    n_guard_strips = 0
     if guard:
+        # the guard's quads one by one, not merged into strips (as the renderer's): a strip's
+        # long side, off the quads' by up to the error bound and with the mesh's vertices along
+        # it, no longer meets the mesh's edge once rounded to 16 bits (a clear pixel in 5 of
+        # the 16 Middlebury scenes' 46 poses)
         gv, gc, gf = render_mesh_guard(mesh)
-        if strips and len(gf):  # the renderer's guard strips, drawn first (as the renderer does)
-            flat, kept = merge_strips(mesh, gv, gc, gf, motion, max_error_px, offset=0.0, continuous=True,
-                                      texture_width=ATLAS_WIDTH)
-            gf = gf[kept]
-            if len(flat.faces):
-                parts.append(_flat_part(flat))
-                n_guard_strips = len(flat.faces)
         if len(gf):
             guard_parts, guard_order = _guard_parts(gv.astype(np.float64), gc, gf.astype(np.int64), k)
             parts.extend(guard_parts)
@@ -556,13 +557,11 @@ def web_geometry(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = None, 
 
     vertices, uv, faces, main_nearest = join(parts[:main_parts], 0)
     guard_v, guard_uv, guard_faces, nearest = join(parts[main_parts:], main_parts)
-    if len(guard_order):  # back to the guard's drawing order (after its strips)
+    if len(guard_order):  # back to the guard's drawing order
         inverse = np.empty_like(guard_order)
         inverse[guard_order] = np.arange(len(guard_order))
-        order = np.r_[np.arange(n_guard_strips), n_guard_strips + inverse]
-        guard_faces, nearest = guard_faces[order], nearest[order]
-    guard_strip = np.arange(len(guard_faces)) < n_guard_strips
-    return WebGeometry(vertices, uv, faces, guard_v, guard_uv, guard_faces, atlas, nearest, main_nearest, guard_strip)
+        guard_faces, nearest = guard_faces[inverse], nearest[inverse]
+    return WebGeometry(vertices, uv, faces, guard_v, guard_uv, guard_faces, atlas, nearest, main_nearest)
 
 
 def _guard_parts(vertices: np.ndarray, colors: np.ndarray, faces: np.ndarray, k: Intrinsics):
@@ -657,10 +656,6 @@ class _Buffer:
         return b"".join(self.parts)
 
 
-# face groups of a node: (material, primitive extras). 0 bilinear (material "photo"), 1 nearest
-# ("photo_nearest": one texel a pixel square), 2 nearest with uv affine in the input image in the
-# guard (its strips; the mesh node's are all so, ``asset.extras.photo3d.texture``)
-_GROUPS = {0: (0, None), 1: (1, None), 2: (1, {"photo3d": {"projective": True}})}
 INDEX_LIMIT = 65535  # vertices a primitive may use: 16-bit indices, 65535 being the primitive restart value
 
 
@@ -680,29 +675,107 @@ def _chunks(faces: np.ndarray, limit: int = INDEX_LIMIT) -> list[tuple[int, int]
     return runs
 
 
-def _primitives(buf: _Buffer, points: np.ndarray, uv: np.ndarray, faces: np.ndarray,
-                groups: np.ndarray, uv_float: bool = True) -> tuple[list[dict], dict]:
-    """The primitives of one node, in face order: runs of one group (``_GROUPS``: material and
-    primitive extras), each split into chunks of at most 65535 vertices with 16-bit indices
-    (each chunk's vertices copied out; all chunks share one position and one uv view).
-    ``uv_float``: texture coordinates as 32-bit floats (what every reader decodes; trimesh
-    reads normalised integers unscaled), else normalised 16-bit. Returns (primitives, node
-    transform)."""
-    p = points * _FLIP
-    # depth first, then x and y of the point moved along its ray to the quantised depth: the
-    # input camera sees every vertex where it was (quantising the three axes alike moved them
-    # by up to ~0.7 px there on a deep scene, bending sharp texture edges)
-    z_lo, z_hi = p[:, 2].min(), p[:, 2].max()
-    z_step = max(z_hi - z_lo, 1e-12) / 65535.0
-    qz = np.clip(np.round((p[:, 2] - z_lo) / z_step), 0, 65535)
-    z = z_lo + qz * z_step
-    ratio = np.divide(z, p[:, 2], out=np.ones_like(z), where=np.abs(p[:, 2]) > 1e-12)
-    p = np.stack([p[:, 0] * ratio, p[:, 1] * ratio, z], 1)
-    lo, hi = p.min(0), p.max(0)
-    lo[2], hi[2] = z_lo, z_lo + 65535.0 * z_step
-    step = np.maximum(hi - lo, 1e-12) / 65535.0
+@dataclass(frozen=True)
+class _PositionGrid:
+    """The 16-bit grid a node's positions are stored on (glTF ``KHR_mesh_quantization``): a
+    stored q (3,) uint16 means the flipped point lo + q * step (the node's translation and
+    scale)."""
+
+    lo: np.ndarray
+    step: np.ndarray
+
+    def transform(self) -> dict:
+        return {"translation": self.lo.tolist(), "scale": self.step.tolist()}
+
+
+def _quantised_nodes(fine: list[np.ndarray], coarse: np.ndarray):
+    """16-bit positions of point sets (camera frame, (N, 3) each) on two grids: the point sets
+    ``fine`` (the mesh, the guard's quads at its cuts) on one grid, ``coarse`` (the guard's
+    border skirt) on a coarser one made of its points. Returns (q of each fine set, the fine
+    grid, q of ``coarse``, m (3,), j (3,)): the coarse grid is lo - j * step, m * step of the
+    fine one (integers m, j: the skirt's node, a child of the guard's, has translation -j and
+    scale m).
+
+    Why: a point two nodes share (where the guard meets a cut's edge, where the skirt meets
+    the border) rounded on two unrelated grids lands on two places up to half a step apart,
+    and a pixel centre in the sliver between stayed clear (web GLB pinholes). So the mesh and
+    the guard's quads share one grid: their shared points are the same stored integers. The
+    skirt reaches a canvas size beyond the border, ~3x the mesh's extent sideways: on the one
+    grid it would round everything 3x coarser (-1 dB against the full mesh). Its grid's points
+    are points of the fine grid, and a point it shares (the border's ring) is stored at its
+    coarse grid point in every node (the fine grid has m steps of margin each side for that).
+    Depth has one grid for all; x and y are moved along each point's ray to the rounded depth,
+    so the input camera sees every vertex where it was (rounding the three axes alike moved
+    them by up to ~0.7 px there on a deep scene)."""
+    flips = [np.asarray(p, np.float64).reshape(-1, 3) * _FLIP for p in fine]
+    pf, pc = np.concatenate(flips), np.asarray(coarse, np.float64).reshape(-1, 3) * _FLIP
+    both = np.concatenate([pf, pc])
+    if len(both) == 0:
+        empty = np.zeros((0, 3), "<u2")
+        return [empty for _ in fine], _PositionGrid(np.zeros(3), np.ones(3)), empty, np.ones(3, np.int64), np.zeros(3, np.int64)
+    z_lo = both[:, 2].min()
+    z_step = max(both[:, 2].max() - z_lo, 1e-12) / 65535.0
+    mf, mc = _along_rays(pf, z_lo, z_step), _along_rays(pc, z_lo, z_step)
+    lo_f, hi_f = (mf.min(0), mf.max(0)) if len(mf) else (mc.min(0), mc.max(0))
+    lo_c, hi_c = (mc.min(0), mc.max(0)) if len(mc) else (lo_f, hi_f)
+    span = np.maximum(np.maximum(hi_f, hi_c) - np.minimum(lo_f, lo_c), 1e-12)
+    span_f = np.maximum(hi_f - lo_f, span / 8192)  # (m stays well below 65535 / 2)
+    m = np.ceil(span / span_f).astype(np.int64) + 1  # coarse steps cover the skirt, after alignment
+    m[2] = 1
+    step = span_f / (65535.0 - 2 * m)
     step[2] = z_step
-    q = np.clip(np.round((p - lo) / step), 0, 65535).astype("<u2")
+    lo = lo_f - m * step
+    lo[2] = z_lo
+    j = np.ceil((lo - lo_c) / step).astype(np.int64)  # the coarse lo: the fine one, j of its steps lower
+    j[2] = 0
+    grid = _PositionGrid(lo, step)
+    qc = np.round((mc - (lo - j * step)) / (m * step)).astype(np.int64)
+    qf = np.round((mf - lo) / step).astype(np.int64)
+    # points the skirt shares: their fine copies go to its grid point
+    _, ids = np.unique(both, axis=0, return_inverse=True)
+    ids = ids.reshape(-1)
+    in_coarse = np.full(ids.max() + 1, -1, np.int64)
+    in_coarse[ids[len(pf):]] = np.arange(len(pc))
+    shared = in_coarse[ids[:len(pf)]]
+    on = shared >= 0
+    qf[on] = qc[shared[on]] * m - j
+    qf = np.clip(qf, 0, 65535).astype("<u2")
+    splits = np.cumsum([len(p) for p in flips])[:-1]
+    return np.split(qf, splits), grid, np.clip(qc, 0, 65535).astype("<u2"), m, j
+
+
+def _beyond(points: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """(N,) bool: ``points`` outside the bounding box of ``inside`` (beyond rounding)."""
+    if len(inside) == 0:
+        return np.ones(len(points), bool)
+    lo, hi = inside.min(0), inside.max(0)
+    tol = 1e-6 * max(float(np.abs(inside).max()), 1e-12)
+    return ((points < lo - tol) | (points > hi + tol)).any(1)
+
+
+def _node_part(vertices: np.ndarray, uv: np.ndarray, faces: np.ndarray):
+    """The vertices, uv and faces (re-indexed) that ``faces`` use."""
+    used, local = np.unique(faces, return_inverse=True)
+    return vertices[used], uv[used], local.reshape(-1, 3)
+
+
+def _along_rays(p: np.ndarray, z_lo: float, z_step: float) -> np.ndarray:
+    """Flipped points ``p`` with depth rounded to the grid's and x, y moved along each point's
+    ray to it: the input camera then sees every vertex where it was (rounding the three axes
+    alike moved them by up to ~0.7 px there on a deep scene, bending sharp texture edges)."""
+    z = z_lo + np.clip(np.round((p[:, 2] - z_lo) / z_step), 0, 65535) * z_step
+    ratio = np.divide(z, p[:, 2], out=np.ones_like(z), where=np.abs(p[:, 2]) > 1e-12)
+    return np.stack([p[:, 0] * ratio, p[:, 1] * ratio, z], 1)
+
+
+def _primitives(buf: _Buffer, q: np.ndarray, uv: np.ndarray, faces: np.ndarray,
+                groups: np.ndarray, uv_float: bool = True) -> list[dict]:
+    """The primitives of one node, in face order: runs of one material (``groups``: 0 bilinear,
+    "photo"; 1 nearest, "photo_nearest": one texel a pixel square), each split into chunks of at most 65535 vertices with 16-bit indices
+    (each chunk's vertices copied out; all chunks share one position and one uv view).
+    ``q`` (V, 3) uint16: the vertices' positions on the node's grid (:func:`_quantised_nodes`).
+    ``uv_float``: texture coordinates as 32-bit floats (what every reader decodes; trimesh
+    reads normalised integers unscaled), else normalised 16-bit."""
     if uv_float:
         uvq, uv_type, uv_bytes = np.asarray(uv, "<f4"), 5126, 8
     else:
@@ -727,10 +800,8 @@ def _primitives(buf: _Buffer, points: np.ndarray, uv: np.ndarray, faces: np.ndar
         tex = buf.accessor(uv_view, uv_type, len(used), "VEC2", byteOffset=uv_bytes * start,
                            **({} if uv_float else {"normalized": True}))
         ind = buf.accessor(buf.view(idx.tobytes(), target=34963), 5123, idx.size, "SCALAR")
-        material, extras = _GROUPS[group]
-        prims.append({"attributes": {"POSITION": pos, "TEXCOORD_0": tex}, "indices": ind, "mode": 4, "material": material,
-                      **({"extras": extras} if extras else {})})
-    return prims, {"translation": lo.tolist(), "scale": step.tolist()}
+        prims.append({"attributes": {"POSITION": pos, "TEXCOORD_0": tex}, "indices": ind, "mode": 4, "material": group})
+    return prims
 
 
 def encode_atlas(atlas: np.ndarray, jpeg_quality: int | None) -> tuple[bytes, str]:
@@ -762,22 +833,32 @@ def web_glb_bytes(geometry: WebGeometry, intrinsics: Intrinsics, paths: dict[str
     main_nearest = np.asarray(geometry.nearest, bool)
     if len(main_nearest) != len(geometry.faces):
         main_nearest = np.zeros(len(geometry.faces), bool)
-    prims, transform = _primitives(buf, geometry.vertices, geometry.uv, geometry.faces,
-                                   main_nearest.astype(np.int64), uv_float)
+    gv, guv, gf = geometry.guard_vertices, geometry.guard_uv, np.asarray(geometry.guard_faces, np.int64)
+    nearest = np.asarray(geometry.guard_nearest, bool)
+    if len(nearest) != len(gf):
+        nearest = np.zeros(len(gf), bool)
+    skirt = _beyond(np.asarray(gv, np.float64), np.asarray(geometry.vertices, np.float64))[gf].any(1)
+    cut_part, skirt_part = _node_part(gv, guv, gf[~skirt]), _node_part(gv, guv, gf[skirt])
+    (q_main, q_cut), grid, q_skirt, m, j = _quantised_nodes([geometry.vertices, cut_part[0]], skirt_part[0])
+    prims = _primitives(buf, q_main, geometry.uv, geometry.faces, main_nearest.astype(np.int64), uv_float)
     meshes.append({"name": "photo3d", "primitives": prims})
-    nodes.append({"name": "photo3d", "mesh": 0, **transform})
-    if len(geometry.guard_faces):
-        nearest = np.asarray(geometry.guard_nearest, bool)
-        if len(nearest) != len(geometry.guard_faces):
-            nearest = np.zeros(len(geometry.guard_faces), bool)
-        strip = np.asarray(geometry.guard_strip, bool)
-        if len(strip) != len(nearest):
-            strip = np.zeros(len(nearest), bool)
-        prims, transform = _primitives(buf, geometry.guard_vertices, geometry.guard_uv, geometry.guard_faces,
-                                       np.where(strip, 2, nearest.astype(np.int64)), uv_float)
-        meshes.append({"name": GUARD_NODE, "primitives": prims})
-        nodes.append({"name": GUARD_NODE, "mesh": 1, "extras": {"photo3d": "hole guard: draw behind everything"},
-                      **transform})
+    nodes.append({"name": "photo3d", "mesh": 0, **grid.transform()})
+    if len(gf):
+        # the guard: its quads at the cuts on the mesh's grid; its border skirt in a child node
+        # (hidden with it) on a coarser grid whose points are the mesh's grid's points
+        guard = {"name": GUARD_NODE, "extras": {"photo3d": "hole guard: draw behind everything"}, **grid.transform()}
+        nodes.append(guard)
+        for part, q, near, name in ((cut_part, q_cut, nearest[~skirt], None), (skirt_part, q_skirt, nearest[skirt], SKIRT_NODE)):
+            if not len(part[2]):
+                continue
+            prims = _primitives(buf, q, part[1], part[2], near.astype(np.int64), uv_float)
+            meshes.append({"name": name or GUARD_NODE, "primitives": prims})
+            if name is None:
+                guard["mesh"] = len(meshes) - 1
+            else:
+                guard["children"] = [len(nodes)]
+                nodes.append({"name": name, "mesh": len(meshes) - 1, "translation": (-j).astype(float).tolist(),
+                              "scale": m.astype(float).tolist()})
     kinds = 2 if main_nearest.any() or (len(geometry.guard_faces) and np.asarray(geometry.guard_nearest, bool).any()) else 1
     centres = np.concatenate([[f.center for f in frames] for frames in paths.values()] or [np.zeros((1, 3))])
     k = intrinsics
@@ -787,8 +868,8 @@ def web_glb_bytes(geometry: WebGeometry, intrinsics: Intrinsics, paths: dict[str
             "axes": "camera frame (x right, y down, z forward) stored as (x, -y, -z)",
             "fps": float(fps),
             # the mesh's uv are affine in the input image per triangle: photo3d's viewer and
-            # renderer interpolate them there (projective texturing); the guard's are not, but
-            # for its primitives whose extras.photo3d.projective is true (its strips)
+            # renderer interpolate them there (projective texturing); the guard's are not (but
+            # for primitives marked extras.photo3d.projective: earlier versions' guard strips)
             "texture": {"projective": True, "nodes": ["photo3d"], "jpeg_quality": jpeg_quality},
             "autoplay": None if autoplay in (None, "none") else (autoplay if autoplay in paths else next(iter(paths), None)),
             "bounds": [centres.min(0).round(6).tolist(), centres.max(0).round(6).tolist()],
@@ -802,7 +883,7 @@ def web_glb_bytes(geometry: WebGeometry, intrinsics: Intrinsics, paths: dict[str
         "extensionsUsed": ["KHR_mesh_quantization", "KHR_materials_unlit"],
         "extensionsRequired": ["KHR_mesh_quantization"],
         "scene": 0,
-        "scenes": [{"nodes": list(range(len(nodes)))}],
+        "scenes": [{"nodes": [i for i, n in enumerate(nodes) if n["name"] != SKIRT_NODE]}],  # roots
         "nodes": nodes,
         "meshes": meshes,
         # material 1 (where the guard has flat grid quads): the same atlas read without filtering
@@ -900,6 +981,25 @@ def _read_accessor(gltf: dict, binary: bytes, index: int) -> np.ndarray:
     return values
 
 
+def _node_transforms(gltf: dict):
+    """(node, scale (3,), translation (3,), in the guard) of every node reachable from the
+    scenes, its ancestors' scales and translations composed (all photo3d writes)."""
+    nodes = gltf.get("nodes", [])
+    roots = [i for scene in gltf.get("scenes", [{"nodes": list(range(len(nodes)))}]) for i in scene.get("nodes", [])]
+    stack = [(i, np.ones(3), np.zeros(3), False) for i in reversed(roots)]
+    out = []
+    while stack:
+        i, scale, translation, in_guard = stack.pop()
+        node = nodes[i]
+        s = np.asarray(node.get("scale", [1, 1, 1]), np.float64)
+        t = np.asarray(node.get("translation", [0, 0, 0]), np.float64)
+        scale, translation = scale * s, translation + scale * t
+        in_guard = in_guard or node.get("name") == GUARD_NODE
+        out.append((node, scale, translation, in_guard))
+        stack.extend((c, scale, translation, in_guard) for c in reversed(node.get("children", [])))
+    return out
+
+
 def read_web_glb(path) -> tuple[RenderMesh, Intrinsics, dict]:
     """What photo3d's renderer draws of a web GLB: (RenderMesh with the textured mesh and the
     hole guard, the input camera, ``asset.extras``). Inverse of :func:`write_web_glb` up to
@@ -912,20 +1012,28 @@ def read_web_glb(path) -> tuple[RenderMesh, Intrinsics, dict]:
     nearest_materials = {i for i, m in enumerate(gltf.get("materials", []))
                          if gltf["samplers"][gltf["textures"][m["pbrMetallicRoughness"]["baseColorTexture"]["index"]]
                                              .get("sampler", 0)].get("magFilter") == 9728}
-    parts = {}
-    for node in gltf["nodes"]:
+    parts: dict[str, list] = {}
+    for node, scale, translation, in_guard in _node_transforms(gltf):
+        if "mesh" not in node:
+            continue
         points, uvs, faces, nearest, projective, offset = [], [], [], [], [], 0
         for prim in gltf["meshes"][node["mesh"]]["primitives"]:
             q = _read_accessor(gltf, binary, prim["attributes"]["POSITION"]).astype(np.float64)
-            points.append((q * node.get("scale", [1, 1, 1]) + node.get("translation", [0, 0, 0])) * _FLIP)
+            points.append((q * scale + translation) * _FLIP)
             uvs.append(_read_accessor(gltf, binary, prim["attributes"]["TEXCOORD_0"]))
             f = _read_accessor(gltf, binary, prim["indices"]).reshape(-1, 3).astype(np.int64) + offset
             faces.append(f)
             nearest.append(np.full(len(f), prim.get("material") in nearest_materials))
             projective.append(np.full(len(f), bool((prim.get("extras") or {}).get("photo3d", {}).get("projective"))))
             offset += len(q)
-        parts[node["name"]] = (np.concatenate(points).astype(np.float32), np.concatenate(uvs).astype(np.float32),
-                               np.concatenate(faces).astype(np.uint32), np.concatenate(nearest), np.concatenate(projective))
+        part = [np.concatenate(points).astype(np.float32), np.concatenate(uvs).astype(np.float32),
+                np.concatenate(faces).astype(np.uint32), np.concatenate(nearest), np.concatenate(projective)]
+        name = GUARD_NODE if in_guard else node["name"]
+        if name in parts:  # the guard's skirt: one part with the guard's quads
+            have = parts[name]
+            part[2] = part[2] + len(have[0])
+            part = [np.concatenate([x, y]) for x, y in zip(have, part)]
+        parts[name] = part
 
     def flat(v, uv, f):  # nearest-sampled strips: the renderer's FlatPart (projective, nearest)
         used, local = np.unique(f, return_inverse=True)

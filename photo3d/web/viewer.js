@@ -52,9 +52,28 @@
   }
 
   // Positions of a primitive in the camera frame: node scale and translation applied, axes flipped.
-  function cameraPositions(gltf, node, accessorIndex) {
+  // Every node reachable from the scene with its ancestors' scales and translations composed
+  // (all photo3d writes: the guard's border skirt is a child of the guard, on its own grid),
+  // and whether it is (in) the hole guard.
+  function sceneNodes(gltf) {
+    const nodes = gltf.json.nodes || [];
+    const scenes = gltf.json.scenes || [{ nodes: nodes.map(function (_, i) { return i; }) }];
+    const out = [];
+    const visit = function (i, s0, t0, guard) {
+      const node = nodes[i], s1 = node.scale || [1, 1, 1], t1 = node.translation || [0, 0, 0];
+      const s = [0, 1, 2].map(function (c) { return s0[c] * s1[c]; });
+      const t = [0, 1, 2].map(function (c) { return t0[c] + s0[c] * t1[c]; });
+      const inGuard = guard || node.name === GUARD;
+      out.push({ node: node, scale: s, translation: t, guard: inGuard });
+      for (const c of node.children || []) visit(c, s, t, inGuard);
+    };
+    for (const scene of scenes) for (const i of scene.nodes || []) visit(i, [1, 1, 1], [0, 0, 0], false);
+    return out;
+  }
+
+  function cameraPositions(gltf, placed, accessorIndex) {
     const p = readAccessor(gltf, accessorIndex, false);
-    const s = node.scale || [1, 1, 1], t = node.translation || [0, 0, 0];
+    const s = placed.scale, t = placed.translation;
     const out = new Float32Array((p.data.length / p.width) * 3);
     for (let i = 0, j = 0; j < out.length; i += p.width, j += 3) {
       out[j] = p.data[i] * s[0] + t[0];
@@ -183,11 +202,11 @@
     const parts = [];
     const lo = [Infinity, Infinity, Infinity], hi = [-Infinity, -Infinity, -Infinity];
     const cache = { images: new Map(), samplers: new Map() };
-    for (const node of gltf.json.nodes) {
+    for (const placed of sceneNodes(gltf)) {
+      const node = placed.node, guard = placed.guard;
       if (node.mesh === undefined) continue;
-      const guard = node.name === GUARD;
       for (const prim of gltf.json.meshes[node.mesh].primitives) {
-        const positions = cameraPositions(gltf, node, prim.attributes.POSITION);
+        const positions = cameraPositions(gltf, placed, prim.attributes.POSITION);
         const material = prim.material !== undefined ? gltf.json.materials[prim.material] : null;
         const texture = prim.attributes.TEXCOORD_0 !== undefined && material
           ? await materialTexture(gl, gltf, material, cache) : null;
