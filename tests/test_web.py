@@ -15,6 +15,7 @@ from photo3d import Photo3D
 from photo3d.cli import main
 from photo3d.io import write_glb
 from photo3d.render import Renderer
+from photo3d.render.simplify import render_mesh
 from photo3d.web.glb import GUARD_NODE, SKIRT_NODE, parse_glb, read_web_glb, write_web_glb
 from scenes import psnr, small_config, square_scene
 
@@ -54,19 +55,24 @@ def test_web_glb_is_quantised_textured_gltf_with_the_guard_node(photo, tmp_path)
         for prim in gltf["meshes"][node["mesh"]]["primitives"]:
             assert gltf["accessors"][prim["indices"]]["componentType"] == 5123  # 16-bit indices
     materials = [{p["material"] for p in gltf["meshes"][n["mesh"]]["primitives"]} for n in gltf["nodes"]]
-    # the merged edge facets and the guard's flat grid quads read one texel a square; the
+    # the merged edge facets and the guard's flat grid quads read one texel a square; the soft
+    # rim (2, 3) is blended from an RGBA atlas of its own; the guard's backing of the rim and the
     # skirt's quads are bilinear 2x2 cells
-    assert materials == [{0, 1}, {1}, {0}]
+    assert materials == [{0, 1, 2, 3}, {0, 1}, {0}]
     main, guard = (gltf["meshes"][n["mesh"]]["primitives"] for n in gltf["nodes"][:2])
-    assert main[0]["material"] == 1 and main[-1]["material"] == 0  # the facets first: they win depth ties
+    assert main[0]["material"] == 1  # the facets first: they win depth ties
+    order = [p["material"] for p in main]
+    assert max(i for i, m in enumerate(order) if m < 2) < min(i for i, m in enumerate(order) if m >= 2)  # rim last
+    assert [m.get("alphaMode", "OPAQUE") for m in gltf["materials"]] == ["OPAQUE", "OPAQUE", "BLEND", "BLEND"]
+    assert [gltf["textures"][m["pbrMetallicRoughness"]["baseColorTexture"]["index"]]["source"]
+            for m in gltf["materials"]] == [0, 0, 1, 1]
     assert not any(p.get("extras") for p in guard)  # the guard's quads unmerged: no strips in it
     for material in gltf["materials"]:
         assert "KHR_materials_unlit" in material["extensions"]
     filters = [gltf["samplers"][gltf["textures"][m["pbrMetallicRoughness"]["baseColorTexture"]["index"]]["sampler"]]["magFilter"]
                for m in gltf["materials"]]
-    assert filters == [9729, 9728]  # linear; nearest
-    assert {t["source"] for t in gltf["textures"]} == {0}  # one image
-    assert gltf["images"][0]["mimeType"] == "image/png"
+    assert filters == [9729, 9728, 9729, 9728]  # linear; nearest (the photo's atlas, then the rim's)
+    assert [i["mimeType"] for i in gltf["images"]] == ["image/png", "image/png"]
     extras = gltf["asset"]["extras"]
     assert extras["image_size"] == [128, 96]
     assert set(extras["photo3d"]["paths"]) == {"circle", "swing", "zoom-in", "dolly-zoom-in"}
@@ -92,9 +98,14 @@ def test_web_glb_renders_like_the_full_mesh_and_is_smaller(photo, tmp_path):
     assert path.stat().st_size < full_glb.stat().st_size
     web, k, _ = read_web_glb(path)
     assert k == photo.intrinsics
-    # the guard as the renderer draws it: its quads one by one (fewer: zero-area ties dropped)
+    # the guard as the renderer draws it: its quads one by one (fewer: zero-area ties dropped),
+    # then the rim's facets opaque; the soft rim blended, as strips and vertex-coloured cells
+    drawn = render_mesh(photo.mesh)
     assert len(web.flat.faces) and not len(web.hole_flat.faces)
-    assert 0 < len(web.hole_faces) <= photo.mesh.guard.num_faces
+    assert photo.mesh.guard.num_faces < len(web.hole_faces) <= len(drawn.hole_faces)
+    assert len(web.blend_flat.faces) and len(web.blend_faces)
+    assert web.blend_colors.shape[1] == 4 and web.blend_flat.texture.shape[2] == 4
+    assert (web.blend_colors[:, 3] < 255).any() and (web.blend_flat.texture[..., 3] < 255).any()
     assert web.tex_projective  # the uv are affine in the input image: read projectively, as the viewer does
     shifted = np.eye(4)
     shifted[:3, 3] = [0.03, -0.02, 0.05]
