@@ -56,22 +56,27 @@ def test_web_glb_is_quantised_textured_gltf_with_the_guard_node(photo, tmp_path)
             assert gltf["accessors"][prim["indices"]]["componentType"] == 5123  # 16-bit indices
     materials = [{p["material"] for p in gltf["meshes"][n["mesh"]]["primitives"]} for n in gltf["nodes"]]
     # the merged edge facets and the guard's flat grid quads read one texel a square; the soft
-    # rim (2, 3) is blended from an RGBA atlas of its own; the guard's backing of the rim and the
+    # rim (2, 3) is blended from an RGBA atlas of its own, backed opaque in the guard (4, 5); the
     # skirt's quads are bilinear 2x2 cells
-    assert materials == [{0, 1, 2, 3}, {0, 1}, {0}]
+    assert materials == [{0, 1, 2, 3}, {1, 4, 5}, {0}]
     main, guard = (gltf["meshes"][n["mesh"]]["primitives"] for n in gltf["nodes"][:2])
     assert main[0]["material"] == 1  # the facets first: they win depth ties
     order = [p["material"] for p in main]
     assert max(i for i, m in enumerate(order) if m < 2) < min(i for i, m in enumerate(order) if m >= 2)  # rim last
-    assert [m.get("alphaMode", "OPAQUE") for m in gltf["materials"]] == ["OPAQUE", "OPAQUE", "BLEND", "BLEND"]
+    assert [m.get("alphaMode", "OPAQUE") for m in gltf["materials"]] == ["OPAQUE", "OPAQUE", "BLEND", "BLEND", "OPAQUE",
+                                                                           "OPAQUE"]
     assert [gltf["textures"][m["pbrMetallicRoughness"]["baseColorTexture"]["index"]]["source"]
-            for m in gltf["materials"]] == [0, 0, 1, 1]
+            for m in gltf["materials"]] == [0, 0, 1, 1, 1, 1]
+    # the guard backs the rim with the rim's own accessors, opaque, after its quads
+    rim = [(p["attributes"]["POSITION"], p["indices"]) for p in main if p["material"] >= 2]
+    backing = [(p["attributes"]["POSITION"], p["indices"]) for p in guard if p["material"] >= 4]
+    assert rim and backing == rim and all(p["material"] >= 4 for p in guard[len(guard) - len(backing):])
     assert not any(p.get("extras") for p in guard)  # the guard's quads unmerged: no strips in it
     for material in gltf["materials"]:
         assert "KHR_materials_unlit" in material["extensions"]
     filters = [gltf["samplers"][gltf["textures"][m["pbrMetallicRoughness"]["baseColorTexture"]["index"]]["sampler"]]["magFilter"]
                for m in gltf["materials"]]
-    assert filters == [9729, 9728, 9729, 9728]  # linear; nearest (the photo's atlas, then the rim's)
+    assert filters == [9729, 9728] * 3  # linear; nearest (the photo's atlas, the rim's blended, the rim's opaque)
     assert [i["mimeType"] for i in gltf["images"]] == ["image/png", "image/png"]
     extras = gltf["asset"]["extras"]
     assert extras["image_size"] == [128, 96]

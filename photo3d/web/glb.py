@@ -541,22 +541,17 @@ def web_geometry(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = None, 
     if len(lost_vc):
         parts.append(_triangle_cells(v.astype(np.float64), rm.colors, f[lost_vc], k))
     main_parts = len(parts)
-    rim_parts, backing = [], None
+    rim_parts = []
     if blend is not None:
         # the soft rim as the renderer draws it: its facets merged into strips of RGBA texels
         # (nearest), the rest (bridges, facets that would not merge) in RGBA 2x2 cells
-        bv, brgba, bf, photo_rgb = blend
+        bv, brgba, bf, _ = blend
         rim_strips, kept = merge_strips(mesh, bv, brgba, bf, motion, max_error_px, offset=0.5, continuous=False,
                                         texture_width=ATLAS_WIDTH)
         if len(rim_strips.faces):
             rim_parts.append(_flat_part(rim_strips))
         if kept.any():
             rim_parts.append(_triangle_cells(bv.astype(np.float64), brgba, bf[kept].astype(np.int64), k))
-        # the rim's facets once more, opaque in the photo's colours, last in the guard (behind
-        # everything): where nothing else lies behind a facet it blends over them, not over the
-        # clear colour (the fringe, after the rim's vertices, lies over the far side's surface)
-        own = (bf < len(photo_rgb)).all(1)
-        backing = (bv[:len(photo_rgb)], photo_rgb, bf[own].astype(np.int64))
     guard_order = []
     if guard:
         # the guard's quads one by one, not merged into strips (as the renderer's): a strip's
@@ -565,10 +560,6 @@ def web_geometry(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = None, 
         # the 16 Middlebury scenes' 46 poses)
         gv, gc, gf = render_mesh_guard(mesh)
         gv, gf = gv.astype(np.float64), gf.astype(np.int64)
-        if backing is not None and len(backing[2]):
-            gf = np.concatenate([gf, backing[2] + len(gv)])
-            gv = np.concatenate([gv, np.asarray(backing[0], np.float64)])
-            gc = np.concatenate([gc, backing[1]])
         if len(gf):
             guard_parts, guard_order = _guard_parts(gv, gc, gf, k)
             parts.extend(guard_parts)
@@ -895,18 +886,25 @@ def web_glb_bytes(geometry: WebGeometry, intrinsics: Intrinsics, paths: dict[str
     main_f = np.concatenate([geometry.faces, np.asarray(geometry.blend_faces, np.int64) + n]).reshape(-1, 3)
     groups = np.concatenate([main_nearest.astype(np.int64), 2 + blend_near.astype(np.int64)])
     (q_main, q_cut), grid, q_skirt, m, j = _quantised_nodes([main_v, cut_part[0]], skirt_part[0])
-    prims = _primitives(buf, q_main, main_uv, main_f, groups, uv_float)
-    meshes.append({"name": "photo3d", "primitives": prims})
+    main_prims = _primitives(buf, q_main, main_uv, main_f, groups, uv_float)
+    meshes.append({"name": "photo3d", "primitives": main_prims})
     nodes.append({"name": "photo3d", "mesh": 0, **grid.transform()})
-    if len(gf):
+    if len(gf) or len(geometry.blend_faces):
         # the guard: its quads at the cuts on the mesh's grid; its border skirt in a child node
         # (hidden with it) on a coarser grid whose points are the mesh's grid's points
         guard = {"name": GUARD_NODE, "extras": {"photo3d": "hole guard: draw behind everything"}, **grid.transform()}
         nodes.append(guard)
+        # the soft rim once more, opaque (materials 4, 5: its atlas's colours, alpha ignored), last
+        # in the guard: where nothing else lies behind the rim it blends over that, not over the
+        # clear colour (as photo3d's renderer). The rim's own accessors: the guard's quads are on
+        # the mesh's grid, so the same stored positions are the same points in both nodes.
+        backing = [{**p, "material": p["material"] + 2} for p in main_prims if p["material"] >= 2]
         for part, q, near, name in ((cut_part, q_cut, nearest[~skirt], None), (skirt_part, q_skirt, nearest[skirt], SKIRT_NODE)):
-            if not len(part[2]):
+            if not len(part[2]) and not (name is None and backing):
                 continue
-            prims = _primitives(buf, q, part[1], part[2], near.astype(np.int64), uv_float)
+            prims = _primitives(buf, q, part[1], part[2], near.astype(np.int64), uv_float) if len(part[2]) else []
+            if name is None:
+                prims += backing
             meshes.append({"name": name or GUARD_NODE, "primitives": prims})
             if name is None:
                 guard["mesh"] = len(meshes) - 1
@@ -917,7 +915,7 @@ def web_glb_bytes(geometry: WebGeometry, intrinsics: Intrinsics, paths: dict[str
     kinds = 2 if main_nearest.any() or (len(geometry.guard_faces) and np.asarray(geometry.guard_nearest, bool).any()) else 1
     rim_view = None
     if len(geometry.blend_faces):  # the soft rim's atlas: PNG (its alpha), small
-        kinds = 4
+        kinds = 6
         rim_view = buf.view(encode_atlas(geometry.rim_atlas, None)[0])
     centres = np.concatenate([[f.center for f in frames] for frames in paths.values()] or [np.zeros((1, 3))])
     k = intrinsics
@@ -946,16 +944,18 @@ def web_glb_bytes(geometry: WebGeometry, intrinsics: Intrinsics, paths: dict[str
         "nodes": nodes,
         "meshes": meshes,
         # material 1 (where the guard has flat grid quads): the same atlas read without filtering;
-        # 2 and 3 (the soft rim): the rim's RGBA atlas, blended, bilinear and without filtering
+        # 2 and 3 (the soft rim): the rim's RGBA atlas, blended, bilinear and without filtering;
+        # 4 and 5: the same, opaque (the rim's backing in the guard)
         "materials": [{"name": name, "pbrMetallicRoughness": {"baseColorTexture": {"index": i},
                        "metallicFactor": 0.0, "roughnessFactor": 1.0}, "doubleSided": True,
-                       **({"alphaMode": "BLEND"} if i >= 2 else {}),
+                       **({"alphaMode": "BLEND"} if i in (2, 3) else {}),
                        "extensions": {"KHR_materials_unlit": {}}}
-                      for i, name in enumerate(("photo", "photo_nearest", "soft_rim", "soft_rim_nearest")[:kinds])],
+                      for i, name in enumerate(("photo", "photo_nearest", "soft_rim", "soft_rim_nearest", "soft_rim_backing",
+                                                "soft_rim_backing_nearest")[:kinds])],
         "samplers": [{"magFilter": f, "minFilter": f, "wrapS": 33071, "wrapT": 33071} for f in (9729, 9728)[:min(kinds, 2)]],
         "images": [{"bufferView": image_view, "mimeType": mime}] + ([{"bufferView": rim_view, "mimeType": "image/png"}]
-                                                                    if kinds == 4 else []),
-        "textures": [{"sampler": i % 2, "source": i // 2} for i in range(kinds)],
+                                                                    if kinds == 6 else []),
+        "textures": [{"sampler": i % 2, "source": min(i // 2, 1)} for i in range(kinds)],
         "buffers": [{"byteLength": buf.length}],
         "bufferViews": buf.views,
         "accessors": buf.accessors,
@@ -1082,11 +1082,13 @@ def read_web_glb(path) -> tuple[RenderMesh, Intrinsics, dict]:
                          if gltf["samplers"][gltf["textures"][m["pbrMetallicRoughness"]["baseColorTexture"]["index"]]
                                              .get("sampler", 0)].get("magFilter") == 9728}
     blend_materials = {i for i, m in enumerate(materials) if m.get("alphaMode") == "BLEND"}
+    source = [gltf["textures"][m["pbrMetallicRoughness"]["baseColorTexture"]["index"]]["source"] for m in materials]
+    images = {i: atlas if i == 0 else image(i) for i in sorted(set(source) | {0})}
     parts: dict[str, list] = {}
     for node, scale, translation, in_guard in _node_transforms(gltf):
         if "mesh" not in node:
             continue
-        points, uvs, faces, nearest, projective, blended, offset = [], [], [], [], [], [], 0
+        points, uvs, faces, nearest, projective, blended, sources, offset = [], [], [], [], [], [], [], 0
         for prim in gltf["meshes"][node["mesh"]]["primitives"]:
             q = _read_accessor(gltf, binary, prim["attributes"]["POSITION"]).astype(np.float64)
             points.append((q * scale + translation) * _FLIP)
@@ -1096,10 +1098,11 @@ def read_web_glb(path) -> tuple[RenderMesh, Intrinsics, dict]:
             nearest.append(np.full(len(f), prim.get("material") in nearest_materials))
             projective.append(np.full(len(f), bool((prim.get("extras") or {}).get("photo3d", {}).get("projective"))))
             blended.append(np.full(len(f), prim.get("material") in blend_materials))
+            sources.append(np.full(len(f), source[prim["material"]] if "material" in prim else 0))
             offset += len(q)
         part = [np.concatenate(points).astype(np.float32), np.concatenate(uvs).astype(np.float32),
                 np.concatenate(faces).astype(np.uint32), np.concatenate(nearest), np.concatenate(projective),
-                np.concatenate(blended)]
+                np.concatenate(blended), np.concatenate(sources)]
         name = GUARD_NODE if in_guard else node["name"]
         if name in parts:  # the guard's skirt: one part with the guard's quads
             have = parts[name]
@@ -1119,15 +1122,14 @@ def read_web_glb(path) -> tuple[RenderMesh, Intrinsics, dict]:
         ty = np.clip(np.floor(corner_uv[..., 1] * h), 0, h - 1).astype(int)
         return texture[ty, tx].reshape(-1, texture.shape[2])
 
-    v, uv, f, near, _, blended = parts["photo3d"]
+    v, uv, f, near, _, blended, _ = parts["photo3d"]
     mine = ~blended
     out = RenderMesh(np.zeros((0, 3), np.float32), np.zeros((0, 3), np.uint8), np.zeros((0, 3), np.uint32),
                      v, uv, f[mine & ~near], atlas)
     if (mine & near).any():
         out.flat = flat(v, uv, f[mine & near])
     if blended.any():  # the soft rim: strips (nearest) and vertex colours from the rim atlas's texels
-        rim = image(gltf["textures"][materials[min(blend_materials)]["pbrMetallicRoughness"]["baseColorTexture"]
-                                     ["index"]]["source"])
+        rim = images[source[min(blend_materials)]]
         if (blended & near).any():
             out.blend_flat = flat(v, uv, f[blended & near], rim)
         cells = f[blended & ~near]
@@ -1140,12 +1142,15 @@ def read_web_glb(path) -> tuple[RenderMesh, Intrinsics, dict]:
         # vertex colours: each triangle gets its own three vertices, coloured by the texel under
         # each (bilinear cells: texel centres) or, read without filtering, by the one texel under
         # its centre
-        gv, guv, gf, near, strip, _ = parts[GUARD_NODE]
+        gv, guv, gf, near, strip, _, src = parts[GUARD_NODE]
         if strip.any():
             out.hole_flat = flat(gv, guv, gf[strip])
-        gf, near = gf[~strip], near[~strip]
+        gf, near, src = gf[~strip], near[~strip], src[~strip]
         out.hole_vertices = gv[gf].reshape(-1, 3)
-        out.hole_colors = texel_colors(atlas, guv, gf, near)
+        colors = np.zeros((len(gf), 3, 3), np.uint8)
+        for i in np.unique(src):  # the guard's own atlas; the rim's backing reads the rim's (its RGB)
+            colors[src == i] = texel_colors(images[i], guv, gf[src == i], near[src == i])[:, :3].reshape(-1, 3, 3)
+        out.hole_colors = colors.reshape(-1, 3)
         out.hole_faces = np.arange(3 * len(gf), dtype=np.uint32).reshape(-1, 3)
     extras = gltf["asset"].get("extras", {})
     k = Intrinsics(float(extras["fx"]), float(extras["fy"]), float(extras["cx"]), float(extras["cy"]),
