@@ -33,6 +33,12 @@ What :func:`write_web_glb` writes (valid glTF 2.0 + ``KHR_mesh_quantization`` +
   translation; texture coordinates as 32-bit floats (normalised 16-bit ones were 4 bytes a
   vertex smaller, but trimesh reads them unscaled); 16-bit indices, each node
   split into primitives of at most 65535 vertices (views shared, accessors offset).
+* Soft rim (``Mesh.soft``), as photo3d's renderer draws it: the mesh in its soft colours, the
+  rim's facets and the outer fringe as the mesh node's last primitives, blended
+  (``alphaMode: BLEND``, materials ``soft_rim`` / ``soft_rim_nearest``) from an RGBA atlas of
+  their own (the second image, PNG: strips of RGBA texels read without filtering, the rest in
+  2x2 cells); the guard backs them with the same accessors, opaque (``soft_rim_backing*``),
+  after its own quads, so that where nothing else lies behind the rim it blends over that.
 * Node 0 (``photo3d``) is the layered mesh; node 1 (``photo3d_hole_guard``) the hole guard
   (:mod:`photo3d.core.guard`) at its true place: stretched across the cuts and continuing the
   border, so that it stays attached to both sides from every camera. photo3d's renderer and
