@@ -33,6 +33,12 @@ What :func:`write_web_glb` writes (valid glTF 2.0 + ``KHR_mesh_quantization`` +
   translation; texture coordinates as 32-bit floats (normalised 16-bit ones were 4 bytes a
   vertex smaller, but trimesh reads them unscaled); 16-bit indices, each node
   split into primitives of at most 65535 vertices (views shared, accessors offset).
+* Soft rim (``Mesh.soft``), as photo3d's renderer draws it: the mesh in its soft colours, the
+  rim's facets and the outer fringe as the mesh node's last primitives, blended
+  (``alphaMode: BLEND``, materials ``soft_rim`` / ``soft_rim_nearest``) from an RGBA atlas of
+  their own (the second image, PNG: strips of RGBA texels read without filtering, the rest in
+  2x2 cells); the guard backs them with the same accessors, opaque (``soft_rim_backing*``),
+  after its own quads, so that where nothing else lies behind the rim it blends over that.
 * Node 0 (``photo3d``) is the layered mesh; node 1 (``photo3d_hole_guard``) the hole guard
   (:mod:`photo3d.core.guard`) at its true place: stretched across the cuts and continuing the
   border, so that it stays attached to both sides from every camera. photo3d's renderer and
@@ -62,7 +68,7 @@ from ..core.data import Intrinsics, Mesh, MeshTexture
 from ..errors import Photo3DError
 from ..io import atomic_write, srgb_to_linear  # noqa: F401  (srgb_to_linear: see read side)
 from ..render.simplify import (FlatPart, RenderMesh, disparity_tolerance, merge_strips, render_mesh,
-                               simplify_grid_mesh, without_zero_area_faces)
+                               simplify_grid_mesh, split_soft_rim, without_zero_area_faces)
 
 log = logging.getLogger("photo3d")
 
@@ -84,7 +90,9 @@ class WebGeometry:
     texel (nearest sampling, a flat quad of the pixel grid) rather than bilinearly. atlas
     (H, ATLAS_WIDTH, 3) uint8 RGB (sRGB). nearest (F,) bool: a face of the merged edge facets
     (strips of flat pixel squares, one texel per square, nearest sampling; the main part's first
-    faces).
+    faces). blend_vertices, blend_uv, blend_faces, blend_nearest: the soft rim (the rim's
+    facets and the outer fringe), drawn blended after everything else, its uv in ``rim_atlas``
+    (H2, ATLAS_WIDTH, 4) uint8 RGBA (straight alpha); empty and None without one.
     """
 
     vertices: np.ndarray
@@ -96,6 +104,11 @@ class WebGeometry:
     atlas: np.ndarray
     guard_nearest: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, bool))
     nearest: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, bool))
+    blend_vertices: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 3)))
+    blend_uv: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 2)))
+    blend_faces: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 3), np.int64))
+    blend_nearest: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, bool))
+    rim_atlas: np.ndarray | None = None
 
 
 def default_path_frames(mesh: Mesh, num_frames: int = 240) -> dict[str, list[CameraFrame]]:
@@ -157,7 +170,7 @@ def _triangle_cells(vertices: np.ndarray, colors: np.ndarray, faces: np.ndarray,
     singles = np.nonzero(single)[0]
     m, s = len(first), len(singles)
     x0, y0, used_rows = _cell_rows(m + s, 2, 2)
-    block = np.zeros((used_rows, ATLAS_WIDTH, 3), np.uint8)
+    block = np.zeros((used_rows, ATLAS_WIDTH, colors.shape[1]), np.uint8)  # RGB, or RGBA for the soft rim
     # pairs: a = far corner of the first, p, q its edge, d = far corner of the second
     a, pp, qq, d = far[first], p[first], q[first], far[second]
     xs, ys = x0[:m], y0[:m]
@@ -171,7 +184,7 @@ def _triangle_cells(vertices: np.ndarray, colors: np.ndarray, faces: np.ndarray,
     out_faces[first] = base + [0, 1, 2]
     out_faces[second] = base + [3, 2, 1]
     # singles
-    c = colors[faces[singles]].astype(np.int32)  # (S, 3, 3)
+    c = colors[faces[singles]].astype(np.int32)  # (S, 3, channels)
     xs, ys = x0[m:], y0[m:]
     block[ys, xs], block[ys, xs + 1], block[ys + 1, xs] = c[:, 0], c[:, 1], c[:, 2]
     block[ys + 1, xs + 1] = np.clip(c[:, 1] + c[:, 2] - c[:, 0], 0, 255)
@@ -428,13 +441,13 @@ def _flat_part(flat: FlatPart):
     if w > ATLAS_WIDTH:  # a strip folded at the atlas's width would read past it
         raise ValueError(f"web GLB: strip texture {w} texels wide, over the atlas's {ATLAS_WIDTH}")
     texel = np.round(flat.uv.astype(np.float64) * [w, h]).astype(np.int64)  # texel corners
-    block = np.zeros((h, ATLAS_WIDTH, 3), np.uint8)
-    block[:, :w] = tex[..., :3]
+    block = np.zeros((h, ATLAS_WIDTH, tex.shape[2]), np.uint8)  # RGB, or RGBA for the soft rim
+    block[:, :w] = tex
     return flat.vertices.astype(np.float64), texel, block, flat.faces.astype(np.int64), True
 
 
 def web_geometry(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = None, max_error_px: float = 0.5,
-                 simplify: bool = True, guard: bool = True, strips: bool = True) -> WebGeometry:
+                 simplify: bool = True, guard: bool = True, strips: bool = True, soft: bool = True) -> WebGeometry:
     """The simplified, fully textured form of ``mesh`` and its hole guard (see module doc).
 
     Args:
@@ -445,13 +458,20 @@ def web_geometry(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = None, 
         strips: merge runs of edge facets into strips of up to 64
             pixel squares (:func:`photo3d.render.simplify.merge_flat_squares`, as the renderer
             does), read with nearest sampling (only with ``simplify``).
+        soft: the soft rim (``Mesh.soft``: the rim's facets and the outer fringe) blended, as
+            photo3d's renderer draws it (only with ``simplify`` and ``strips``): the mesh in its
+            soft colours, the rim's faces in ``blend_*`` (an RGBA atlas of their own), their
+            opaque photo colours last in the guard; else the photo's colours, opaque.
     """
     paths = default_path_frames(mesh) if paths is None else paths
     k = mesh.intrinsics
     facet_strips = None
     strips = strips and simplify
+    blend = None
     if simplify:
         mesh = without_zero_area_faces(mesh)  # the facets' ties: nothing to draw
+        if soft and strips:
+            mesh, blend = split_soft_rim(mesh)
         motion = motion_extent(paths)
         allowed = disparity_tolerance(mesh, max_error_px, *motion)
         # the guard's quads meet the mesh's edges: a patch keeps the vertices they use (as the
@@ -527,6 +547,17 @@ def web_geometry(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = None, 
     if len(lost_vc):
         parts.append(_triangle_cells(v.astype(np.float64), rm.colors, f[lost_vc], k))
     main_parts = len(parts)
+    rim_parts = []
+    if blend is not None:
+        # the soft rim as the renderer draws it: its facets merged into strips of RGBA texels
+        # (nearest), the rest (bridges, facets that would not merge) in RGBA 2x2 cells
+        bv, brgba, bf, _ = blend
+        rim_strips, kept = merge_strips(mesh, bv, brgba, bf, motion, max_error_px, offset=0.5, continuous=False,
+                                        texture_width=ATLAS_WIDTH)
+        if len(rim_strips.faces):
+            rim_parts.append(_flat_part(rim_strips))
+        if kept.any():
+            rim_parts.append(_triangle_cells(bv.astype(np.float64), brgba, bf[kept].astype(np.int64), k))
     guard_order = []
     if guard:
         # the guard's quads one by one, not merged into strips (as the renderer's): a strip's
@@ -534,20 +565,22 @@ def web_geometry(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = None, 
         # it, no longer meets the mesh's edge once rounded to 16 bits (a clear pixel in 5 of
         # the 16 Middlebury scenes' 46 poses)
         gv, gc, gf = render_mesh_guard(mesh)
+        gv, gf = gv.astype(np.float64), gf.astype(np.int64)
         if len(gf):
-            guard_parts, guard_order = _guard_parts(gv.astype(np.float64), gc, gf.astype(np.int64), k)
+            guard_parts, guard_order = _guard_parts(gv, gc, gf, k)
             parts.extend(guard_parts)
     # stack the blocks; texel -> uv
-    tops = np.cumsum([0] + [p[2].shape[0] for p in parts])
     atlas = np.concatenate([p[2] for p in parts])
-    size = np.array([atlas.shape[1], atlas.shape[0]], np.float64)
+    rim_atlas = np.concatenate([p[2] for p in rim_parts]) if rim_parts else None
 
-    def join(items, first):
+    def join(items, blocks_atlas):
+        tops = np.cumsum([0] + [p[2].shape[0] for p in items])
+        size = np.array([blocks_atlas.shape[1], blocks_atlas.shape[0]], np.float64) if len(items) else np.ones(2)
         verts, uvs, faces, near, offset = [], [], [], [], 0
         for i, (pv, pt, _, pf, *rest) in enumerate(items):
             centre = 0.0 if rest and rest[0] else 0.5  # nearest cells: uv at texel corners
             verts.append(pv)
-            uvs.append((np.asarray(pt, np.float64) + [0, tops[first + i]] + centre) / size)
+            uvs.append((np.asarray(pt, np.float64) + [0, tops[i]] + centre) / size)
             faces.append(pf + offset)
             near.append(np.full(len(pf), bool(rest and rest[0])))
             offset += len(pv)
@@ -555,13 +588,23 @@ def web_geometry(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = None, 
             return np.zeros((0, 3)), np.zeros((0, 2)), np.zeros((0, 3), np.int64), np.zeros(0, bool)
         return np.concatenate(verts), np.concatenate(uvs), np.concatenate(faces), np.concatenate(near)
 
-    vertices, uv, faces, main_nearest = join(parts[:main_parts], 0)
-    guard_v, guard_uv, guard_faces, nearest = join(parts[main_parts:], main_parts)
+    # the main atlas holds the mesh's parts first, then the guard's (their rows: ``tops``)
+    vertices, uv, faces, main_nearest = join(parts, atlas)
+    n_main_faces = sum(len(p[3]) for p in parts[:main_parts])
+    n_main_vertices = sum(len(p[0]) for p in parts[:main_parts])
+    guard_v, guard_uv = vertices[n_main_vertices:], uv[n_main_vertices:]
+    guard_faces, nearest = faces[n_main_faces:] - n_main_vertices, main_nearest[n_main_faces:]
+    vertices, uv, faces, main_nearest = (vertices[:n_main_vertices], uv[:n_main_vertices], faces[:n_main_faces],
+                                         main_nearest[:n_main_faces])
     if len(guard_order):  # back to the guard's drawing order
         inverse = np.empty_like(guard_order)
         inverse[guard_order] = np.arange(len(guard_order))
         guard_faces, nearest = guard_faces[inverse], nearest[inverse]
-    return WebGeometry(vertices, uv, faces, guard_v, guard_uv, guard_faces, atlas, nearest, main_nearest)
+    out = WebGeometry(vertices, uv, faces, guard_v, guard_uv, guard_faces, atlas, nearest, main_nearest)
+    if rim_atlas is not None:
+        out.blend_vertices, out.blend_uv, out.blend_faces, out.blend_nearest = join(rim_parts, rim_atlas)
+        out.rim_atlas = rim_atlas
+    return out
 
 
 def _guard_parts(vertices: np.ndarray, colors: np.ndarray, faces: np.ndarray, k: Intrinsics):
@@ -609,7 +652,7 @@ def simplified_mesh(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = Non
     vertex moves by more than ``max_error_px`` pixels at the most extreme camera of ``paths``),
     as one textured Mesh (``Mesh.texture``: the atlas at full resolution) for mesh files; its
     vertex colours are the texels under its vertices. Without the hole guard."""
-    geometry = web_geometry(mesh, paths, max_error_px, guard=False, strips=False)  # mesh files: bilinear only
+    geometry = web_geometry(mesh, paths, max_error_px, guard=False, strips=False, soft=False)  # mesh files: bilinear, opaque
     atlas = geometry.atlas
     texel = np.round(geometry.uv * [atlas.shape[1], atlas.shape[0]] - 0.5).astype(np.int64)
     texel = np.clip(texel, 0, [atlas.shape[1] - 1, atlas.shape[0] - 1])
@@ -805,9 +848,10 @@ def _primitives(buf: _Buffer, q: np.ndarray, uv: np.ndarray, faces: np.ndarray,
 
 
 def encode_atlas(atlas: np.ndarray, jpeg_quality: int | None) -> tuple[bytes, str]:
-    """(file bytes, MIME type) of the RGB atlas: PNG (lossless) when ``jpeg_quality`` is None,
-    else JPEG at that quality with full-resolution chroma (4:4:4: the cells are 2 texels wide)."""
-    bgr = np.ascontiguousarray(atlas[..., ::-1])
+    """(file bytes, MIME type) of the RGB (or RGBA, PNG only) atlas: PNG (lossless) when
+    ``jpeg_quality`` is None, else JPEG at that quality with full-resolution chroma (4:4:4: the
+    cells are 2 texels wide)."""
+    bgr = np.ascontiguousarray(atlas[..., [2, 1, 0, 3][:atlas.shape[2]]])
     if jpeg_quality is None:
         ok, data = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, 9,  # filtered: ~2.5 % smaller here
                                               cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_FILTERED])
@@ -837,21 +881,36 @@ def web_glb_bytes(geometry: WebGeometry, intrinsics: Intrinsics, paths: dict[str
     nearest = np.asarray(geometry.guard_nearest, bool)
     if len(nearest) != len(gf):
         nearest = np.zeros(len(gf), bool)
-    skirt = _beyond(np.asarray(gv, np.float64), np.asarray(geometry.vertices, np.float64))[gf].any(1)
+    skirt = _beyond(np.asarray(gv, np.float64), np.asarray(geometry.vertices, np.float64))[gf].any(1) if len(gf) \
+        else np.zeros(0, bool)
     cut_part, skirt_part = _node_part(gv, guv, gf[~skirt]), _node_part(gv, guv, gf[skirt])
-    (q_main, q_cut), grid, q_skirt, m, j = _quantised_nodes([geometry.vertices, cut_part[0]], skirt_part[0])
-    prims = _primitives(buf, q_main, geometry.uv, geometry.faces, main_nearest.astype(np.int64), uv_float)
-    meshes.append({"name": "photo3d", "primitives": prims})
+    # the mesh node: the mesh (materials 0, 1), then the soft rim (2, 3: blended, the rim atlas)
+    n = len(geometry.vertices)
+    blend_near = np.asarray(geometry.blend_nearest, bool)
+    main_v = np.concatenate([geometry.vertices, geometry.blend_vertices]).reshape(-1, 3)
+    main_uv = np.concatenate([geometry.uv, geometry.blend_uv]).reshape(-1, 2)
+    main_f = np.concatenate([geometry.faces, np.asarray(geometry.blend_faces, np.int64) + n]).reshape(-1, 3)
+    groups = np.concatenate([main_nearest.astype(np.int64), 2 + blend_near.astype(np.int64)])
+    (q_main, q_cut), grid, q_skirt, m, j = _quantised_nodes([main_v, cut_part[0]], skirt_part[0])
+    main_prims = _primitives(buf, q_main, main_uv, main_f, groups, uv_float)
+    meshes.append({"name": "photo3d", "primitives": main_prims})
     nodes.append({"name": "photo3d", "mesh": 0, **grid.transform()})
-    if len(gf):
+    if len(gf) or len(geometry.blend_faces):
         # the guard: its quads at the cuts on the mesh's grid; its border skirt in a child node
         # (hidden with it) on a coarser grid whose points are the mesh's grid's points
         guard = {"name": GUARD_NODE, "extras": {"photo3d": "hole guard: draw behind everything"}, **grid.transform()}
         nodes.append(guard)
+        # the soft rim once more, opaque (materials 4, 5: its atlas's colours, alpha ignored), last
+        # in the guard: where nothing else lies behind the rim it blends over that, not over the
+        # clear colour (as photo3d's renderer). The rim's own accessors: the guard's quads are on
+        # the mesh's grid, so the same stored positions are the same points in both nodes.
+        backing = [{**p, "material": p["material"] + 2} for p in main_prims if p["material"] >= 2]
         for part, q, near, name in ((cut_part, q_cut, nearest[~skirt], None), (skirt_part, q_skirt, nearest[skirt], SKIRT_NODE)):
-            if not len(part[2]):
+            if not len(part[2]) and not (name is None and backing):
                 continue
-            prims = _primitives(buf, q, part[1], part[2], near.astype(np.int64), uv_float)
+            prims = _primitives(buf, q, part[1], part[2], near.astype(np.int64), uv_float) if len(part[2]) else []
+            if name is None:
+                prims += backing
             meshes.append({"name": name or GUARD_NODE, "primitives": prims})
             if name is None:
                 guard["mesh"] = len(meshes) - 1
@@ -860,6 +919,10 @@ def web_glb_bytes(geometry: WebGeometry, intrinsics: Intrinsics, paths: dict[str
                 nodes.append({"name": name, "mesh": len(meshes) - 1, "translation": (-j).astype(float).tolist(),
                               "scale": m.astype(float).tolist()})
     kinds = 2 if main_nearest.any() or (len(geometry.guard_faces) and np.asarray(geometry.guard_nearest, bool).any()) else 1
+    rim_view = None
+    if len(geometry.blend_faces):  # the soft rim's atlas: PNG (its alpha), small
+        kinds = 6
+        rim_view = buf.view(encode_atlas(geometry.rim_atlas, None)[0])
     centres = np.concatenate([[f.center for f in frames] for frames in paths.values()] or [np.zeros((1, 3))])
     k = intrinsics
     extras = {
@@ -886,13 +949,19 @@ def web_glb_bytes(geometry: WebGeometry, intrinsics: Intrinsics, paths: dict[str
         "scenes": [{"nodes": [i for i, n in enumerate(nodes) if n["name"] != SKIRT_NODE]}],  # roots
         "nodes": nodes,
         "meshes": meshes,
-        # material 1 (where the guard has flat grid quads): the same atlas read without filtering
+        # material 1 (where the guard has flat grid quads): the same atlas read without filtering;
+        # 2 and 3 (the soft rim): the rim's RGBA atlas, blended, bilinear and without filtering;
+        # 4 and 5: the same, opaque (the rim's backing in the guard)
         "materials": [{"name": name, "pbrMetallicRoughness": {"baseColorTexture": {"index": i},
                        "metallicFactor": 0.0, "roughnessFactor": 1.0}, "doubleSided": True,
-                       "extensions": {"KHR_materials_unlit": {}}} for i, name in enumerate(("photo", "photo_nearest")[:kinds])],
-        "samplers": [{"magFilter": f, "minFilter": f, "wrapS": 33071, "wrapT": 33071} for f in (9729, 9728)[:kinds]],
-        "images": [{"bufferView": image_view, "mimeType": mime}],
-        "textures": [{"sampler": i, "source": 0} for i in range(kinds)],
+                       **({"alphaMode": "BLEND"} if i in (2, 3) else {}),
+                       "extensions": {"KHR_materials_unlit": {}}}
+                      for i, name in enumerate(("photo", "photo_nearest", "soft_rim", "soft_rim_nearest", "soft_rim_backing",
+                                                "soft_rim_backing_nearest")[:kinds])],
+        "samplers": [{"magFilter": f, "minFilter": f, "wrapS": 33071, "wrapT": 33071} for f in (9729, 9728)[:min(kinds, 2)]],
+        "images": [{"bufferView": image_view, "mimeType": mime}] + ([{"bufferView": rim_view, "mimeType": "image/png"}]
+                                                                    if kinds == 6 else []),
+        "textures": [{"sampler": i % 2, "source": min(i // 2, 1)} for i in range(kinds)],
         "buffers": [{"byteLength": buf.length}],
         "bufferViews": buf.views,
         "accessors": buf.accessors,
@@ -1005,18 +1074,27 @@ def read_web_glb(path) -> tuple[RenderMesh, Intrinsics, dict]:
     hole guard, the input camera, ``asset.extras``). Inverse of :func:`write_web_glb` up to
     quantisation; lets photo3d render exactly what the web viewer shows."""
     gltf, binary = parse_glb(Path(path).read_bytes())
-    image = gltf["images"][0]
-    view = gltf["bufferViews"][image["bufferView"]]
-    png = np.frombuffer(binary, np.uint8, count=view["byteLength"], offset=view.get("byteOffset", 0))
-    atlas = cv2.imdecode(png, cv2.IMREAD_COLOR)[..., ::-1].copy()
-    nearest_materials = {i for i, m in enumerate(gltf.get("materials", []))
+
+    def image(index: int) -> np.ndarray:  # RGB, or RGBA (the soft rim's atlas)
+        view = gltf["bufferViews"][gltf["images"][index]["bufferView"]]
+        data = np.frombuffer(binary, np.uint8, count=view["byteLength"], offset=view.get("byteOffset", 0))
+        decoded = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+        decoded = decoded[..., None].repeat(3, 2) if decoded.ndim == 2 else decoded
+        return np.ascontiguousarray(decoded[..., [2, 1, 0, 3][:decoded.shape[2]]])
+
+    atlas = image(0)[..., :3]
+    materials = gltf.get("materials", [])
+    nearest_materials = {i for i, m in enumerate(materials)
                          if gltf["samplers"][gltf["textures"][m["pbrMetallicRoughness"]["baseColorTexture"]["index"]]
                                              .get("sampler", 0)].get("magFilter") == 9728}
+    blend_materials = {i for i, m in enumerate(materials) if m.get("alphaMode") == "BLEND"}
+    source = [gltf["textures"][m["pbrMetallicRoughness"]["baseColorTexture"]["index"]]["source"] for m in materials]
+    images = {i: atlas if i == 0 else image(i) for i in sorted(set(source) | {0})}
     parts: dict[str, list] = {}
     for node, scale, translation, in_guard in _node_transforms(gltf):
         if "mesh" not in node:
             continue
-        points, uvs, faces, nearest, projective, offset = [], [], [], [], [], 0
+        points, uvs, faces, nearest, projective, blended, sources, offset = [], [], [], [], [], [], [], 0
         for prim in gltf["meshes"][node["mesh"]]["primitives"]:
             q = _read_accessor(gltf, binary, prim["attributes"]["POSITION"]).astype(np.float64)
             points.append((q * scale + translation) * _FLIP)
@@ -1025,9 +1103,12 @@ def read_web_glb(path) -> tuple[RenderMesh, Intrinsics, dict]:
             faces.append(f)
             nearest.append(np.full(len(f), prim.get("material") in nearest_materials))
             projective.append(np.full(len(f), bool((prim.get("extras") or {}).get("photo3d", {}).get("projective"))))
+            blended.append(np.full(len(f), prim.get("material") in blend_materials))
+            sources.append(np.full(len(f), source[prim["material"]] if "material" in prim else 0))
             offset += len(q)
         part = [np.concatenate(points).astype(np.float32), np.concatenate(uvs).astype(np.float32),
-                np.concatenate(faces).astype(np.uint32), np.concatenate(nearest), np.concatenate(projective)]
+                np.concatenate(faces).astype(np.uint32), np.concatenate(nearest), np.concatenate(projective),
+                np.concatenate(blended), np.concatenate(sources)]
         name = GUARD_NODE if in_guard else node["name"]
         if name in parts:  # the guard's skirt: one part with the guard's quads
             have = parts[name]
@@ -1035,32 +1116,47 @@ def read_web_glb(path) -> tuple[RenderMesh, Intrinsics, dict]:
             part = [np.concatenate([x, y]) for x, y in zip(have, part)]
         parts[name] = part
 
-    def flat(v, uv, f):  # nearest-sampled strips: the renderer's FlatPart (projective, nearest)
+    def flat(v, uv, f, texture=atlas):  # nearest-sampled strips: the renderer's FlatPart (projective, nearest)
         used, local = np.unique(f, return_inverse=True)
-        return FlatPart(v[used], uv[used], local.reshape(-1, 3).astype(np.uint32), atlas)
+        return FlatPart(v[used], uv[used], local.reshape(-1, 3).astype(np.uint32), texture)
 
-    v, uv, f, near, _ = parts["photo3d"]
+    def texel_colors(texture, uv, f, near):  # each corner's texel (read without filtering: the centre's)
+        h, w = texture.shape[:2]
+        corner_uv = uv[f].astype(np.float64)  # (K, 3, 2)
+        corner_uv[near] = corner_uv[near].mean(1, keepdims=True)
+        tx = np.clip(np.floor(corner_uv[..., 0] * w), 0, w - 1).astype(int)
+        ty = np.clip(np.floor(corner_uv[..., 1] * h), 0, h - 1).astype(int)
+        return texture[ty, tx].reshape(-1, texture.shape[2])
+
+    v, uv, f, near, _, blended, _ = parts["photo3d"]
+    mine = ~blended
     out = RenderMesh(np.zeros((0, 3), np.float32), np.zeros((0, 3), np.uint8), np.zeros((0, 3), np.uint32),
-                     v, uv, f[~near], atlas)
-    if near.any():
-        out.flat = flat(v, uv, f[near])
+                     v, uv, f[mine & ~near], atlas)
+    if (mine & near).any():
+        out.flat = flat(v, uv, f[mine & near])
+    if blended.any():  # the soft rim: strips (nearest) and vertex colours from the rim atlas's texels
+        rim = images[source[min(blend_materials)]]
+        if (blended & near).any():
+            out.blend_flat = flat(v, uv, f[blended & near], rim)
+        cells = f[blended & ~near]
+        out.blend_vertices = v[cells].reshape(-1, 3)
+        out.blend_colors = texel_colors(rim, uv, cells, np.zeros(len(cells), bool)).astype(np.uint8)
+        out.blend_faces = np.arange(3 * len(cells), dtype=np.uint32).reshape(-1, 3)
     out.tex_projective = bool(gltf["asset"].get("extras", {}).get("photo3d", {}).get("texture", {}).get("projective"))
     if GUARD_NODE in parts:
         # the renderer draws the guard's strips first (as for the full mesh), then the rest with
         # vertex colours: each triangle gets its own three vertices, coloured by the texel under
         # each (bilinear cells: texel centres) or, read without filtering, by the one texel under
         # its centre
-        gv, guv, gf, near, strip = parts[GUARD_NODE]
+        gv, guv, gf, near, strip, _, src = parts[GUARD_NODE]
         if strip.any():
             out.hole_flat = flat(gv, guv, gf[strip])
-        gf, near = gf[~strip], near[~strip]
-        h, w = atlas.shape[:2]
-        corner_uv = guv[gf].astype(np.float64)  # (K, 3, 2)
-        corner_uv[near] = corner_uv[near].mean(1, keepdims=True)
-        tx = np.clip(np.floor(corner_uv[..., 0] * w), 0, w - 1).astype(int)
-        ty = np.clip(np.floor(corner_uv[..., 1] * h), 0, h - 1).astype(int)
+        gf, near, src = gf[~strip], near[~strip], src[~strip]
         out.hole_vertices = gv[gf].reshape(-1, 3)
-        out.hole_colors = atlas[ty, tx].reshape(-1, 3)
+        colors = np.zeros((len(gf), 3, 3), np.uint8)
+        for i in np.unique(src):  # the guard's own atlas; the rim's backing reads the rim's (its RGB)
+            colors[src == i] = texel_colors(images[i], guv, gf[src == i], near[src == i])[:, :3].reshape(-1, 3, 3)
+        out.hole_colors = colors.reshape(-1, 3)
         out.hole_faces = np.arange(3 * len(gf), dtype=np.uint32).reshape(-1, 3)
     extras = gltf["asset"].get("extras", {})
     k = Intrinsics(float(extras["fx"]), float(extras["fy"]), float(extras["cx"]), float(extras["cy"]),

@@ -111,11 +111,13 @@
     precision highp float;
     uniform sampler2D u_texture;
     uniform bool u_textured;
+    uniform bool u_blend;       // the soft rim: its texels' alpha (straight), blended
     in vec3 v_uvw;
     in vec3 v_color;
     out vec4 color;
     void main() {
-      color = vec4(u_textured ? texture(u_texture, v_uvw.xy / v_uvw.z).rgb : v_color, 1.0);
+      vec4 texel = texture(u_texture, v_uvw.xy / v_uvw.z);
+      color = u_textured ? vec4(texel.rgb, u_blend ? texel.a : 1.0) : vec4(v_color, 1.0);
     }`;
 
   function compile(gl, type, source) {
@@ -219,6 +221,7 @@
         part.texture = texture ? texture.texture : null;
         part.sampler = texture ? texture.sampler : null;
         part.guard = guard;
+        part.blend = !!(material && material.alphaMode === "BLEND");
         // the mesh's uv are affine in the input image; of the guard's, only its strips'
         part.projective = !guard || !!(prim.extras && prim.extras.photo3d && prim.extras.photo3d.projective);
         parts.push(part);
@@ -231,7 +234,9 @@
             }
       }
     }
-    parts.sort(function (a, b) { return a.guard - b.guard; });  // the guard last
+    // the guard after the mesh (behind everything), the blended soft rim last (over everything)
+    const rank = function (p) { return p.blend ? 2 : p.guard ? 1 : 0; };
+    parts.sort(function (a, b) { return rank(a) - rank(b); });
     const extras = gltf.json.asset.extras || {};
     return { parts: parts, lo: lo, hi: hi, extras: extras };
   }
@@ -291,7 +296,7 @@
     const loc = {
       mvp: gl.getUniformLocation(prog, "u_mvp"), behind: gl.getUniformLocation(prog, "u_behind"),
       textured: gl.getUniformLocation(prog, "u_textured"), texture: gl.getUniformLocation(prog, "u_texture"),
-      projective: gl.getUniformLocation(prog, "u_projective"),
+      projective: gl.getUniformLocation(prog, "u_projective"), blend: gl.getUniformLocation(prog, "u_blend"),
     };
     const projective = !!(info.texture && info.texture.projective);
     const state = { camera: [0, 0, 0], focalScale: 1, frames: 0, drawn: null, lastInput: -Infinity, playStart: performance.now() };
@@ -354,6 +359,15 @@
       gl.uniformMatrix4fv(loc.mvp, false, mvp(k, w, h, state.camera, state.focalScale, near, far));
       gl.uniform1i(loc.texture, 0);
       for (const part of scene.parts) {
+        if (part.blend) {  // as photo3d's renderer: blended over what is drawn, depth tested, not written
+          gl.enable(gl.BLEND);
+          gl.blendFuncSeparate(gl.SRC_ALPHA, gl.ONE_MINUS_SRC_ALPHA, gl.ONE, gl.ONE_MINUS_SRC_ALPHA);
+          gl.depthMask(false);
+        } else {
+          gl.disable(gl.BLEND);
+          gl.depthMask(true);
+        }
+        gl.uniform1i(loc.blend, part.blend ? 1 : 0);
         gl.uniform1f(loc.behind, part.guard ? behind : -3);
         gl.uniform1i(loc.textured, part.textured ? 1 : 0);
         gl.uniform1i(loc.projective, projective && part.projective ? 1 : 0);
@@ -364,6 +378,8 @@
         gl.drawElements(gl.TRIANGLES, part.count, gl.UNSIGNED_INT, 0);
       }
       gl.bindVertexArray(null);
+      gl.disable(gl.BLEND);
+      gl.depthMask(true);
       gl.bindFramebuffer(gl.READ_FRAMEBUFFER, target.fbo);
       gl.bindFramebuffer(gl.DRAW_FRAMEBUFFER, null);
       gl.blitFramebuffer(0, 0, w, h, 0, 0, cw, ch, gl.COLOR_BUFFER_BIT, ss > 1 ? gl.LINEAR : gl.NEAREST);
