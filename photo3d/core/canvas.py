@@ -55,10 +55,17 @@ TAPER_SLOPE = 0.25
 # pixels elongated (major / minor axis >= DIRECTION_ELONGATION) and its slope within
 # DIRECTION_MAX_SLOPE (steeper runs nearly parallel to the border: it keeps the straight
 # taper); |slope| below DIRECTION_MIN_SLOPE is perpendicular (no shear).
+# A direction is only clear for a straight object: at most DIRECTION_MAX_OFF_LINE of its
+# pixels further than DIRECTION_BAR_WIDTH x the run's width + 1 px (along the ring) from the
+# fitted line (a straight bar: none; Art's ring arms at the right border: half).
+# Objects not elongated or not straight are curved: they go on as their mirror image
+# (:func:`mirrored_sources`).
 DIRECTION_REACH = 4.0
 DIRECTION_ELONGATION = 2.5
 DIRECTION_MAX_SLOPE = 2.0
 DIRECTION_MIN_SLOPE = 0.1
+DIRECTION_BAR_WIDTH = 0.75
+DIRECTION_MAX_OFF_LINE = 0.1
 
 
 def make_canvas(prepared: PreparedRGBD, pad: int) -> Canvas:
@@ -218,20 +225,24 @@ def near_runs(disparity: np.ndarray, threshold: float) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(starts[near], ends[near])]
 
 
-def object_directions(interior: np.ndarray, threshold: float) -> list[tuple[int, int, float]]:
-    """Each near run of the ring (row 0 of ``interior``) with a clear direction: its slope
-    (along-ring px per px inwards) from a least-squares line through its pixels (disparity
-    within ``threshold`` of the run's farthest, 4-connected to the run) in the first
-    DIRECTION_REACH x its width rows inwards.
+def object_directions(interior: np.ndarray, threshold: float) -> tuple[list[tuple[int, int, float]], list[tuple[int, int]]]:
+    """The near runs of the ring (row 0 of ``interior``) by shape: those with a clear straight
+    direction, with their slope (along-ring px per px inwards) from a least-squares line
+    through the run's pixels (disparity within ``threshold`` of the run's farthest,
+    4-connected to the run) in the first DIRECTION_REACH x its width rows inwards, and those
+    whose pixels there are not elongated or stray from that line (a curved object, a blob:
+    Art's ring), which have no straight direction.
 
     Args:
         interior: (D, N) disparity, row d = d px inwards from the ring.
     Returns:
-        [(first, last, slope)] for runs with DIRECTION_MIN_SLOPE <= |slope| <= DIRECTION_MAX_SLOPE
-        and elongated pixels (see the module constants).
+        (slanted, curved): [(first, last, slope)] for elongated runs with
+        DIRECTION_MIN_SLOPE <= |slope| <= DIRECTION_MAX_SLOPE (see the module constants), and
+        [(first, last)] for the runs that are not elongated or not straight. Runs of fewer than 8 px or 4 rows,
+        perpendicular ones and those nearly parallel to the border are in neither (they taper).
     """
     depth_in, n = interior.shape
-    out = []
+    slanted, curved = [], []
     for a, b in near_runs(interior[0], threshold):
         width = b - a + 1
         reach = int(min(depth_in, max(4, np.ceil(DIRECTION_REACH * width))))
@@ -247,12 +258,26 @@ def object_directions(interior: np.ndarray, threshold: float) -> list[tuple[int,
         ys, xs = ys.astype(np.float64), xs.astype(np.float64)
         cov = np.cov(np.stack([ys, xs]))
         ev = np.linalg.eigvalsh(cov)
-        if ev[0] > 0 and np.sqrt(ev[1] / ev[0]) < DIRECTION_ELONGATION:  # (ev[0] == 0: a perfect line)
-            continue
         slope = float(cov[0, 1] / cov[0, 0])
-        if DIRECTION_MIN_SLOPE <= abs(slope) <= DIRECTION_MAX_SLOPE:
-            out.append((a, b, slope))
-    return out
+        # straight: the pixels stay within a bar of the run's width about the fitted line
+        off_line = np.abs(xs - xs.mean() - slope * (ys - ys.mean())) > DIRECTION_BAR_WIDTH * width + 1
+        elongated = ev[0] == 0 or np.sqrt(ev[1] / ev[0]) >= DIRECTION_ELONGATION  # (0: a perfect line)
+        if not elongated or off_line.mean() > DIRECTION_MAX_OFF_LINE:
+            curved.append((a, b))
+        elif DIRECTION_MIN_SLOPE <= abs(slope) <= DIRECTION_MAX_SLOPE:
+            slanted.append((a, b, slope))
+    return slanted, curved
+
+
+def remove_remnant(out: np.ndarray, src: np.ndarray, a: int, b: int) -> None:
+    """In place: the columns ``a .. b`` of ``out`` (pad, N) take, each half, the source of the
+    surface beside the near run ``a .. b`` in ``src`` (its straight remnant gone: the
+    surfaces beside it go on behind it)."""
+    n = src.shape[1]
+    side_l = src[:, a - 1] if a > 0 else src[:, b + 1]
+    side_r = src[:, b + 1] if b < n - 1 else src[:, a - 1]
+    cols = np.arange(a, b + 1)
+    out[:, a : b + 1] = np.where((cols - a) <= (b - cols), side_l[:, None], side_r[:, None])
 
 
 def sheared_sources(src: np.ndarray, disparity: np.ndarray, objects: list[tuple[int, int, float]]) -> np.ndarray:
@@ -266,16 +291,59 @@ def sheared_sources(src: np.ndarray, disparity: np.ndarray, objects: list[tuple[
     out = src.copy()
     r = np.arange(1, pad + 1, dtype=np.float64)[:, None]
     p = np.arange(n)[None]
-    for a, b, _ in objects:  # the object's straight remnant gone: the surfaces beside it
-        side_l = src[:, a - 1] if a > 0 else src[:, b + 1]
-        side_r = src[:, b + 1] if b < n - 1 else src[:, a - 1]
-        cols = np.arange(a, b + 1)
-        out[:, a : b + 1] = np.where((cols - a) <= (b - cols), side_l[:, None], side_r[:, None])
+    for a, b, _ in objects:
+        remove_remnant(out, src, a, b)
     for a, b, s in sorted(objects, key=lambda o: disparity[o[0] : o[1] + 1].mean()):
         back = p + s * r  # the ring position a band pixel continues, along the object's line
         inside = (back >= a - 0.5 + taper * (r - 1)) & (back <= b + 0.5 - taper * (r - 1))
         out = np.where(inside, np.clip(np.rint(back), a, b).astype(np.int64), out)
     return out
+
+
+def mirrored_sources(src: np.ndarray, interior: np.ndarray, threshold: float,
+                     objects: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`band_sources`' ring indices with the curved near objects (no straight direction:
+    :func:`object_directions`) continued as their own mirror image about the ring: the band
+    pixel r px outwards is the object where the photo's pixel r px inwards is (disparity
+    within ``threshold`` of the run's farthest or nearer, 4-connected to the run within
+    the band's depth and the band's width either side of the run), taking the nearest ring
+    pixel of the object as its source; elsewhere in the run's columns the surfaces beside it
+    go on (:func:`remove_remnant`). So a ring's arm bends on as it bends inside, the wall in
+    its hole continues, and the object ends where its reflection leaves its own pixels,
+    rather than running straight out as a bar narrowing to a point. Nearer objects drawn last.
+
+    Args:
+        src: (pad, N) ring indices; interior: (D, N) disparity, row d = d px inwards.
+    Returns:
+        (sources (pad, N) int64, mirrored (pad, N) bool: the band pixels that are an
+        object's mirror image, whose texture comes from their own mirror about the ring).
+    """
+    pad, n = src.shape
+    out = src.copy()
+    mirrored = np.zeros((pad, n), dtype=bool)
+    rows = min(pad, interior.shape[0] - 1)  # band row r - 1 mirrors interior row r
+    ring = interior[0]
+    for a, b in objects:
+        remove_remnant(out, src, a, b)
+    if rows < 1:
+        return out, mirrored
+    for a, b in sorted(objects, key=lambda o: ring[o[0] : o[1] + 1].mean()):
+        lo, hi = max(0, a - pad), min(n, b + 1 + pad)
+        mask = (interior[: rows + 1, lo:hi] >= ring[a : b + 1].min() - threshold).astype(np.uint8)
+        _, labels = cv2.connectedComponents(mask, connectivity=4)
+        own = labels == labels[0, a - lo]
+        # each mirrored pixel's source: the nearest of the object's ring pixels (its colour
+        # and depth where it meets the border; the run's own or another run of it joined
+        # within the band, a ring's other arm)
+        cols = np.nonzero(own[0])[0]
+        along = np.arange(hi - lo)
+        k = np.searchsorted(cols, along).clip(1, max(cols.size - 1, 1))
+        left, right = cols[k - 1], cols[np.minimum(k, cols.size - 1)]
+        nearest = lo + np.where(np.abs(along - left) <= np.abs(right - along), left, right)
+        obj = own[1:]
+        out[:rows, lo:hi] = np.where(obj, nearest[None], out[:rows, lo:hi])
+        mirrored[:rows, lo:hi] |= obj
+    return out, mirrored
 
 
 def fill_border(canvas: Canvas, depth_threshold: float, follow_direction: bool = True) -> Canvas:
@@ -318,14 +386,19 @@ def fill_border(canvas: Canvas, depth_threshold: float, follow_direction: bool =
         # (outward -1), transposed for the left and right bands (columns, on the photo's rows)
         along0 = pad if columns else 0  # canvas index of the ring's first position
         src = band_sources(disp[ring], pad, threshold)
+        mirrored = np.zeros(src.shape, dtype=bool)
         if follow_direction:
             interior = disp[rows, pad : pad + w] if columns else disp[rows]
             interior = interior[:, ::-1] if columns and outward > 0 else interior
             interior = interior[::-1] if not columns and outward > 0 else interior
             interior = interior.T if columns else interior
-            objects = object_directions(interior, threshold)
-            if objects:
-                src = sheared_sources(src, disp[ring], objects)
+            slanted, curved = object_directions(interior, threshold)
+            if curved:
+                src, mirrored = mirrored_sources(src, interior, threshold, curved)
+            if slanted:
+                mirror_src = src
+                src = sheared_sources(src, disp[ring], slanted)
+                mirrored &= src == mirror_src  # a slanted object drawn over a mirror image
         # the ring's colour with its trend across the border continued (ring + RING_TREND x
         # (ring - the line inside it), where that line is on the same surface): shading and
         # vignetting go on outwards
@@ -339,7 +412,9 @@ def fill_border(canvas: Canvas, depth_threshold: float, follow_direction: bool =
         # the texture: the mirror of each band pixel about the ring, in canvas coordinates
         n = src.shape[1]
         along = np.arange(n)[None]
-        mirror_along = reflected_index((along0 + 2 * src - along).ravel(), pad, w if not columns else h)
+        # (a curved object's mirror image: its texture is its own, from the pixel's own mirror)
+        mirror_along = reflected_index((along0 + np.where(mirrored, along, 2 * src - along)).ravel(),
+                                       pad, w if not columns else h)
         mirror_normal = reflected_index(np.repeat(ring_at - outward * r.astype(int), n),
                                         pad, h if not columns else w)
         my, mx = (mirror_along, mirror_normal) if columns else (mirror_normal, mirror_along)
