@@ -64,11 +64,11 @@ def timed_fill(prepared, pad: int, threshold: float, repeats: int = 5):
     return filled, best
 
 
-def canvases(out: Path, size: int, render: bool) -> None:
+def canvases(out: Path, size: int, render: bool, scenes: tuple[str, ...] = MIDDLEBURY, bsds: tuple[str, ...] = BSDS) -> None:
     out.mkdir(parents=True, exist_ok=True)
     config = Config.from_keys(longer_side=size, inpaint="fill", paths=[])
     threshold = float(config.edges.depth_threshold)
-    for name in MIDDLEBURY:
+    for name in scenes:
         scene = ev.load_middlebury_scene(DATA / "middlebury_2005_2006_half" / name, size)
         image, disparity, k = ev.view1_input(scene)
         depth = ev.depth_from_disparity(disparity, k.fx)
@@ -88,7 +88,7 @@ def canvases(out: Path, size: int, render: bool) -> None:
             write_rgb(out / f"{name}_t1.png", np.concatenate([scene.views[5], rgb], axis=1))
     from photo3d.inputs import load_inputs
 
-    for rel in BSDS:
+    for rel in bsds:
         name = "bsds" + Path(rel).stem
         rgbd = load_inputs(DATA / "bsds500" / rel, None, config.depth, config.inpaint.checkpoints)
         prepared = prepare(rgbd.image, rgbd.depth, config.prepare, depth_threshold=threshold, kind=rgbd.kind,
@@ -120,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--out", type=Path, required=True)
     c.add_argument("--size", type=int, default=640, help="longer side (default 640)")
     c.add_argument("--no-render", action="store_true", help="skip the t = 1 renders")
+    c.add_argument("--scenes", default=",".join(MIDDLEBURY), help="Middlebury scenes (comma-separated)")
+    c.add_argument("--bsds", default=",".join(BSDS), help="BSDS500 photos (comma-separated, '' for none)")
     m = sub.add_parser("compare")
     m.add_argument("before", type=Path)
     m.add_argument("after", type=Path)
@@ -130,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     if args.command == "canvas":
-        canvases(args.out, args.size, not args.no_render)
+        canvases(args.out, args.size, not args.no_render, tuple(filter(None, args.scenes.split(","))),
+                 tuple(filter(None, args.bsds.split(","))))
     else:
         box = tuple(int(v) for v in args.box.split(","))
         compare(args.before, args.after, args.name, box, args.scale, args.out, args.vertical)

@@ -304,13 +304,13 @@ def mirrored_sources(src: np.ndarray, interior: np.ndarray, threshold: float,
                      objects: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
     """:func:`band_sources`' ring indices with the curved near objects (no straight direction:
     :func:`object_directions`) continued as their own mirror image about the ring: the band
-    pixel r px outwards is the object where the photo's pixel r px inwards is (disparity
-    within ``threshold`` of the run's farthest or nearer, 4-connected to the run within
-    the band's depth and the band's width either side of the run), taking the nearest ring
-    pixel of the object as its source; elsewhere in the run's columns the surfaces beside it
-    go on (:func:`remove_remnant`). So a ring's arm bends on as it bends inside, the wall in
-    its hole continues, and the object ends where its reflection leaves its own pixels,
-    rather than running straight out as a bar narrowing to a point. Nearer objects drawn last.
+    pixel r px outwards is the object where the photo's pixel r px inwards is (disparity no
+    more than ``threshold`` farther than the run's farthest, 4-connected to the run within
+    the band's depth), taking the nearest of the object's ring pixels as its source;
+    elsewhere in the run's columns the surfaces beside it go on (:func:`remove_remnant`).
+    So a ring's arm bends on as it bends inside, the wall in its hole and beside it goes on,
+    and the object ends where its reflection leaves its own pixels, rather than running
+    straight out as a bar narrowing to a point. Nearer objects drawn last.
 
     Args:
         src: (pad, N) ring indices; interior: (D, N) disparity, row d = d px inwards.
@@ -327,22 +327,21 @@ def mirrored_sources(src: np.ndarray, interior: np.ndarray, threshold: float,
         remove_remnant(out, src, a, b)
     if rows < 1:
         return out, mirrored
+    along = np.arange(n)
     for a, b in sorted(objects, key=lambda o: ring[o[0] : o[1] + 1].mean()):
-        lo, hi = max(0, a - pad), min(n, b + 1 + pad)
-        mask = (interior[: rows + 1, lo:hi] >= ring[a : b + 1].min() - threshold).astype(np.uint8)
+        mask = (interior[: rows + 1] >= ring[a : b + 1].min() - threshold).astype(np.uint8)
         _, labels = cv2.connectedComponents(mask, connectivity=4)
-        own = labels == labels[0, a - lo]
+        own = labels == labels[0, a]
         # each mirrored pixel's source: the nearest of the object's ring pixels (its colour
-        # and depth where it meets the border; the run's own or another run of it joined
-        # within the band, a ring's other arm)
+        # and depth where it meets the border; of this run or of another run of the same
+        # object, a ring's other arm)
         cols = np.nonzero(own[0])[0]
-        along = np.arange(hi - lo)
         k = np.searchsorted(cols, along).clip(1, max(cols.size - 1, 1))
         left, right = cols[k - 1], cols[np.minimum(k, cols.size - 1)]
-        nearest = lo + np.where(np.abs(along - left) <= np.abs(right - along), left, right)
+        nearest = np.where(np.abs(along - left) <= np.abs(right - along), left, right)
         obj = own[1:]
-        out[:rows, lo:hi] = np.where(obj, nearest[None], out[:rows, lo:hi])
-        mirrored[:rows, lo:hi] |= obj
+        out[:rows] = np.where(obj, nearest[None], out[:rows])
+        mirrored[:rows] |= obj
     return out, mirrored
 
 
@@ -396,9 +395,9 @@ def fill_border(canvas: Canvas, depth_threshold: float, follow_direction: bool =
             if curved:
                 src, mirrored = mirrored_sources(src, interior, threshold, curved)
             if slanted:
-                mirror_src = src
+                straight = src
                 src = sheared_sources(src, disp[ring], slanted)
-                mirrored &= src == mirror_src  # a slanted object drawn over a mirror image
+                mirrored &= src == straight  # (a slanted object drawn over a mirror image)
         # the ring's colour with its trend across the border continued (ring + RING_TREND x
         # (ring - the line inside it), where that line is on the same surface): shading and
         # vignetting go on outwards
@@ -409,10 +408,12 @@ def fill_border(canvas: Canvas, depth_threshold: float, follow_direction: bool =
         ring_color = ring_color + np.float32(RING_TREND) * trend
         spread = spread_line(ring_color, disp[ring], pad, threshold, min_sigma=TEXTURE_SCALE * pad)
         value_disp = disp[ring][src]
+        value_depth = depth[ring][src]
         # the texture: the mirror of each band pixel about the ring, in canvas coordinates
+        # (about the ring pixel it continues, along the ring too: the texture comes from its
+        # own surface; in a mirror region, about the ring only)
         n = src.shape[1]
         along = np.arange(n)[None]
-        # (a curved object's mirror image: its texture is its own, from the pixel's own mirror)
         mirror_along = reflected_index((along0 + np.where(mirrored, along, 2 * src - along)).ravel(),
                                        pad, w if not columns else h)
         mirror_normal = reflected_index(np.repeat(ring_at - outward * r.astype(int), n),
@@ -422,7 +423,7 @@ def fill_border(canvas: Canvas, depth_threshold: float, follow_direction: bool =
         texture = detail[my - pad, mx - pad].reshape(pad, n, 3)
         value_color = (np.take_along_axis(spread, src[..., None], axis=1)
                        + (amplitude * same)[..., None] * texture)
-        for array, value in zip((color, disp, depth), (value_color, value_disp, depth[ring][src])):
+        for array, value in zip((color, disp, depth), (value_color, value_disp, value_depth)):
             value = value if outward > 0 else value[::-1]
             array[band] = np.swapaxes(value, 0, 1) if columns else value
 
