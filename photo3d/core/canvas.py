@@ -66,6 +66,7 @@ DIRECTION_MAX_SLOPE = 2.0
 DIRECTION_MIN_SLOPE = 0.1
 DIRECTION_BAR_WIDTH = 0.75
 DIRECTION_MAX_OFF_LINE = 0.1
+OUTLINE_ROWS = 1.0
 
 
 def make_canvas(prepared: PreparedRGBD, pad: int) -> Canvas:
@@ -300,49 +301,95 @@ def sheared_sources(src: np.ndarray, disparity: np.ndarray, objects: list[tuple[
     return out
 
 
-def mirrored_sources(src: np.ndarray, interior: np.ndarray, threshold: float,
-                     objects: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+def outline_edges(own: np.ndarray, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+    """The object's two edges along the ring, row by row inwards: in row d, the extent of
+    the pixels of ``own`` (D, N) in the segments that overlap row d - 1's extent (from the
+    run ``a .. b`` in row 0), until none does. Returns (first, last) (M,) float, M <= D."""
+    first, last = [float(a)], [float(b)]
+    lo, hi = a, b
+    for row in own[1:]:
+        edges = np.diff(np.concatenate([[0], row.astype(np.int8), [0]]))
+        starts, ends = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0] - 1
+        meet = (starts <= hi) & (ends >= lo)
+        if not meet.any():
+            break
+        lo, hi = int(starts[meet].min()), int(ends[meet].max())
+        first.append(float(lo))
+        last.append(float(hi))
+    return np.asarray(first), np.asarray(last)
+
+
+def curved_sources(src: np.ndarray, interior: np.ndarray, threshold: float,
+                   objects: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
     """:func:`band_sources`' ring indices with the curved near objects (no straight direction:
-    :func:`object_directions`) continued as their own mirror image about the ring: the band
-    pixel r px outwards is the object where the photo's pixel r px inwards is (disparity no
-    more than ``threshold`` farther than the run's farthest, 4-connected to the run within
-    the band's depth), taking the nearest of the object's ring pixels as its source;
-    elsewhere in the run's columns the surfaces beside it go on (:func:`remove_remnant`).
-    So a ring's arm bends on as it bends inside, the wall in its hole and beside it goes on,
-    and the object ends where its reflection leaves its own pixels, rather than running
-    straight out as a bar narrowing to a point. Nearer objects drawn last.
+    :func:`object_directions`) continued along their own outline: each of the object's two
+    edges (:func:`outline_edges`, over its pixels within OUTLINE_ROWS x its width of the
+    border: disparity no more than ``threshold`` farther than the run's farthest,
+    4-connected to the run) is fitted with a parabola in the distance inwards and carried on
+    outwards, so the edges keep their slope and bend as they bend inside: a disc closes as
+    a disc, a ring's arm bends on (into the hole beside it), a straight edge stays straight;
+    each edge moves at most DIRECTION_MAX_SLOPE px per px sideways, and the object ends for
+    good where its edges meet. Its band pixels take the nearest of its ring pixels as their
+    source; elsewhere in its columns the surfaces beside it go on (:func:`remove_remnant`).
+    Nearer objects drawn last.
 
     Args:
         src: (pad, N) ring indices; interior: (D, N) disparity, row d = d px inwards.
     Returns:
-        (sources (pad, N) int64, mirrored (pad, N) bool: the band pixels that are an
-        object's mirror image, whose texture comes from their own mirror about the ring).
+        (sources (pad, N) int64, drawn (pad, N) bool: the band pixels an object was drawn on).
     """
     pad, n = src.shape
     out = src.copy()
-    mirrored = np.zeros((pad, n), dtype=bool)
-    rows = min(pad, interior.shape[0] - 1)  # band row r - 1 mirrors interior row r
+    drawn = np.zeros((pad, n), dtype=bool)
     ring = interior[0]
     for a, b in objects:
         remove_remnant(out, src, a, b)
-    if rows < 1:
-        return out, mirrored
-    along = np.arange(n)
-    for a, b in sorted(objects, key=lambda o: ring[o[0] : o[1] + 1].mean()):
-        mask = (interior[: rows + 1] >= ring[a : b + 1].min() - threshold).astype(np.uint8)
+    r = np.arange(1, pad + 1, dtype=np.float64)
+    p = np.arange(n)[None]
+    # each run's edges carried outwards; runs of one object (4-connected within the rows
+    # fitted: a ring's two arms) are one group, whose gaps close for good where the edges
+    # facing each other meet (a ring's hole)
+    groups: list[list[tuple[int, int, np.ndarray, np.ndarray]]] = []
+    previous = None  # (labels, first ring index) of the last run fitted
+    for a, b in sorted(objects):
+        rows = int(min(interior.shape[0], max(8, np.ceil(OUTLINE_ROWS * (b - a + 1)))))
+        mask = (interior[:rows] >= ring[a : b + 1].min() - threshold).astype(np.uint8)
         _, labels = cv2.connectedComponents(mask, connectivity=4)
-        own = labels == labels[0, a]
-        # each mirrored pixel's source: the nearest of the object's ring pixels (its colour
-        # and depth where it meets the border; of this run or of another run of the same
-        # object, a ring's other arm)
-        cols = np.nonzero(own[0])[0]
-        k = np.searchsorted(cols, along).clip(1, max(cols.size - 1, 1))
+        first, last = outline_edges(labels == labels[0, a], a, b)
+        degree = min(2, first.size - 1)
+        if degree < 1:
+            continue  # a one-row object: its remnant is gone, nothing goes on
+        d = np.arange(first.size, dtype=np.float64)
+        lo, hi = (np.clip(np.polyval(np.polyfit(d, edge, degree), -r),
+                          end - DIRECTION_MAX_SLOPE * r, end + DIRECTION_MAX_SLOPE * r)
+                  for edge, end in ((first, a), (last, b)))
+        if previous is not None and previous[0][0, a] == previous[0][0, previous[1]]:
+            groups[-1].append((a, b, lo, hi))
+        else:
+            groups.append([(a, b, lo, hi)])
+        previous = (labels, a)
+    for group in sorted(groups, key=lambda g: np.mean([ring[a : b + 1].mean() for a, b, _, _ in g])):
+        cols = np.concatenate([np.arange(a, b + 1) for a, b, _, _ in group])
+        k = np.searchsorted(cols, p[0]).clip(1, max(cols.size - 1, 1))
         left, right = cols[k - 1], cols[np.minimum(k, cols.size - 1)]
-        nearest = np.where(np.abs(along - left) <= np.abs(right - along), left, right)
-        obj = own[1:]
-        out[:rows] = np.where(obj, nearest[None], out[:rows])
-        mirrored[:rows] |= obj
-    return out, mirrored
+        nearest = np.where(np.abs(p[0] - left) <= np.abs(right - p[0]), left, right)
+        inside = np.zeros((pad, n), dtype=bool)
+        # blocks of runs whose gaps have closed: block edges from the first's lo to the last's hi
+        closed = [np.cumsum(hi >= nxt_lo - 0.5) > 0 for (_, _, _, hi), (_, _, nxt_lo, _) in zip(group, group[1:])]
+        start_lo = group[0][2]
+        for i, (_, _, _, hi) in enumerate(group):
+            if i < len(closed):
+                ends_here = ~closed[i]
+            else:
+                ends_here = np.ones(pad, dtype=bool)
+            alive = np.cumprod(start_lo <= hi + 0.5).astype(bool)
+            span = alive & ends_here
+            inside |= span[:, None] & (p >= np.rint(start_lo)[:, None]) & (p <= np.rint(hi)[:, None])
+            if i < len(closed):  # where the gap is closed the block goes on with the next run's hi
+                start_lo = np.where(closed[i], start_lo, group[i + 1][2])
+        out = np.where(inside, nearest[None], out)
+        drawn |= inside
+    return out, drawn
 
 
 def fill_border(canvas: Canvas, depth_threshold: float, follow_direction: bool = True) -> Canvas:
@@ -393,7 +440,7 @@ def fill_border(canvas: Canvas, depth_threshold: float, follow_direction: bool =
             interior = interior.T if columns else interior
             slanted, curved = object_directions(interior, threshold)
             if curved:
-                src, mirrored = mirrored_sources(src, interior, threshold, curved)
+                src, mirrored = curved_sources(src, interior, threshold, curved)
             if slanted:
                 straight = src
                 src = sheared_sources(src, disp[ring], slanted)
