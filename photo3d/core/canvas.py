@@ -67,6 +67,8 @@ DIRECTION_MIN_SLOPE = 0.1
 DIRECTION_BAR_WIDTH = 0.75
 DIRECTION_MAX_OFF_LINE = 0.1
 OUTLINE_ROWS = 1.0
+import os
+OUTLINE_MAX_WIDTH = float(os.environ.get("OMW", "1.0"))
 
 
 def make_canvas(prepared: PreparedRGBD, pad: int) -> Canvas:
@@ -304,16 +306,22 @@ def sheared_sources(src: np.ndarray, disparity: np.ndarray, objects: list[tuple[
 def outline_edges(own: np.ndarray, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
     """The object's two edges along the ring, row by row inwards: in row d, the extent of
     the pixels of ``own`` (D, N) in the segments that overlap row d - 1's extent (from the
-    run ``a .. b`` in row 0), until none does. Returns (first, last) (M,) float, M <= D."""
+    run ``a .. b`` in row 0), until none does or an edge jumps by more than
+    DIRECTION_MAX_SLOPE + 1 px (the object joins something bigger: a star's spike its
+    body). Returns (first, last) (M,) float, M <= D."""
     first, last = [float(a)], [float(b)]
     lo, hi = a, b
+    jump = DIRECTION_MAX_SLOPE + 1
     for row in own[1:]:
         edges = np.diff(np.concatenate([[0], row.astype(np.int8), [0]]))
         starts, ends = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0] - 1
         meet = (starts <= hi) & (ends >= lo)
         if not meet.any():
             break
-        lo, hi = int(starts[meet].min()), int(ends[meet].max())
+        new_lo, new_hi = int(starts[meet].min()), int(ends[meet].max())
+        if abs(new_lo - lo) > jump or abs(new_hi - hi) > jump:
+            break
+        lo, hi = new_lo, new_hi
         first.append(float(lo))
         last.append(float(hi))
     return np.asarray(first), np.asarray(last)
@@ -342,6 +350,9 @@ def curved_sources(src: np.ndarray, interior: np.ndarray, threshold: float,
     out = src.copy()
     drawn = np.zeros((pad, n), dtype=bool)
     ring = interior[0]
+    # (objects wider than the band go on across it: they keep the taper; so do those in a
+    # corner, whose outline the corner hides)
+    objects = [(a, b) for a, b in objects if b - a + 1 <= OUTLINE_MAX_WIDTH * pad and a > 0 and b < n - 1]
     for a, b in objects:
         remove_remnant(out, src, a, b)
     r = np.arange(1, pad + 1, dtype=np.float64)
