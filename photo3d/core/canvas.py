@@ -374,6 +374,9 @@ def curved_sources(src: np.ndarray, interior: np.ndarray, threshold: float,
         lo, hi = (np.clip(np.polyval(np.polyfit(d, edge, degree), -r),
                           end - DIRECTION_MAX_SLOPE * r, end + DIRECTION_MAX_SLOPE * r)
                   for edge, end in ((first, a), (last, b)))
+        # no further out than the edges were followed in (the reach of the object's mirror
+        # image): a parabola is not to be trusted far beyond its data
+        hi = np.where(r <= first.size, hi, -np.inf)
         if previous is not None and previous[0][0, a] == previous[0][0, previous[1]]:
             groups[-1].append((a, b, lo, hi))
         else:
