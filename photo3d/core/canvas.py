@@ -75,9 +75,9 @@ DIRECTION_MAX_OFF_LINE = 0.1
 # inside the frame: their mirror overshoots, and it copies structure: Laundry's label),
 # the object's shape mirrored in its ring colours 17.38 / 20.75, the outline carried on
 # without a reach for any width 17.55 / 20.73 (Baby2's toy, wider than the band, closed
-# early) and up to 1 x the band, off the corners, 17.47 / 20.78 (a 3 px strand of Dolls' hair became a streak
-# across the band), with the reach and a cut 17.53 / 20.83 (up to 1 or 2 x the band), with
-# the chamfer 17.53 / 20.81.
+# early) and up to 1 x the band, off the corners, 17.47 / 20.78 (a 3 px strand of Dolls'
+# hair became a streak across the band), with the reach and a cut 17.53 / 20.83 (up to 1
+# or 2 x the band), with the chamfer 17.53 / 20.81.
 OUTLINE_ROWS = 1.0
 OUTLINE_MAX_WIDTH = 2.0
 
