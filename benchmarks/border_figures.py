@@ -64,7 +64,19 @@ def timed_fill(prepared, pad: int, threshold: float, repeats: int = 5):
     return filled, best
 
 
-def canvases(out: Path, size: int, render: bool, scenes: tuple[str, ...] = MIDDLEBURY, bsds: tuple[str, ...] = BSDS) -> None:
+def write_canvas(out: Path, name: str, prepared, config: Config) -> None:
+    """Fill ``prepared``'s canvas, print the fill's time and write its colour and disparity."""
+    threshold = float(config.edges.depth_threshold)
+    pad = config.regions.border_pad(max(prepared.depth.shape))
+    filled, seconds = timed_fill(prepared, pad, threshold)
+    h, w = prepared.depth.shape
+    print(f"{name}: {w}x{h}, pad {pad}, fill_border {seconds * 1000:.1f} ms CPU")
+    write_rgb(out / f"{name}_canvas.png", framed(filled.color, pad))
+    write_rgb(out / f"{name}_canvas_disparity.png", framed(disparity_image(filled.detect_disparity), pad))
+
+
+def canvases(out: Path, size: int, render: bool, scenes: tuple[str, ...] = MIDDLEBURY,
+             bsds: tuple[str, ...] = BSDS) -> None:
     out.mkdir(parents=True, exist_ok=True)
     config = Config.from_keys(longer_side=size, inpaint="fill", paths=[])
     threshold = float(config.edges.depth_threshold)
@@ -72,13 +84,10 @@ def canvases(out: Path, size: int, render: bool, scenes: tuple[str, ...] = MIDDL
         scene = ev.load_middlebury_scene(DATA / "middlebury_2005_2006_half" / name, size)
         image, disparity, k = ev.view1_input(scene)
         depth = ev.depth_from_disparity(disparity, k.fx)
+        # as the harness builds it: true depth, no scan-border crop
         prepared = prepare(image, depth, dataclasses.replace(config.prepare, crop_scan_border=False),
                            depth_threshold=threshold, kind="depth", intrinsics=k, normalize=False)
-        pad = config.regions.border_pad(max(prepared.depth.shape))
-        filled, seconds = timed_fill(prepared, pad, threshold)
-        print(f"{name}: {prepared.depth.shape[1]}x{prepared.depth.shape[0]}, pad {pad}, fill_border {seconds * 1000:.1f} ms CPU")
-        write_rgb(out / f"{name}_canvas.png", framed(filled.color, pad))
-        write_rgb(out / f"{name}_canvas_disparity.png", framed(disparity_image(filled.detect_disparity), pad))
+        write_canvas(out, name, prepared, config)
         if render:
             from photo3d.render import Renderer
 
@@ -88,16 +97,11 @@ def canvases(out: Path, size: int, render: bool, scenes: tuple[str, ...] = MIDDL
             write_rgb(out / f"{name}_t1.png", np.concatenate([scene.views[5], rgb], axis=1))
     from photo3d.inputs import load_inputs
 
-    for rel in bsds:
-        name = "bsds" + Path(rel).stem
+    for rel in bsds:  # as the CLI builds it: depth found or estimated, scan border cropped
         rgbd = load_inputs(DATA / "bsds500" / rel, None, config.depth, config.inpaint.checkpoints)
         prepared = prepare(rgbd.image, rgbd.depth, config.prepare, depth_threshold=threshold, kind=rgbd.kind,
                            source=rgbd.source)
-        pad = config.regions.border_pad(max(prepared.depth.shape))
-        filled, seconds = timed_fill(prepared, pad, threshold)
-        print(f"{name}: {prepared.depth.shape[1]}x{prepared.depth.shape[0]}, pad {pad}, fill_border {seconds * 1000:.1f} ms CPU")
-        write_rgb(out / f"{name}_canvas.png", framed(filled.color, pad))
-        write_rgb(out / f"{name}_canvas_disparity.png", framed(disparity_image(filled.detect_disparity), pad))
+        write_canvas(out, "bsds" + Path(rel).stem, prepared, config)
 
 
 def compare(before: Path, after: Path, name: str, box: tuple[int, int, int, int], scale: int, out: Path,

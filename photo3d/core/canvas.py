@@ -239,7 +239,8 @@ def near_runs(disparity: np.ndarray, threshold: float) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(starts[near], ends[near])]
 
 
-def object_directions(interior: np.ndarray, threshold: float) -> tuple[list[tuple[int, int, float]], list[tuple[int, int]]]:
+def object_directions(interior: np.ndarray,
+                      threshold: float) -> tuple[list[tuple[int, int, float]], list[tuple[int, int]]]:
     """The near runs of the ring (row 0 of ``interior``) by shape: those with a clear straight
     direction, with their slope (along-ring px per px inwards) from a least-squares line
     through the run's pixels (disparity within ``threshold`` of the run's farthest,
@@ -339,7 +340,8 @@ def outline_edges(own: np.ndarray, a: int, b: int) -> tuple[np.ndarray, np.ndarr
     return np.asarray(first), np.asarray(last)
 
 
-def carried_edges(first: np.ndarray, last: np.ndarray, a: int, b: int, pad: int) -> tuple[np.ndarray, np.ndarray]:
+def carried_edges(first: np.ndarray, last: np.ndarray, a: int, b: int,
+                  pad: int) -> tuple[np.ndarray, np.ndarray]:
     """An object's two edges (:func:`outline_edges`, row d inwards) carried outwards: each
     fitted with a parabola in d and evaluated at d = -r (r = 1 .. pad px outwards), moving
     at most DIRECTION_MAX_SLOPE px per px from its ring end; beyond the rows they were
