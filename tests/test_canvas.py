@@ -209,3 +209,46 @@ def test_perpendicular_bar_stays_perpendicular():
     for k in range(band.shape[1]):
         rows = np.nonzero(band[:, k] > 0.5)[0]
         assert rows.size and abs(rows.mean() - (pad + 40)) <= 0.5
+
+
+def _ring_canvas(size: int = 80, pad: int = 32, inside: int = 6, outer: float = 20, inner: float = 9):
+    """A near orange ring (disparity 1) on a far grey wall (0.1) centred ``inside`` px inside
+    the right border at row 40: its two arms and the hole between them cross the border,
+    as Art's ring does. Returns (canvas, pad, size)."""
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
+    dist = np.hypot(yy - 40, xx - (size - 1 - inside))
+    ring = (dist <= outer) & (dist >= inner)
+    disp = np.where(ring, 1.0, 0.1).astype(np.float32)
+    c = np.zeros((size, size, 3), np.uint8) + 60
+    c[ring] = (200, 80, 20)
+    hc = size + 2 * pad
+    mask = np.zeros((hc, hc), bool)
+    mask[pad:-pad, pad:-pad] = True
+    blank = Canvas(np.pad(c, ((pad, pad), (pad, pad), (0, 0)), mode="edge"),
+                   np.pad(1 / disp, pad, mode="edge"), np.pad(disp, pad, mode="edge"), mask, pad, None, 1.0)
+    return blank, pad, size
+
+
+def test_a_curved_object_crossing_the_border_closes_instead_of_running_out_as_bars():
+    """A ring crossing the right border (Art's): straight out, each arm became a bar narrowing
+    to a point across the band with the hole's wall between them (lines, not the object).
+    Carried along its own outline, the arms bend towards each other and close over the hole
+    a few px out, and the ring ends a few px beyond its own reach into the photo (its
+    chamfer); the wall goes on beside it and beyond its end, in the wall's colour."""
+    canvas, pad, size = _ring_canvas()
+    rows = slice(pad, pad + size)
+    out = fill_border(canvas, 0.3)
+    near = out.detect_disparity[rows, pad + size:] > 0.5  # column k: k + 1 px right of the photo
+    grey = out.color[rows, pad + size:].astype(float)
+    assert near[:, 0].sum() >= 20 and not near[40, 0]  # the two arms and the hole at the border
+    assert near[40, 3:10].any()  # the arms have closed over the hole
+    assert not near[:, 19:].any()  # the ring has ended (the disc reaches 14 px out)
+    assert not near[:16].any() and not near[64:].any()  # beside it: the wall
+    assert (grey[near][:, 0] > 150).all()  # the ring in its colour
+    # the wall beside and beyond it in the wall's colour (give or take the texture reflected
+    # from beside the ring's edge, clipped at 10 grey levels RMS)
+    assert (np.abs(grey[~near] - 60) < 20).all()
+    # the old straight continuation: two bars, the hole's wall between them throughout,
+    # narrowing to a point past where the ring has ended
+    straight = fill_border(canvas, 0.3, follow_direction=False).detect_disparity[rows, pad + size:] > 0.5
+    assert not straight[40].any() and straight[:, 21:].any()

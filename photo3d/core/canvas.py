@@ -4,7 +4,8 @@ the edge of the photo: a smooth base (the photo's outer ring spread outwards wit
 that widens with the distance, never sharper along the border than the texture's scale)
 plus the photo's own texture reflected about the border from the same surface, so that a
 surface goes on as texture, not as lines drawn straight out from its edge pixels. Near
-objects crossing the border end in the band, tapering, and the surface behind them goes on.
+objects crossing the border end in the band, tapering (a slanted one along its own
+direction, a curved one along its own outline), and the surface behind them goes on.
 """
 from __future__ import annotations
 
@@ -55,10 +56,30 @@ TAPER_SLOPE = 0.25
 # pixels elongated (major / minor axis >= DIRECTION_ELONGATION) and its slope within
 # DIRECTION_MAX_SLOPE (steeper runs nearly parallel to the border: it keeps the straight
 # taper); |slope| below DIRECTION_MIN_SLOPE is perpendicular (no shear).
+# A direction is only clear for a straight object: at most DIRECTION_MAX_OFF_LINE of its
+# pixels further than DIRECTION_BAR_WIDTH x the run's width + 1 px (along the ring) from the
+# fitted line (a straight bar: none; Art's ring arms at the right border: half).
 DIRECTION_REACH = 4.0
 DIRECTION_ELONGATION = 2.5
 DIRECTION_MAX_SLOPE = 2.0
 DIRECTION_MIN_SLOPE = 0.1
+DIRECTION_BAR_WIDTH = 0.75
+DIRECTION_MAX_OFF_LINE = 0.1
+# A curved near object (not elongated or not straight: Art's ring) goes on along its own
+# outline (:func:`curved_sources`): its two edges, followed inwards over OUTLINE_ROWS x its
+# width (at least 8 rows), fitted with parabolas and carried outwards as far as they were
+# followed in, then closing (a chamfer). Only objects up to OUTLINE_MAX_WIDTH x the band
+# wide: wider ones go on across the band (they keep the taper). Outside the frame on the 16
+# Middlebury scenes (harness, pooled / mean dB), against the taper's 17.52 / 20.82: a
+# mirror image of the object and of what lies behind it 17.24 / 20.46 (objects mostly lie
+# inside the frame: their mirror overshoots, and it copies structure: Laundry's label),
+# the object's shape mirrored in its ring colours 17.38 / 20.75, the outline carried on
+# without a reach for any width 17.55 / 20.73 (Baby2's toy, wider than the band, closed
+# early) and up to 1 x the band, off the corners, 17.47 / 20.78 (a 3 px strand of Dolls'
+# hair became a streak across the band), with the reach and a cut 17.53 / 20.83 (up to 1
+# or 2 x the band), with the chamfer 17.53 / 20.81.
+OUTLINE_ROWS = 1.0
+OUTLINE_MAX_WIDTH = 2.0
 
 
 def make_canvas(prepared: PreparedRGBD, pad: int) -> Canvas:
@@ -218,20 +239,26 @@ def near_runs(disparity: np.ndarray, threshold: float) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(starts[near], ends[near])]
 
 
-def object_directions(interior: np.ndarray, threshold: float) -> list[tuple[int, int, float]]:
-    """Each near run of the ring (row 0 of ``interior``) with a clear direction: its slope
-    (along-ring px per px inwards) from a least-squares line through its pixels (disparity
-    within ``threshold`` of the run's farthest, 4-connected to the run) in the first
-    DIRECTION_REACH x its width rows inwards.
+def object_directions(interior: np.ndarray,
+                      threshold: float) -> tuple[list[tuple[int, int, float]], list[tuple[int, int]]]:
+    """The near runs of the ring (row 0 of ``interior``) by shape: those with a clear straight
+    direction, with their slope (along-ring px per px inwards) from a least-squares line
+    through the run's pixels (disparity within ``threshold`` of the run's farthest,
+    4-connected to the run) in the first DIRECTION_REACH x its width rows inwards, and those
+    whose pixels there are not elongated or stray from that line (a curved object, a blob:
+    Art's ring), which have no straight direction.
 
     Args:
         interior: (D, N) disparity, row d = d px inwards from the ring.
     Returns:
-        [(first, last, slope)] for runs with DIRECTION_MIN_SLOPE <= |slope| <= DIRECTION_MAX_SLOPE
-        and elongated pixels (see the module constants).
+        (slanted, curved): [(first, last, slope)] for elongated runs with
+        DIRECTION_MIN_SLOPE <= |slope| <= DIRECTION_MAX_SLOPE (see the module constants), and
+        [(first, last)] for the runs that are not elongated or not straight. Runs of fewer
+        than 8 px or 4 rows, straight perpendicular ones and straight ones nearly parallel to
+        the border are in neither (they taper).
     """
     depth_in, n = interior.shape
-    out = []
+    slanted, curved = [], []
     for a, b in near_runs(interior[0], threshold):
         width = b - a + 1
         reach = int(min(depth_in, max(4, np.ceil(DIRECTION_REACH * width))))
@@ -247,12 +274,26 @@ def object_directions(interior: np.ndarray, threshold: float) -> list[tuple[int,
         ys, xs = ys.astype(np.float64), xs.astype(np.float64)
         cov = np.cov(np.stack([ys, xs]))
         ev = np.linalg.eigvalsh(cov)
-        if ev[0] > 0 and np.sqrt(ev[1] / ev[0]) < DIRECTION_ELONGATION:  # (ev[0] == 0: a perfect line)
-            continue
         slope = float(cov[0, 1] / cov[0, 0])
-        if DIRECTION_MIN_SLOPE <= abs(slope) <= DIRECTION_MAX_SLOPE:
-            out.append((a, b, slope))
-    return out
+        # straight: the pixels stay within a bar of the run's width about the fitted line
+        off_line = np.abs(xs - xs.mean() - slope * (ys - ys.mean())) > DIRECTION_BAR_WIDTH * width + 1
+        elongated = ev[0] == 0 or np.sqrt(ev[1] / ev[0]) >= DIRECTION_ELONGATION  # (0: a perfect line)
+        if not elongated or off_line.mean() > DIRECTION_MAX_OFF_LINE:
+            curved.append((a, b))
+        elif DIRECTION_MIN_SLOPE <= abs(slope) <= DIRECTION_MAX_SLOPE:
+            slanted.append((a, b, slope))
+    return slanted, curved
+
+
+def remove_remnant(out: np.ndarray, src: np.ndarray, a: int, b: int) -> None:
+    """In place: the columns ``a .. b`` of ``out`` (pad, N) take, each half, the source of the
+    surface beside the near run ``a .. b`` in ``src`` (its straight remnant gone: the
+    surfaces beside it go on behind it)."""
+    n = src.shape[1]
+    side_l = src[:, a - 1] if a > 0 else src[:, b + 1]
+    side_r = src[:, b + 1] if b < n - 1 else src[:, a - 1]
+    cols = np.arange(a, b + 1)
+    out[:, a : b + 1] = np.where((cols - a) <= (b - cols), side_l[:, None], side_r[:, None])
 
 
 def sheared_sources(src: np.ndarray, disparity: np.ndarray, objects: list[tuple[int, int, float]]) -> np.ndarray:
@@ -266,16 +307,130 @@ def sheared_sources(src: np.ndarray, disparity: np.ndarray, objects: list[tuple[
     out = src.copy()
     r = np.arange(1, pad + 1, dtype=np.float64)[:, None]
     p = np.arange(n)[None]
-    for a, b, _ in objects:  # the object's straight remnant gone: the surfaces beside it
-        side_l = src[:, a - 1] if a > 0 else src[:, b + 1]
-        side_r = src[:, b + 1] if b < n - 1 else src[:, a - 1]
-        cols = np.arange(a, b + 1)
-        out[:, a : b + 1] = np.where((cols - a) <= (b - cols), side_l[:, None], side_r[:, None])
+    for a, b, _ in objects:
+        remove_remnant(out, src, a, b)
     for a, b, s in sorted(objects, key=lambda o: disparity[o[0] : o[1] + 1].mean()):
         back = p + s * r  # the ring position a band pixel continues, along the object's line
         inside = (back >= a - 0.5 + taper * (r - 1)) & (back <= b + 0.5 - taper * (r - 1))
         out = np.where(inside, np.clip(np.rint(back), a, b).astype(np.int64), out)
     return out
+
+
+def outline_edges(own: np.ndarray, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+    """The object's two edges along the ring, row by row inwards: in row d, the extent of
+    the pixels of ``own`` (D, N) in the segments that overlap row d - 1's extent (from the
+    run ``a .. b`` in row 0), until none does or an edge jumps by more than
+    DIRECTION_MAX_SLOPE + 1 px (the object joins something bigger: a star's spike its
+    body). Returns (first, last) (M,) float, M <= D."""
+    first, last = [float(a)], [float(b)]
+    lo, hi = a, b
+    jump = DIRECTION_MAX_SLOPE + 1
+    for row in own[1:]:
+        edges = np.diff(np.concatenate([[0], row.astype(np.int8), [0]]))
+        starts, ends = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0] - 1
+        meet = (starts <= hi) & (ends >= lo)
+        if not meet.any():
+            break
+        new_lo, new_hi = int(starts[meet].min()), int(ends[meet].max())
+        if abs(new_lo - lo) > jump or abs(new_hi - hi) > jump:
+            break
+        lo, hi = new_lo, new_hi
+        first.append(float(lo))
+        last.append(float(hi))
+    return np.asarray(first), np.asarray(last)
+
+
+def carried_edges(first: np.ndarray, last: np.ndarray, a: int, b: int,
+                  pad: int) -> tuple[np.ndarray, np.ndarray]:
+    """An object's two edges (:func:`outline_edges`, row d inwards) carried outwards: each
+    fitted with a parabola in d and evaluated at d = -r (r = 1 .. pad px outwards), moving
+    at most DIRECTION_MAX_SLOPE px per px from its ring end; beyond the rows they were
+    followed in (M, beyond which the parabola is not to be trusted: the object reaches about
+    as far out as its mirror image would), from where they were at M px out, closing at
+    DIRECTION_MAX_SLOPE px per px each (a chamfer, not a cut along the border).
+    (M,) x 2 -> (pad,) x 2 float."""
+    r = np.arange(1, pad + 1, dtype=np.float64)
+    d = np.arange(first.size, dtype=np.float64)
+    degree = min(2, first.size - 1)
+    trusted = np.minimum(r, first.size)  # beyond: where they had got to, closing
+    closing = DIRECTION_MAX_SLOPE * (r - trusted)
+    lo, hi = (np.clip(np.polyval(np.polyfit(d, edge, degree), -trusted),
+                      end - DIRECTION_MAX_SLOPE * trusted, end + DIRECTION_MAX_SLOPE * trusted)
+              for edge, end in ((first, a), (last, b)))
+    return lo + closing, hi - closing
+
+
+def group_extent(group: list[tuple[np.ndarray, np.ndarray]], n: int) -> np.ndarray:
+    """The band pixels of one object from the carried edges of its runs in ring order,
+    [(lo, hi)] with (pad,) each: between a run's lo and hi, and once the gap to the next
+    run has closed (its hi met the next one's lo: a ring's hole) for good, from the block's
+    first lo to its last hi; a block ends for good where its edges meet. -> (pad, N) bool."""
+    pad = group[0][0].size
+    p = np.arange(n)[None]
+    inside = np.zeros((pad, n), dtype=bool)
+    start = group[0][0]  # per row: the lo of the block the current run belongs to
+    for (_, hi), following in zip(group, group[1:] + [None]):
+        closed = (np.cumsum(hi >= following[0] - 0.5) > 0) if following is not None else np.zeros(pad, bool)
+        alive = np.cumprod(start <= hi + 0.5).astype(bool) & ~closed
+        inside |= alive[:, None] & (p >= np.rint(start)[:, None]) & (p <= np.rint(hi)[:, None])
+        if following is not None:
+            start = np.where(closed, start, following[0])
+    return inside
+
+
+def curved_sources(src: np.ndarray, interior: np.ndarray, threshold: float,
+                   objects: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`band_sources`' ring indices with the curved near objects (no straight direction:
+    :func:`object_directions`) continued along their own outline: each object's two edges
+    (its pixels within OUTLINE_ROWS x its width of the border, disparity no more than
+    ``threshold`` farther than the run's farthest, 4-connected to the run:
+    :func:`outline_edges`) keep their slope and bend on as they bend inside
+    (:func:`carried_edges`), so a disc closes as a disc, a ring's arms bend towards each
+    other over its hole and close (runs of one object form one group: :func:`group_extent`),
+    a straight edge stays straight, rather than each run going straight out as a bar
+    narrowing to a point. Its band pixels take the nearest of its ring pixels as their
+    source; elsewhere in its columns the surfaces beside it go on (:func:`remove_remnant`).
+    Objects wider than OUTLINE_MAX_WIDTH x the band, or in a corner (whose outline the
+    corner hides), are left as they are. Nearer objects drawn last.
+
+    Args:
+        src: (pad, N) ring indices; interior: (D, N) disparity, row d = d px inwards.
+    Returns:
+        (sources (pad, N) int64, drawn (pad, N) bool: the band pixels an object was drawn on).
+    """
+    pad, n = src.shape
+    out = src.copy()
+    drawn = np.zeros((pad, n), dtype=bool)
+    ring = interior[0]
+    objects = [(a, b) for a, b in objects if b - a + 1 <= OUTLINE_MAX_WIDTH * pad and a > 0 and b < n - 1]
+    for a, b in objects:
+        remove_remnant(out, src, a, b)
+    groups: list[list[tuple[int, int, np.ndarray, np.ndarray]]] = []
+    previous = None  # (labels, first ring index) of the last run fitted
+    for a, b in sorted(objects):
+        rows = int(min(interior.shape[0], max(8, np.ceil(OUTLINE_ROWS * (b - a + 1)))))
+        mask = (interior[:rows] >= ring[a : b + 1].min() - threshold).astype(np.uint8)
+        _, labels = cv2.connectedComponents(mask, connectivity=4)
+        first, last = outline_edges(labels == labels[0, a], a, b)
+        if first.size < 2:
+            continue  # a one-row object: its remnant is gone, nothing goes on
+        edges = (a, b, *carried_edges(first, last, a, b, pad))
+        if previous is not None and previous[0][0, a] == previous[0][0, previous[1]]:
+            groups[-1].append(edges)  # 4-connected to the run before it: the same object
+        else:
+            groups.append([edges])
+        previous = (labels, a)
+    along = np.arange(n)
+    for group in sorted(groups, key=lambda g: np.mean([ring[a : b + 1].mean() for a, b, _, _ in g])):
+        inside = group_extent([(lo, hi) for _, _, lo, hi in group], n)
+        # each pixel's source: the nearest of the object's ring pixels
+        cols = np.concatenate([np.arange(a, b + 1) for a, b, _, _ in group])
+        k = np.searchsorted(cols, along).clip(1, max(cols.size - 1, 1))
+        left, right = cols[k - 1], cols[np.minimum(k, cols.size - 1)]
+        nearest = np.where(np.abs(along - left) <= np.abs(right - along), left, right)
+        out = np.where(inside, nearest[None], out)
+        drawn |= inside
+    return out, drawn
 
 
 def fill_border(canvas: Canvas, depth_threshold: float, follow_direction: bool = True) -> Canvas:
@@ -284,8 +439,9 @@ def fill_border(canvas: Canvas, depth_threshold: float, follow_direction: bool =
     Depth continues each border pixel straight outwards, so discontinuities that reach the
     border continue as clean cuts, except that a near object crossing the border ends in
     the band, tapering, and the surface beside it continues in its place
-    (:func:`band_sources`); one crossing at a slant goes on along its own direction
-    (``follow_direction``: :func:`object_directions`, :func:`sheared_sources`).
+    (:func:`band_sources`); one crossing at a slant goes on along its own direction, a
+    curved one along its own outline (``follow_direction``: :func:`object_directions`,
+    :func:`sheared_sources`, :func:`curved_sources`).
     Colour: a smooth base plus the photo's own texture. The base is the outer ring spread
     outwards (:func:`spread_line`, left and right sides on the photo's rows first, then top
     and bottom on the full canvas width, corners included), never mixing surfaces and never
@@ -318,14 +474,19 @@ def fill_border(canvas: Canvas, depth_threshold: float, follow_direction: bool =
         # (outward -1), transposed for the left and right bands (columns, on the photo's rows)
         along0 = pad if columns else 0  # canvas index of the ring's first position
         src = band_sources(disp[ring], pad, threshold)
+        curved_px = np.zeros(src.shape, dtype=bool)
         if follow_direction:
             interior = disp[rows, pad : pad + w] if columns else disp[rows]
             interior = interior[:, ::-1] if columns and outward > 0 else interior
             interior = interior[::-1] if not columns and outward > 0 else interior
             interior = interior.T if columns else interior
-            objects = object_directions(interior, threshold)
-            if objects:
-                src = sheared_sources(src, disp[ring], objects)
+            slanted, curved = object_directions(interior, threshold)
+            if curved:
+                src, curved_px = curved_sources(src, interior, threshold, curved)
+            if slanted:
+                unsheared = src
+                src = sheared_sources(src, disp[ring], slanted)
+                curved_px &= src == unsheared  # (a slanted object drawn over a curved one)
         # the ring's colour with its trend across the border continued (ring + RING_TREND x
         # (ring - the line inside it), where that line is on the same surface): shading and
         # vignetting go on outwards
@@ -337,9 +498,13 @@ def fill_border(canvas: Canvas, depth_threshold: float, follow_direction: bool =
         spread = spread_line(ring_color, disp[ring], pad, threshold, min_sigma=TEXTURE_SCALE * pad)
         value_disp = disp[ring][src]
         # the texture: the mirror of each band pixel about the ring, in canvas coordinates
+        # (about the ring pixel it continues along the ring too, so that it comes from its own
+        # surface; a curved object's pixels, which bend away from the ring pixels they take,
+        # about the ring only: their own mirror image, where that is the object)
         n = src.shape[1]
         along = np.arange(n)[None]
-        mirror_along = reflected_index((along0 + 2 * src - along).ravel(), pad, w if not columns else h)
+        mirror_along = reflected_index((along0 + np.where(curved_px, along, 2 * src - along)).ravel(),
+                                       pad, w if not columns else h)
         mirror_normal = reflected_index(np.repeat(ring_at - outward * r.astype(int), n),
                                         pad, h if not columns else w)
         my, mx = (mirror_along, mirror_normal) if columns else (mirror_normal, mirror_along)
