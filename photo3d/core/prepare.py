@@ -150,8 +150,12 @@ def sparse_median_filter(depth: np.ndarray, threshold: float, window_sizes: list
                 sel = np.nonzero(gap)[0]
                 win_c = np.lib.stride_tricks.sliding_window_view(pad_c, (size, size), axis=(0, 1))[ys[sel], xs[sel]]
                 diff = win_c.reshape(len(sel), 3, -1) - guide[ys[sel], xs[sel]][:, :, None]  # (n, 3, size * size)
+                diff *= diff
+                # the mean over RGB, summed in the order numpy's mean sums (a reduction over
+                # the middle axis was a third of the filter's time)
+                d2 = (diff[:, 0] + diff[:, 1] + diff[:, 2]) / np.float32(3)
                 win_w = win_w.astype(np.float32)
-                win_w[sel] *= np.exp(-(diff * diff).mean(axis=1) * inv_two_s2)
+                win_w[sel] *= np.exp(-d2 * inv_two_s2)
         cum = np.cumsum(np.take_along_axis(win_w, order, axis=1), axis=1, dtype=np.float32)
         total = cum[:, -1]
         # first index whose cumulative weight exceeds half (np.digitize(0.5, cum) in the reference)
