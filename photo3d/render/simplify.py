@@ -78,6 +78,8 @@ class RenderMesh:
     blend_faces (K, 3) uint32: the soft rim (``Mesh.soft``), drawn last, blended over
     everything else, without writing depth; blend_flat: the rim's facets merged into strips
     (RGBA texture), drawn blended like it, before it.
+    masked: patches over cuts and holes whose missing quads the fragment shader discards
+    (:class:`MaskedPart`, ``simplify_grid_mesh(masked=True)``); empty otherwise.
     """
 
     vertices: np.ndarray
@@ -97,11 +99,13 @@ class RenderMesh:
     blend_colors: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.uint8))
     blend_faces: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.uint32))
     blend_flat: FlatPart = field(default_factory=lambda: FlatPart())
+    masked: "MaskedPart" = field(default_factory=lambda: MaskedPart())
 
     @property
     def num_triangles(self) -> int:
         return int(len(self.faces) + len(self.tex_faces) + len(self.hole_faces) + len(self.flat.faces)
-                   + len(self.hole_flat.faces) + len(self.blend_faces) + len(self.blend_flat.faces))
+                   + len(self.hole_flat.faces) + len(self.blend_faces) + len(self.blend_flat.faces)
+                   + len(self.masked.faces))
 
 
 def _by_first_vertex(faces: np.ndarray) -> np.ndarray:
@@ -272,6 +276,20 @@ def _diagonal_weights(block: int) -> np.ndarray:
     return weights
 
 
+def _adjacent_free(quads: np.ndarray, free: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(right_of, down_of) (Q + 1,): the free quad sharing each free quad's right (bottom) edge,
+    -1 where none; index -1 (missing) maps to missing."""
+    n = np.int64(n)
+    tl, tr, bl, br = quads.T
+    left_keys, left_pos = _unique_keys(tl * n + bl)
+    top_keys, top_pos = _unique_keys(tl * n + tr)
+    right_of = _lookup(left_keys, left_pos, tr * n + br)
+    down_of = _lookup(top_keys, top_pos, bl * n + br)
+    right_of = np.append(np.where(free & (right_of >= 0) & free[np.maximum(right_of, 0)], right_of, -1), -1)
+    down_of = np.append(np.where(free & (down_of >= 0) & free[np.maximum(down_of, 0)], down_of, -1), -1)
+    return right_of, down_of
+
+
 def _find_blocks(
     quads: np.ndarray, origin: np.ndarray, block: int, disparity: np.ndarray, allowed: np.ndarray, free: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -283,15 +301,8 @@ def _find_blocks(
             1: TR-BL) also hold every vertex within its allowed error ([:, d, 0]) or within
             half of it ([:, d, 1]; see :func:`simplify_grid_mesh`).
     """
-    n = np.int64(len(disparity))
-    tl, tr, bl, br = quads.T
-    left_keys, left_pos = _unique_keys(tl * n + bl)
-    top_keys, top_pos = _unique_keys(tl * n + tr)
-    right_of = _lookup(left_keys, left_pos, tr * n + br)
-    down_of = _lookup(top_keys, top_pos, bl * n + br)
-    # Only free quads take part; index -1 (missing) maps to missing.
-    right_of = np.append(np.where(free & (right_of >= 0) & free[np.maximum(right_of, 0)], right_of, -1), -1)
-    down_of = np.append(np.where(free & (down_of >= 0) & free[np.maximum(down_of, 0)], down_of, -1), -1)
+    # Only free quads take part
+    right_of, down_of = _adjacent_free(quads, free, len(disparity))
 
     start = np.nonzero(free & (origin[:, 0] % block == 0) & (origin[:, 1] % block == 0))[0]
     grid = np.full((len(start), block, block), -1, np.int64)
@@ -326,6 +337,138 @@ def _find_blocks(
     return grid[planar], diagonal_ok
 
 
+@dataclass
+class _MaskedBlocks:
+    """Aligned blocks of which only some quads belong to one surface (:func:`_find_masked_blocks`).
+
+    grid (B, k, k) quad ids, -1 where the block's quad is not the surface's; verts (B, k+1, k+1)
+    vertex ids, -1 at grid points no present quad has; key (B, 5) disparity of the fan's centre
+    and corners (TL, TR, BL, BR), the vertex's own where present, else the least-squares plane's;
+    corner (B, 2) int64 pixel (x, y) of the block's top-left point; diagonal_ok (B, 2, 2) as
+    :func:`_find_blocks`."""
+
+    grid: np.ndarray
+    verts: np.ndarray
+    key: np.ndarray
+    corner: np.ndarray
+    diagonal_ok: np.ndarray
+
+
+def _key_points(block: int) -> np.ndarray:
+    """Flat (row * (block+1) + column) indices of the fan's centre and corners TL, TR, BL, BR."""
+    kp, c = block + 1, block // 2
+    return np.array([c * kp + c, 0, block, block * kp, kp * kp - 1])
+
+
+def _find_masked_blocks(quads: np.ndarray, origin: np.ndarray, block: int, disparity: np.ndarray,
+                        allowed: np.ndarray, free: np.ndarray, faces: np.ndarray | None = None,
+                        quad_faces: np.ndarray | None = None, min_share: float = 0.25) -> _MaskedBlocks:
+    """Aligned block x block patches of which at least ``min_share`` of the quads (and at least 3)
+    are present: each connected piece of free quads inside an aligned block (connected through
+    shared edges, so one surface: the quads of another layer at the same pixels have their own
+    vertices and make their own piece) whose vertices lie within ``allowed`` of a centre fan.
+    The fan's centre and corners come from the vertices there, else from the least-squares
+    plane in disparity through the piece's vertices; the bound holds on the present vertices
+    only (the rest of the block is masked out when drawn). With ``faces`` (F, 3) and
+    ``quad_faces`` (Q, 2) (:func:`_grid_quads`), pieces whose inner points other faces use are
+    left out."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    k, kp = block, block + 1
+    empty = _MaskedBlocks(np.zeros((0, k, k), np.int64), np.zeros((0, kp, kp), np.int64), np.zeros((0, 5)),
+                          np.zeros((0, 2), np.int64), np.zeros((0, 2, 2), bool))
+    if not free.any():
+        return empty
+    right_of, down_of = _adjacent_free(quads, free, len(disparity))
+    cell = origin // k  # aligned block of each quad
+    src, dst = [], []
+    for step in (right_of, down_of):
+        a = np.nonzero(step[:-1] >= 0)[0]
+        b = step[a]
+        inside = (cell[a] == cell[b]).all(1)
+        src.append(a[inside])
+        dst.append(b[inside])
+    src, dst = np.concatenate(src), np.concatenate(dst)
+    q = len(quads)
+    _, label = connected_components(coo_matrix((np.ones(len(src), np.int8), (src, dst)), shape=(q, q)),
+                                    directed=True, connection="weak")
+    members = np.nonzero(free)[0]
+    sizes = np.bincount(label[members], minlength=label.max() + 1)
+    # fewer than 3 quads (6 triangles) save nothing over a fan's 2-4 triangles
+    members = members[sizes[label[members]] >= max(int(np.ceil(min_share * k * k)), 3)]
+    if len(members) == 0:
+        return empty
+    comp_ids, comp = np.unique(label[members], return_inverse=True)
+    nc = len(comp_ids)
+    local = origin[members] - cell[members] * k  # (x, y) inside the block
+    pos = comp * (k * k) + local[:, 1] * k + local[:, 0]
+    ok = np.ones(nc, bool)
+    ok[comp[np.bincount(pos, minlength=nc * k * k)[pos] > 1]] = False  # two quads at one pixel: tangled
+    grid = np.full(nc * k * k, -1, np.int64)
+    grid[pos] = members
+    # grid points of each piece; quads that meet at a point but not along edges may disagree
+    # on its vertex (a slit of a cut): such pieces are left alone
+    hi = np.full(nc * kp * kp, -1, np.int64)
+    lo = np.full(nc * kp * kp, np.iinfo(np.int64).max, np.int64)
+    for corner_index, (dy, dx) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):
+        point = comp * (kp * kp) + (local[:, 1] + dy) * kp + local[:, 0] + dx
+        np.maximum.at(hi, point, quads[members, corner_index])
+        np.minimum.at(lo, point, quads[members, corner_index])
+    present = hi >= 0
+    ok[(np.nonzero(present & (hi != lo))[0] // (kp * kp))] = False
+    corner = np.zeros((nc, 2), np.int64)
+    corner[comp] = cell[members] * k
+    grid, verts, corner = grid.reshape(nc, k, k)[ok], hi.reshape(nc, kp, kp)[ok], corner[ok]
+    if len(grid) == 0:
+        return empty
+
+    flat = verts.reshape(len(grid), -1)
+    present = flat >= 0
+    disp = np.where(present, disparity[np.maximum(flat, 0)], 0.0)
+    # least-squares plane d = a + b x + c y (centred local coordinates) over the present points
+    i, j = np.divmod(np.arange(kp * kp), kp)
+    x, y = j - k / 2.0, i - k / 2.0
+    w = present.astype(np.float64)
+    basis = np.stack([np.ones_like(x), x, y], 1)  # (P, 3)
+    normal = np.einsum("bp,pi,pj->bij", w, basis, basis)
+    rhs = np.einsum("bp,pi->bi", w * disp, basis)
+    coef = np.linalg.solve(normal, rhs[..., None])[..., 0]  # a piece of >= 3 quads spans a plane
+    plane = coef @ basis.T  # (B, P)
+    keys = _key_points(k)
+    key = np.where(present[:, keys], disp[:, keys], plane[:, keys])
+    d_lo = np.where(present, disp, np.inf).min(1)
+    d_hi = np.where(present, disp, -np.inf).max(1)
+    # extrapolated corners must stay in front of the camera and near the piece's depths (a far
+    # corner would also widen the depth range the frame's depth buffer has to resolve)
+    sane = ((key >= 0.5 * d_lo[:, None]) & (key <= 2.0 * d_hi[:, None])).all(1)
+    bound = np.where(present, allowed[np.maximum(flat, 0)], np.inf)
+    planar = sane & (np.abs(key @ _fan_weights(k).T - disp) <= bound).all(1)
+    key, disp, bound = key[planar], disp[planar], bound[planar]
+    diagonal_ok = np.zeros((len(key), 2, 2), bool)
+    for d, weights in enumerate(_diagonal_weights(k)):
+        error = np.abs(key @ weights.T - disp)
+        diagonal_ok[:, d, 0] = (error <= bound).all(1)
+        diagonal_ok[:, d, 1] = (error <= 0.5 * bound).all(1)
+    grid, verts, corner = grid[planar], verts[planar], corner[planar]
+    # a piece's inner points (inside the block, not on its sides) are dropped: no face outside
+    # the piece may use one (a crack, as for whole blocks); checked here, so that a piece left
+    # alone leaves its quads to the smaller blocks
+    if faces is not None and len(grid):
+        ids = np.arange(len(grid))
+        owner = np.full(len(disparity), -1, np.int64)
+        inner = verts[:, 1:-1, 1:-1]
+        owner[inner[inner >= 0]] = np.broadcast_to(ids[:, None, None], inner.shape)[inner >= 0]
+        piece_of_face = np.full(len(faces), -1, np.int64)
+        present = grid >= 0
+        piece_of_face[quad_faces[grid[present]]] = np.broadcast_to(ids[:, None, None], present.shape)[present, None]
+        face_owner = owner[faces]
+        alone = np.ones(len(grid), bool)
+        alone[face_owner[(face_owner >= 0) & (face_owner != piece_of_face[:, None])]] = False
+        grid, verts, key, corner, diagonal_ok = grid[alone], verts[alone], key[alone], corner[alone], diagonal_ok[alone]
+    return _MaskedBlocks(grid, verts, key, corner, diagonal_ok)
+
+
 def _block_vertices(quads: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """(B, k+1, k+1) vertex ids of blocks of quads (B, k, k)."""
     b, k = grid.shape[0], grid.shape[1]
@@ -358,9 +501,160 @@ def disparity_tolerance(mesh: Mesh, pixels: float, shift_xy: float, shift_z: flo
     return np.where(gain > 0, pixels / np.maximum(gain, 1e-300), 0.01 * d)
 
 
+@dataclass
+class MaskedPart:
+    """Patches over depth cuts and holes (``simplify_grid_mesh(masked=True)``): textured fans
+    over whole aligned blocks, of which only some pixel squares (quads) are the surface's; the
+    fragment shader discards the rest by ``mask``. vertices (V, 3) float32, uv (V, 2) float32
+    (affine in the input image, as the patches'), faces (F, 3) uint32, texture (h, w, 3) uint8
+    (the patches' vertex colours, bilinear), mask (h, w) uint8: 255 at the texel of each present
+    quad's top-left vertex, else 0. The quad under a fragment at uv is the texel
+    floor(uv * (w, h) - 0.5) (vertex texels sit at their centres), read with nearest filtering."""
+
+    vertices: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.float32))
+    uv: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.float32))
+    faces: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.uint32))
+    texture: np.ndarray | None = None
+    mask: np.ndarray | None = None
+
+
+@dataclass
+class _Level:
+    """Patches of one block size: grid (B, k, k) quad ids (-1: not the patch's, masked out),
+    verts (B, k+1, k+1) vertex ids (-1: no present quad there), diagonal_ok (B, 2, 2), points
+    (B, k+1, k+1, 3) positions of the grid points (the plane's at missing key points)."""
+
+    grid: np.ndarray
+    verts: np.ndarray
+    diagonal_ok: np.ndarray
+    points: np.ndarray
+    masked: bool
+
+
+def _masked_level(mesh: Mesh, blocks: _MaskedBlocks) -> _Level:
+    """The level of masked patches: their fan's missing centre or corners placed at the plane's
+    disparity over their pixel."""
+    nb, kp = blocks.verts.shape[0], blocks.verts.shape[1]
+    points = np.asarray(mesh.vertices, np.float64)[np.maximum(blocks.verts, 0)]
+    keys = _key_points(kp - 1)
+    row, col = np.divmod(keys, kp)
+    u = blocks.corner[:, 0:1] + col[None]  # (B, 5) pixel x of the key points
+    v = blocks.corner[:, 1:2] + row[None]
+    planar = mesh.intrinsics.unproject(u, v, 1.0 / blocks.key)  # (B, 5, 3)
+    flat = points.reshape(nb, kp * kp, 3)
+    missing = blocks.verts.reshape(nb, kp * kp)[:, keys] < 0
+    flat[:, keys] = np.where(missing[..., None], planar, flat[:, keys])
+    return _Level(blocks.grid, blocks.verts, blocks.diagonal_ok, flat.reshape(points.shape), True)
+
+
+def _run_ends(present: np.ndarray) -> np.ndarray:
+    """(B, kp) bool: present points of a side next to a missing one along it (B, kp) bool."""
+    ends = np.zeros_like(present)
+    ends[:, 1:] |= present[:, 1:] & ~present[:, :-1]
+    ends[:, :-1] |= present[:, :-1] & ~present[:, 1:]
+    return ends
+
+
+def _side_runs(k: int) -> list[np.ndarray]:
+    """A k x k patch's 4 sides as runs of local vertex indices (row * (k+1) + column), clockwise."""
+    kp = k + 1
+    return [
+        np.array([c for c in range(kp)]),  # top, left to right
+        np.array([r * kp + k for r in range(kp)]),  # right, top to bottom
+        np.array([k * kp + c for c in range(k, -1, -1)]),  # bottom, right to left
+        np.array([r * kp for r in range(k, -1, -1)]),  # left, bottom to top
+    ]
+
+
+def _patches(levels: list[_Level], used: np.ndarray, colors: np.ndarray, atlas_width: int, masked: bool):
+    """(vertices (V, 3) float32, uv (V, 2) float32, faces (F, 3) uint32, texture, mask or None)
+    of the patches of ``levels``: a fan per patch (from its centre, or from a corner where the
+    diagonal holds), each side split at its points that ``used`` (V + 1,) marks (the last entry,
+    for missing points, False); texture cells of (k+1)^2 texels hold the patch's vertex colours
+    (and with ``masked`` the mask of its present quads)."""
+    positions, uvs, tris, textures, masks = [], [], [], [], []
+    row_y = 0  # running atlas row (in texels) per level: levels are stacked vertically
+    num_vertices = 0
+    for level in levels:
+        verts, diagonal_ok = level.verts, level.diagonal_ok
+        if len(verts) == 0:
+            continue
+        nb, kp = verts.shape[0], verts.shape[1]  # kp = k + 1 texels per patch side
+        k = kp - 1
+        per_row = atlas_width // kp
+        cell = np.arange(nb)
+        cell_x, cell_y = (cell % per_row) * kp, row_y + (cell // per_row) * kp
+        rows_used = int(np.ceil(nb / per_row)) * kp
+        texture = np.zeros((rows_used, per_row * kp, 3), np.uint8)
+        tex_rows = (cell_y - row_y)[:, None, None] + np.arange(kp)[None, :, None]
+        tex_cols = cell_x[:, None, None] + np.arange(kp)[None, None, :]
+        texture[tex_rows, tex_cols] = np.where((verts >= 0)[..., None], colors[np.maximum(verts, 0)], 0)
+        textures.append(texture)
+        if masked:
+            mask = np.zeros((rows_used, per_row * kp), np.uint8)
+            mask[tex_rows[:, :k, :k], tex_cols[:, :k, :k]] = np.where(level.grid >= 0, 255, 0)
+            masks.append(mask)
+        # Per-patch local vertex index = row * kp + column; global = patch * kp^2 + local.
+        base = num_vertices + np.arange(nb)[:, None] * kp * kp
+        positions.append(level.points.reshape(-1, 3))
+        uv_x = (cell_x[:, None, None] + np.arange(kp)[None, None, :] + 0.5) + 0 * tex_rows
+        uv_y = (cell_y[:, None, None] + np.arange(kp)[None, :, None] + 0.5) + 0 * tex_cols
+        uvs.append(np.stack([uv_x, uv_y], -1).reshape(-1, 2))
+        centre = (k // 2) * kp + k // 2
+        side_runs = _side_runs(k)
+        flat = verts.reshape(nb, -1)
+        keep_points = []
+        for run in side_runs:
+            keep_point = np.ones((nb, kp), bool)
+            keep_point[:, 1:-1] = used[flat[:, run[1:-1]]]
+            if level.masked:  # a side's present points next to missing ones (see simplify_grid_mesh)
+                keep_point |= _run_ends(flat[:, run] >= 0)
+            keep_points.append(keep_point)
+        split = np.stack([kp_[:, 1:-1].any(1) for kp_ in keep_points], 1)  # (nb, 4 sides)
+        # Apex of each patch's triangles: a corner (TL, TR, BR, BL) whose two sides keep no
+        # inner vertex and whose diagonal holds, else the centre (-1).
+        corner_local = np.array([0, k, k * kp + k, k * kp])
+        corner_sides = ((0, 3), (0, 1), (1, 2), (2, 3))  # sides meeting at each corner
+        any_split = split.any(1)
+        apex = np.full(nb, -1)
+        for c in range(3, -1, -1):  # TL wins ties
+            d = c % 2  # TL, BR: diagonal TL-BR; TR, BL: TR-BL
+            holds = np.where(any_split, diagonal_ok[:, d, 1], diagonal_ok[:, d, 0])
+            apex = np.where(holds & ~split[:, corner_sides[c][0]] & ~split[:, corner_sides[c][1]], c, apex)
+        apex_local = np.where(apex >= 0, corner_local[np.maximum(apex, 0)], centre)
+        for side, (run, keep_point) in enumerate(zip(side_runs, keep_points)):
+            # Triangles (apex, a, b) for consecutive kept points a -> b along the side; a corner
+            # apex needs none on its own two sides.
+            keep_point = keep_point & ~np.isin(apex, [c for c, sides in enumerate(corner_sides) if side in sides])[:, None]
+            patch_idx, point_idx = np.nonzero(keep_point)
+            if len(patch_idx) == 0:
+                continue
+            starts = np.r_[True, patch_idx[1:] != patch_idx[:-1]]
+            a = point_idx[:-1][~starts[1:]]
+            b = point_idx[1:][~starts[1:]]
+            p = patch_idx[1:][~starts[1:]]
+            tris.append(np.stack([base[p, 0] + apex_local[p], base[p, 0] + run[a], base[p, 0] + run[b]], 1))
+        num_vertices += nb * kp * kp
+        row_y += rows_used
+
+    if not tris:
+        v, uv, f = _empty_part()
+        return v, uv, f, None, None
+    width = max(t.shape[1] for t in textures)
+    texture = np.concatenate([np.pad(t, ((0, 0), (0, width - t.shape[1]), (0, 0))) for t in textures])
+    mask = np.concatenate([np.pad(m, ((0, 0), (0, width - m.shape[1]))) for m in masks]) if masked else None
+    tex_faces = np.concatenate(tris)
+    # Drop vertices no triangle uses (inner patch points), remapping indices.
+    used_ids, tex_faces = np.unique(tex_faces, return_inverse=True)
+    tex_vertices = np.concatenate(positions)[used_ids].astype(np.float32)
+    tex_uv = (np.concatenate(uvs)[used_ids] / [texture.shape[1], texture.shape[0]]).astype(np.float32)
+    tex_faces = _by_first_vertex(tex_faces.reshape(-1, 3)).astype(np.uint32)
+    return tex_vertices, tex_uv, tex_faces, texture, mask
+
+
 def simplify_grid_mesh(mesh: Mesh, blocks: tuple[int, ...] = (8, 4), tolerance: float = 1e-3,
                        allowed_error: np.ndarray | None = None, atlas_width: int = 4096,
-                       shared: np.ndarray | None = None) -> RenderMesh:
+                       shared: np.ndarray | None = None, masked: bool = False) -> RenderMesh:
     """Replace planar patches of the pixel grid by a few textured triangles.
 
     A mesh of a (layered) depth image has two triangles per pixel, and a software
@@ -380,38 +674,49 @@ def simplify_grid_mesh(mesh: Mesh, blocks: tuple[int, ...] = (8, 4), tolerance: 
     through it holds every vertex within half its bound (the fan's surface differs from the
     diagonal's by at most the side vertices' own error, so the total stays within the bound).
 
+    ``masked``: after the whole blocks of each size, blocks of which only a connected piece of
+    one surface is present (at least a quarter of the quads; beside depth cuts and holes) become
+    masked patches (:func:`_find_masked_blocks`, :class:`MaskedPart`): the fan over the whole
+    block, its missing quads discarded in the fragment shader. A masked patch's side also keeps
+    its present points next to missing ones (where its surface leaves the side), marked for
+    every other patch too, so that two patches along a side meet at the same vertices.
+
     ``shared`` (P, 3): positions that triangles drawn elsewhere use (the hole guard's quads,
     which meet the mesh's edges): a patch side keeps its vertices there too.
 
     Returns:
-        RenderMesh: the untouched triangles with vertex colours plus the textured patches.
+        RenderMesh: the untouched triangles with vertex colours plus the textured patches (and
+        with ``masked`` the masked patches, ``RenderMesh.masked``).
     """
     quads, origin, quad_faces = _grid_quads(mesh)
     faces = mesh.faces.astype(np.int64)
     disparity = 1.0 / np.maximum(mesh.vertices[:, 2].astype(np.float64), 1e-12)
     allowed = tolerance * disparity if allowed_error is None else np.asarray(allowed_error, np.float64)
     free = np.ones(len(quads), bool)
-    chosen, chosen_diagonals = [], []
+    levels: list[_Level] = []
     for k in sorted(set(int(b) for b in blocks), reverse=True):
         if k < 2 or k % 2:
             raise Photo3DError(f"simplify_grid_mesh: block sizes must be even and >= 2, got {k}")
         grid, diagonal_ok = _find_blocks(quads, origin, k, disparity, allowed, free)
         free[grid.ravel()] = False
-        chosen.append(grid)
-        chosen_diagonals.append(diagonal_ok)
+        verts = _block_vertices(quads, grid)
+        levels.append(_Level(grid, verts, diagonal_ok, mesh.vertices[verts], False))
+        if masked and len(quads):
+            pieces = _find_masked_blocks(quads, origin, k, disparity, allowed, free, faces, quad_faces)
+            free[pieces.grid[pieces.grid >= 0]] = False
+            levels.append(_masked_level(mesh, pieces))
 
     # Interior vertices of a patch must not be used by any other triangle.
     block_of_face = np.full(len(faces), -1, np.int64)
     owner = np.full(mesh.num_vertices, -1, np.int64)
     first = 0
-    verts_per_level = []
-    for grid in chosen:
-        nb, k = grid.shape[0], grid.shape[1]
+    for level in levels:
+        nb = len(level.grid)
         ids = first + np.arange(nb)
-        block_of_face[quad_faces[grid].reshape(nb, 2 * k * k)] = ids[:, None]
-        verts = _block_vertices(quads, grid)
-        owner[verts[:, 1:-1, 1:-1].reshape(nb, (k - 1) ** 2)] = ids[:, None]
-        verts_per_level.append(verts)
+        present = level.grid >= 0
+        block_of_face[quad_faces[level.grid[present]]] = np.broadcast_to(ids[:, None, None], present.shape)[present, None]
+        inner = level.verts[:, 1:-1, 1:-1]
+        owner[inner[inner >= 0]] = np.broadcast_to(ids[:, None, None], inner.shape)[inner >= 0]
         first += nb
     face_owner = owner[faces]
     bad = np.unique(face_owner[(face_owner >= 0) & (face_owner != block_of_face[:, None])])
@@ -427,89 +732,28 @@ def simplify_grid_mesh(mesh: Mesh, blocks: tuple[int, ...] = (8, 4), tolerance: 
         used = _with_coincident(both, np.concatenate([used, np.ones(len(shared), bool)]))[: mesh.num_vertices]
     else:
         used = _with_coincident(mesh.vertices, used)
-    level_start = np.cumsum([0] + [len(g) for g in chosen])
-    level_verts = [v[accepted[level_start[i] : level_start[i + 1]]] for i, v in enumerate(verts_per_level)]
-    level_diagonals = [d[accepted[level_start[i] : level_start[i + 1]]] for i, d in enumerate(chosen_diagonals)]
-    for verts in level_verts:  # corners of every patch are used by the patch's fan
-        used[verts[:, [0, 0, -1, -1], [0, -1, 0, -1]].ravel()] = True
+    level_start = np.cumsum([0] + [len(level.grid) for level in levels])
+    levels = [_Level(*(a[accepted[level_start[i]:level_start[i + 1]]]
+                       for a in (level.grid, level.verts, level.diagonal_ok, level.points)), level.masked)
+              for i, level in enumerate(levels)]
+    for level in levels:  # corners of every patch are used by the patch's fan
+        corners = level.verts[:, [0, 0, -1, -1], [0, -1, 0, -1]].ravel()
+        used[corners[corners >= 0]] = True
+        if level.masked:  # where a masked patch's surface leaves its sides: see above
+            flat = level.verts.reshape(len(level.verts), level.verts.shape[1] ** 2)
+            for run in _side_runs(level.verts.shape[1] - 1):
+                ids = flat[:, run]
+                used[ids[_run_ends(ids >= 0)]] = True
+    used = np.append(used, False)  # index -1: a masked patch's missing point
 
-    positions, uvs, tris, textures = [], [], [], []
-    row_y = 0  # running atlas row (in texels) per level: levels are stacked vertically
-    num_vertices = 0
-    for verts, diagonal_ok in zip(level_verts, level_diagonals):
-        if len(verts) == 0:
-            continue
-        nb, kp = verts.shape[0], verts.shape[1]  # kp = k + 1 texels per patch side
-        k = kp - 1
-        per_row = atlas_width // kp
-        cell = np.arange(nb)
-        cell_x, cell_y = (cell % per_row) * kp, row_y + (cell // per_row) * kp
-        rows_used = int(np.ceil(nb / per_row)) * kp
-        texture = np.zeros((rows_used, per_row * kp, 3), np.uint8)
-        tex_rows = (cell_y - row_y)[:, None, None] + np.arange(kp)[None, :, None]
-        tex_cols = cell_x[:, None, None] + np.arange(kp)[None, None, :]
-        texture[tex_rows, tex_cols] = mesh.colors[verts]
-        textures.append(texture)
-        # Per-patch local vertex index = row * kp + column; global = patch * kp^2 + local.
-        base = num_vertices + np.arange(nb)[:, None] * kp * kp
-        positions.append(mesh.vertices[verts.reshape(-1)])
-        uv_x = (cell_x[:, None, None] + np.arange(kp)[None, None, :] + 0.5) + 0 * tex_rows
-        uv_y = (cell_y[:, None, None] + np.arange(kp)[None, :, None] + 0.5) + 0 * tex_cols
-        uvs.append(np.stack([uv_x, uv_y], -1).reshape(-1, 2))
-        centre = (k // 2) * kp + k // 2
-        # The 4 sides as vertex-index runs (clockwise), each split where its inner vertices are used.
-        side_runs = [
-            [r * kp + c for r, c in zip([0] * kp, range(kp))],  # top, left to right
-            [r * kp + c for r, c in zip(range(kp), [k] * kp)],  # right, top to bottom
-            [r * kp + c for r, c in zip([k] * kp, range(k, -1, -1))],  # bottom, right to left
-            [r * kp + c for r, c in zip(range(k, -1, -1), [0] * kp)],  # left, bottom to top
-        ]
-        flat = verts.reshape(nb, -1)
-        keep_points = []
-        for run in side_runs:
-            keep_point = np.ones((nb, kp), bool)
-            keep_point[:, 1:-1] = used[flat[:, np.array(run)[1:-1]]]
-            keep_points.append(keep_point)
-        split = np.stack([kp_[:, 1:-1].any(1) for kp_ in keep_points], 1)  # (nb, 4 sides)
-        # Apex of each patch's triangles: a corner (TL, TR, BR, BL) whose two sides keep no
-        # inner vertex and whose diagonal holds, else the centre (-1).
-        corner_local = np.array([0, k, k * kp + k, k * kp])
-        corner_sides = ((0, 3), (0, 1), (1, 2), (2, 3))  # sides meeting at each corner
-        any_split = split.any(1)
-        apex = np.full(nb, -1)
-        for c in range(3, -1, -1):  # TL wins ties
-            d = c % 2  # TL, BR: diagonal TL-BR; TR, BL: TR-BL
-            holds = np.where(any_split, diagonal_ok[:, d, 1], diagonal_ok[:, d, 0])
-            apex = np.where(holds & ~split[:, corner_sides[c][0]] & ~split[:, corner_sides[c][1]], c, apex)
-        apex_local = np.where(apex >= 0, corner_local[np.maximum(apex, 0)], centre)
-        for side, (run, keep_point) in enumerate(zip(side_runs, keep_points)):
-            run = np.array(run)
-            # Triangles (apex, a, b) for consecutive kept points a -> b along the side; a corner
-            # apex needs none on its own two sides.
-            keep_point = keep_point & ~np.isin(apex, [c for c, sides in enumerate(corner_sides) if side in sides])[:, None]
-            patch_idx, point_idx = np.nonzero(keep_point)
-            if len(patch_idx) == 0:
-                continue
-            starts = np.r_[True, patch_idx[1:] != patch_idx[:-1]]
-            a = point_idx[:-1][~starts[1:]]
-            b = point_idx[1:][~starts[1:]]
-            p = patch_idx[1:][~starts[1:]]
-            tris.append(np.stack([base[p, 0] + apex_local[p], base[p, 0] + run[a], base[p, 0] + run[b]], 1))
-        num_vertices += nb * kp * kp
-        row_y += rows_used
-
-    if textures:
-        width = max(t.shape[1] for t in textures)
-        texture = np.concatenate([np.pad(t, ((0, 0), (0, width - t.shape[1]), (0, 0))) for t in textures])
-        tex_faces = np.concatenate(tris)
-        # Drop vertices no triangle uses (inner patch points), remapping indices.
-        used_ids, tex_faces = np.unique(tex_faces, return_inverse=True)
-        tex_vertices = np.concatenate(positions)[used_ids].astype(np.float32)
-        tex_uv = (np.concatenate(uvs)[used_ids] / [texture.shape[1], texture.shape[0]]).astype(np.float32)
-        tex_faces = _by_first_vertex(tex_faces.reshape(-1, 3)).astype(np.uint32)
-    else:
-        texture = None
-        tex_vertices, tex_uv, tex_faces = _empty_part()
+    colors = np.asarray(mesh.colors)
+    tex_vertices, tex_uv, tex_faces, texture, _ = _patches([lv for lv in levels if not lv.masked], used, colors,
+                                                           atlas_width, masked=False)
+    part = MaskedPart()
+    if masked:
+        m_vertices, m_uv, m_faces, m_texture, m_mask = _patches([lv for lv in levels if lv.masked], used, colors,
+                                                                 atlas_width, masked=True)
+        part = MaskedPart(m_vertices, m_uv, m_faces, m_texture, m_mask)
 
     # The vertex-coloured part keeps only the vertices its triangles use.
     kept_ids, kept_faces = np.unique(kept_faces, return_inverse=True)
@@ -522,6 +766,7 @@ def simplify_grid_mesh(mesh: Mesh, blocks: tuple[int, ...] = (8, 4), tolerance: 
         tex_faces=tex_faces,
         texture=texture,
         tex_projective=True,
+        masked=part,
     )
 
 
@@ -743,7 +988,7 @@ def split_soft_rim(mesh: Mesh) -> tuple[Mesh, tuple[np.ndarray, np.ndarray, np.n
 
 
 def render_mesh(mesh: Mesh, simplify: bool = True, motion: tuple[float, float, float] | None = None,
-                max_error_px: float = 0.0) -> RenderMesh:
+                max_error_px: float = 0.0, masked: bool = False) -> RenderMesh:
     """The RenderMesh of ``mesh``: its texture when it has one, else vertex colours, with
     grid patches simplified when ``simplify``; plus the hole guard (``mesh.guard``).
 
@@ -754,7 +999,8 @@ def render_mesh(mesh: Mesh, simplify: bool = True, motion: tuple[float, float, f
     otherwise only planar patches (relative disparity error 1e-3) are.
 
     A mesh with a soft rim (``Mesh.soft``) is drawn in its soft colours, its rim's facets
-    blended (:func:`split_soft_rim`).
+    blended (:func:`split_soft_rim`). ``masked``: also patches over cuts and holes, their missing
+    quads discarded when drawn (``simplify_grid_mesh(masked=True)``).
     """
     mesh = without_zero_area_faces(mesh)
     mesh, blend = split_soft_rim(mesh)
@@ -766,13 +1012,13 @@ def render_mesh(mesh: Mesh, simplify: bool = True, motion: tuple[float, float, f
     if screen and mesh.texture is None:
         _check_mesh(mesh)
         allowed = disparity_tolerance(mesh, max_error_px, *motion)
-        out = simplify_grid_mesh(mesh, SCREEN_BLOCKS, allowed_error=allowed, shared=guard_positions)
+        out = simplify_grid_mesh(mesh, SCREEN_BLOCKS, allowed_error=allowed, shared=guard_positions, masked=masked)
         # edge facets: pixel squares at their pixel's depth, corners half a pixel off the grid
         out.flat, kept = merge_strips(mesh, out.vertices, out.colors, out.faces, motion, max_error_px,
                                       offset=0.5, continuous=False)
         out.faces = out.faces[kept]
     else:
-        out = _render_mesh(mesh, simplify, guard_positions)
+        out = _render_mesh(mesh, simplify, guard_positions, masked)
     guard = mesh.guard
     if guard is not None and guard.num_faces:
         out.hole_vertices = np.asarray(guard.vertices, np.float32)
@@ -802,7 +1048,7 @@ def render_mesh(mesh: Mesh, simplify: bool = True, motion: tuple[float, float, f
     return out
 
 
-def _render_mesh(mesh: Mesh, simplify: bool, shared: np.ndarray | None = None) -> RenderMesh:
+def _render_mesh(mesh: Mesh, simplify: bool, shared: np.ndarray | None = None, masked: bool = False) -> RenderMesh:
     _check_mesh(mesh)
     textured = _mesh_texture(mesh)
     vertices = np.asarray(mesh.vertices, dtype=np.float32)
@@ -812,6 +1058,6 @@ def _render_mesh(mesh: Mesh, simplify: bool, shared: np.ndarray | None = None) -
         return RenderMesh(empty_v, np.zeros((0, 3), np.uint8), empty_f, vertices, uv, mesh.faces.astype(np.uint32), texture,
                           tex_projective=bool(mesh.texture.projective))
     if simplify:
-        return simplify_grid_mesh(mesh, shared=shared)
+        return simplify_grid_mesh(mesh, shared=shared, masked=masked)
     v, uv, f = _empty_part()
     return RenderMesh(vertices, np.asarray(mesh.colors, np.uint8), mesh.faces.astype(np.uint32), v, uv, f, None)
