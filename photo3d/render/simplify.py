@@ -154,6 +154,13 @@ def _grid_quads(mesh: Mesh) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         origin: (Q, 2) int64 pixel (x, y) of the top-left vertex.
         quad_faces: (Q, 2) int64 indices of the two faces.
     """
+    return _pair_triangles(_grid_triangles(mesh), mesh.num_vertices)
+
+
+def _grid_triangles(mesh: Mesh) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The mesh's unit right triangles on its pixel-centre grid (see :func:`_grid_quads`):
+    (face ids (T,), by_corner (T, 4) int32 vertex ids at TL, TR, BL, BR (-1 at the corner it
+    lacks), missing (T,) the corner it lacks (0 TL, 1 TR, 2 BL, 3 BR), origin (T, 2) int64)."""
     k = mesh.intrinsics
     v = mesh.vertices
     z = v[:, 2].astype(np.float64)
@@ -185,8 +192,14 @@ def _grid_quads(mesh: Mesh) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     by_corner = np.full((len(face_ids), 4), -1, np.int32)
     by_corner[np.arange(len(face_ids))[:, None], code] = f
     missing = 6 - code.sum(1)
+    return face_ids, by_corner, missing, origin
 
-    n = np.int64(mesh.num_vertices)
+
+def _pair_triangles(triangles: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], num_vertices: int
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The quads of :func:`_grid_quads` from :func:`_grid_triangles`' triangles."""
+    face_ids, by_corner, missing, origin = triangles
+    n = np.int64(num_vertices)
     quads, quad_origin, quad_faces = [], [], []
     # Diagonal TR-BL: triangles missing BR and TL. Diagonal TL-BR: missing TR and BL.
     for (miss_a, miss_b), (d0, d1) in (((3, 0), (1, 2)), ((1, 2), (0, 3))):
@@ -278,13 +291,22 @@ def _diagonal_weights(block: int) -> np.ndarray:
 
 def _adjacent_free(quads: np.ndarray, free: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """(right_of, down_of) (Q + 1,): the free quad sharing each free quad's right (bottom) edge,
-    -1 where none; index -1 (missing) maps to missing."""
+    -1 where none; index -1 (missing) maps to missing. ``quads`` (Q, 4) may hold -1 at corners
+    a unit lacks (a half quad): edges with a missing end are shared with none."""
     n = np.int64(n)
-    tl, tr, bl, br = quads.T
-    left_keys, left_pos = _unique_keys(tl * n + bl)
-    top_keys, top_pos = _unique_keys(tl * n + tr)
-    right_of = _lookup(left_keys, left_pos, tr * n + br)
-    down_of = _lookup(top_keys, top_pos, bl * n + br)
+    tl, tr, bl, br = quads.T.astype(np.int64)
+
+    def table(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        valid = np.nonzero((a >= 0) & (b >= 0))[0]
+        keys, pos = _unique_keys(a[valid] * n + b[valid])
+        return keys, valid[pos]
+
+    def find(keys_pos: tuple[np.ndarray, np.ndarray], a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        valid = (a >= 0) & (b >= 0)
+        return np.where(valid, _lookup(*keys_pos, np.where(valid, a * n + b, -1)), -1)  # keys >= 0
+
+    right_of = find(table(tl, bl), tr, br)
+    down_of = find(table(tl, tr), bl, br)
     right_of = np.append(np.where(free & (right_of >= 0) & free[np.maximum(right_of, 0)], right_of, -1), -1)
     down_of = np.append(np.where(free & (down_of >= 0) & free[np.maximum(down_of, 0)], down_of, -1), -1)
     return right_of, down_of
@@ -341,7 +363,7 @@ def _find_blocks(
 class _MaskedBlocks:
     """Aligned blocks of which only some quads belong to one surface (:func:`_find_masked_blocks`).
 
-    grid (B, k, k) quad ids, -1 where the block's quad is not the surface's; verts (B, k+1, k+1)
+    grid (B, k, k) unit ids (quads, half quads), -1 where the block's square is not the surface's; verts (B, k+1, k+1)
     vertex ids, -1 at grid points no present quad has; key (B, 5) disparity of the fan's centre
     and corners (TL, TR, BL, BR), the vertex's own where present, else the least-squares plane's;
     corner (B, 2) int64 pixel (x, y) of the block's top-left point; diagonal_ok (B, 2, 2) as
@@ -354,24 +376,36 @@ class _MaskedBlocks:
     diagonal_ok: np.ndarray
 
 
+MASK_FULL = 5
+"""Mask code of a whole pixel square; 1-4: the half (one triangle) without corner TL, TR, BL, BR
+(code 1 + corner), 0: none (:class:`MaskedPart`)."""
+
+
 def _key_points(block: int) -> np.ndarray:
     """Flat (row * (block+1) + column) indices of the fan's centre and corners TL, TR, BL, BR."""
     kp, c = block + 1, block // 2
     return np.array([c * kp + c, 0, block, block * kp, kp * kp - 1])
 
 
-def _find_masked_blocks(quads: np.ndarray, origin: np.ndarray, block: int, disparity: np.ndarray,
-                        allowed: np.ndarray, free: np.ndarray, faces: np.ndarray | None = None,
-                        quad_faces: np.ndarray | None = None, min_share: float = 0.25) -> _MaskedBlocks:
-    """Aligned block x block patches of which at least ``min_share`` of the quads (and at least 3)
-    are present: each connected piece of free quads inside an aligned block (connected through
-    shared edges, so one surface: the quads of another layer at the same pixels have their own
-    vertices and make their own piece) whose vertices lie within ``allowed`` of a centre fan.
-    The fan's centre and corners come from the vertices there, else from the least-squares
-    plane in disparity through the piece's vertices; the bound holds on the present vertices
-    only (the rest of the block is masked out when drawn). With ``faces`` (F, 3) and
-    ``quad_faces`` (Q, 2) (:func:`_grid_quads`), pieces whose inner points other faces use are
-    left out."""
+def _find_masked_blocks(units: np.ndarray, origin: np.ndarray, unit_faces: np.ndarray, codes: np.ndarray,
+                        block: int, disparity: np.ndarray, allowed: np.ndarray, free: np.ndarray,
+                        faces: np.ndarray, min_share: float = 0.25) -> _MaskedBlocks:
+    """Aligned block x block patches of which only some pixel squares are present.
+
+    ``units`` (U, 4) vertex ids (TL, TR, BL, BR) of the grid's quads and half quads (single
+    triangles, -1 at the corner they lack), ``origin`` (U, 2) their pixel, ``unit_faces`` (U, 2)
+    their faces (-1 for a half's second), ``codes`` (U,) their mask code (:data:`MASK_FULL`, or
+    1 + the corner a half lacks); ``free`` (U,) those not taken yet.
+
+    A patch is a connected piece of free units inside an aligned block (connected through shared
+    edges, so one surface: another layer at the same pixels has its own vertices and makes its
+    own piece) covering at least ``min_share`` of the block's squares (and at least 3), whose
+    vertices lie within ``allowed`` of a centre fan. The fan's centre and corners are the
+    vertices there, else points of the least-squares plane in disparity through the piece's
+    vertices; the bound holds on the present vertices only (the rest of the block is masked
+    out when drawn). Pieces whose inner points (inside the block) ``faces`` (F, 3) outside the
+    piece use are left out: dropping them would open cracks; checked here, so that a piece left
+    alone leaves its units to the smaller blocks."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
@@ -380,8 +414,8 @@ def _find_masked_blocks(quads: np.ndarray, origin: np.ndarray, block: int, dispa
                           np.zeros((0, 2), np.int64), np.zeros((0, 2, 2), bool))
     if not free.any():
         return empty
-    right_of, down_of = _adjacent_free(quads, free, len(disparity))
-    cell = origin // k  # aligned block of each quad
+    right_of, down_of = _adjacent_free(units, free, len(disparity))
+    cell = origin // k  # aligned block of each unit
     src, dst = [], []
     for step in (right_of, down_of):
         a = np.nonzero(step[:-1] >= 0)[0]
@@ -390,13 +424,14 @@ def _find_masked_blocks(quads: np.ndarray, origin: np.ndarray, block: int, dispa
         src.append(a[inside])
         dst.append(b[inside])
     src, dst = np.concatenate(src), np.concatenate(dst)
-    q = len(quads)
-    _, label = connected_components(coo_matrix((np.ones(len(src), np.int8), (src, dst)), shape=(q, q)),
+    u = len(units)
+    _, label = connected_components(coo_matrix((np.ones(len(src), np.int8), (src, dst)), shape=(u, u)),
                                     directed=True, connection="weak")
     members = np.nonzero(free)[0]
-    sizes = np.bincount(label[members], minlength=label.max() + 1)
-    # fewer than 3 quads (6 triangles) save nothing over a fan's 2-4 triangles
-    members = members[sizes[label[members]] >= max(int(np.ceil(min_share * k * k)), 3)]
+    area = np.where(codes[members] == MASK_FULL, 1.0, 0.5)
+    sizes = np.bincount(label[members], weights=area, minlength=label.max() + 1)
+    # under 3 squares (6 triangles) nothing is saved over a fan's 2-4 triangles
+    members = members[sizes[label[members]] >= max(min_share * k * k, 3)]
     if len(members) == 0:
         return empty
     comp_ids, comp = np.unique(label[members], return_inverse=True)
@@ -404,17 +439,19 @@ def _find_masked_blocks(quads: np.ndarray, origin: np.ndarray, block: int, dispa
     local = origin[members] - cell[members] * k  # (x, y) inside the block
     pos = comp * (k * k) + local[:, 1] * k + local[:, 0]
     ok = np.ones(nc, bool)
-    ok[comp[np.bincount(pos, minlength=nc * k * k)[pos] > 1]] = False  # two quads at one pixel: tangled
+    ok[comp[np.bincount(pos, minlength=nc * k * k)[pos] > 1]] = False  # two units at one square: tangled
     grid = np.full(nc * k * k, -1, np.int64)
     grid[pos] = members
-    # grid points of each piece; quads that meet at a point but not along edges may disagree
+    # grid points of each piece; units that meet at a point but not along edges may disagree
     # on its vertex (a slit of a cut): such pieces are left alone
     hi = np.full(nc * kp * kp, -1, np.int64)
     lo = np.full(nc * kp * kp, np.iinfo(np.int64).max, np.int64)
     for corner_index, (dy, dx) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):
-        point = comp * (kp * kp) + (local[:, 1] + dy) * kp + local[:, 0] + dx
-        np.maximum.at(hi, point, quads[members, corner_index])
-        np.minimum.at(lo, point, quads[members, corner_index])
+        ids = units[members, corner_index].astype(np.int64)
+        has = ids >= 0
+        point = (comp * (kp * kp) + (local[:, 1] + dy) * kp + local[:, 0] + dx)[has]
+        np.maximum.at(hi, point, ids[has])
+        np.minimum.at(lo, point, ids[has])
     present = hi >= 0
     ok[(np.nonzero(present & (hi != lo))[0] // (kp * kp))] = False
     corner = np.zeros((nc, 2), np.int64)
@@ -428,45 +465,39 @@ def _find_masked_blocks(quads: np.ndarray, origin: np.ndarray, block: int, dispa
     disp = np.where(present, disparity[np.maximum(flat, 0)], 0.0)
     # least-squares plane d = a + b x + c y (centred local coordinates) over the present points
     i, j = np.divmod(np.arange(kp * kp), kp)
-    x, y = j - k / 2.0, i - k / 2.0
+    basis = np.stack([np.ones(kp * kp), j - k / 2.0, i - k / 2.0], 1)  # (P, 3)
     w = present.astype(np.float64)
-    basis = np.stack([np.ones_like(x), x, y], 1)  # (P, 3)
     normal = np.einsum("bp,pi,pj->bij", w, basis, basis)
     rhs = np.einsum("bp,pi->bi", w * disp, basis)
-    coef = np.linalg.solve(normal, rhs[..., None])[..., 0]  # a piece of >= 3 quads spans a plane
-    plane = coef @ basis.T  # (B, P)
+    coef = np.linalg.solve(normal, rhs[..., None])[..., 0]  # >= 3 squares' points span a plane
     keys = _key_points(k)
-    key = np.where(present[:, keys], disp[:, keys], plane[:, keys])
+    key = np.where(present[:, keys], disp[:, keys], coef @ basis[keys].T)
     d_lo = np.where(present, disp, np.inf).min(1)
     d_hi = np.where(present, disp, -np.inf).max(1)
     # extrapolated corners must stay in front of the camera and near the piece's depths (a far
     # corner would also widen the depth range the frame's depth buffer has to resolve)
     sane = ((key >= 0.5 * d_lo[:, None]) & (key <= 2.0 * d_hi[:, None])).all(1)
     bound = np.where(present, allowed[np.maximum(flat, 0)], np.inf)
-    planar = sane & (np.abs(key @ _fan_weights(k).T - disp) <= bound).all(1)
-    key, disp, bound = key[planar], disp[planar], bound[planar]
+    keep = sane & (np.abs(key @ _fan_weights(k).T - disp) <= bound).all(1)
+
+    # inner points used by faces outside the piece
+    ids = np.arange(len(grid))
+    owner = np.full(len(disparity), -1, np.int64)
+    inner = verts[:, 1:-1, 1:-1]
+    owner[inner[inner >= 0]] = np.broadcast_to(ids[:, None, None], inner.shape)[inner >= 0]
+    piece_of_face = np.full(len(faces) + 1, -1, np.int64)  # index -1: a half's absent second face
+    has = grid >= 0
+    piece_of_face[unit_faces[grid[has]]] = np.broadcast_to(ids[:, None, None], has.shape)[has, None]
+    face_owner = owner[faces]
+    keep[face_owner[(face_owner >= 0) & (face_owner != piece_of_face[:-1, None])]] = False
+
+    key, disp, bound = key[keep], disp[keep], bound[keep]
     diagonal_ok = np.zeros((len(key), 2, 2), bool)
     for d, weights in enumerate(_diagonal_weights(k)):
         error = np.abs(key @ weights.T - disp)
         diagonal_ok[:, d, 0] = (error <= bound).all(1)
         diagonal_ok[:, d, 1] = (error <= 0.5 * bound).all(1)
-    grid, verts, corner = grid[planar], verts[planar], corner[planar]
-    # a piece's inner points (inside the block, not on its sides) are dropped: no face outside
-    # the piece may use one (a crack, as for whole blocks); checked here, so that a piece left
-    # alone leaves its quads to the smaller blocks
-    if faces is not None and len(grid):
-        ids = np.arange(len(grid))
-        owner = np.full(len(disparity), -1, np.int64)
-        inner = verts[:, 1:-1, 1:-1]
-        owner[inner[inner >= 0]] = np.broadcast_to(ids[:, None, None], inner.shape)[inner >= 0]
-        piece_of_face = np.full(len(faces), -1, np.int64)
-        present = grid >= 0
-        piece_of_face[quad_faces[grid[present]]] = np.broadcast_to(ids[:, None, None], present.shape)[present, None]
-        face_owner = owner[faces]
-        alone = np.ones(len(grid), bool)
-        alone[face_owner[(face_owner >= 0) & (face_owner != piece_of_face[:, None])]] = False
-        grid, verts, key, corner, diagonal_ok = grid[alone], verts[alone], key[alone], corner[alone], diagonal_ok[alone]
-    return _MaskedBlocks(grid, verts, key, corner, diagonal_ok)
+    return _MaskedBlocks(grid[keep], verts[keep], key, corner[keep], diagonal_ok)
 
 
 def _block_vertices(quads: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -520,18 +551,20 @@ class MaskedPart:
 
 @dataclass
 class _Level:
-    """Patches of one block size: grid (B, k, k) quad ids (-1: not the patch's, masked out),
-    verts (B, k+1, k+1) vertex ids (-1: no present quad there), diagonal_ok (B, 2, 2), points
-    (B, k+1, k+1, 3) positions of the grid points (the plane's at missing key points)."""
+    """Patches of one block size: grid (B, k, k) unit ids (-1: not the patch's, masked out),
+    verts (B, k+1, k+1) vertex ids (-1: no present unit there), diagonal_ok (B, 2, 2), points
+    (B, k+1, k+1, 3) positions of the grid points (the plane's at missing key points), codes
+    (B, k, k) uint8 mask codes (:data:`MASK_FULL`...), masked: drawn with the mask."""
 
     grid: np.ndarray
     verts: np.ndarray
     diagonal_ok: np.ndarray
     points: np.ndarray
+    codes: np.ndarray
     masked: bool
 
 
-def _masked_level(mesh: Mesh, blocks: _MaskedBlocks) -> _Level:
+def _masked_level(mesh: Mesh, blocks: _MaskedBlocks, unit_codes: np.ndarray) -> _Level:
     """The level of masked patches: their fan's missing centre or corners placed at the plane's
     disparity over their pixel."""
     nb, kp = blocks.verts.shape[0], blocks.verts.shape[1]
@@ -544,7 +577,33 @@ def _masked_level(mesh: Mesh, blocks: _MaskedBlocks) -> _Level:
     flat = points.reshape(nb, kp * kp, 3)
     missing = blocks.verts.reshape(nb, kp * kp)[:, keys] < 0
     flat[:, keys] = np.where(missing[..., None], planar, flat[:, keys])
-    return _Level(blocks.grid, blocks.verts, blocks.diagonal_ok, flat.reshape(points.shape), True)
+    codes = np.where(blocks.grid >= 0, unit_codes[np.maximum(blocks.grid, 0)], 0).astype(np.uint8)
+    return _Level(blocks.grid, blocks.verts, blocks.diagonal_ok, flat.reshape(points.shape), codes, True)
+
+
+def _cell_colors(level: _Level, colors: np.ndarray) -> np.ndarray:
+    """(B, k+1, k+1, 3) uint8 texel colours of masked patches: the vertices' colours, and at a
+    half quad's missing corner the colour that makes the square's bilinear texture the half's
+    own linear one (adjacent corners' sum less the opposite corner; averaged where two halves
+    lack the same point), so that a half keeps the full mesh's colours."""
+    verts, codes = level.verts, level.codes
+    present = verts >= 0
+    texels = np.where(present[..., None], colors[np.maximum(verts, 0)], 0).astype(np.float64)
+    total = np.zeros_like(texels)
+    count = np.zeros(verts.shape)
+    offsets = np.array([(0, 0), (0, 1), (1, 0), (1, 1)])  # (dy, dx) of TL, TR, BL, BR
+    for corner in range(4):
+        b, i, j = np.nonzero(codes == corner + 1)
+        if len(b) == 0:
+            continue
+        at = lambda c: texels[b, i + offsets[c, 0], j + offsets[c, 1]]  # noqa: E731
+        adjacent = [c for c in range(4) if c != corner and c != 3 - corner]
+        value = at(adjacent[0]) + at(adjacent[1]) - at(3 - corner)
+        np.add.at(total, (b, i + offsets[corner, 0], j + offsets[corner, 1]), value)
+        np.add.at(count, (b, i + offsets[corner, 0], j + offsets[corner, 1]), 1)
+    fill = ~present & (count > 0)
+    texels[fill] = total[fill] / count[fill][:, None]
+    return np.clip(np.round(texels), 0, 255).astype(np.uint8)
 
 
 def _run_ends(present: np.ndarray) -> np.ndarray:
@@ -581,24 +640,35 @@ def _patches(levels: list[_Level], used: np.ndarray, colors: np.ndarray, atlas_w
             continue
         nb, kp = verts.shape[0], verts.shape[1]  # kp = k + 1 texels per patch side
         k = kp - 1
-        per_row = atlas_width // kp
+        # masked cells carry a one-texel gutter above and left (stride kp + 1), and their mask's
+        # last row and column (no square of their own) repeat the squares beside them: a fragment
+        # the rasteriser draws a hair outside a patch's squares (fixed-point snapping, the fill
+        # rule's ties) reads its own patch's nearest square, not a neighbouring cell's
+        gutter = 1 if level.masked else 0
+        stride = kp + gutter
+        per_row = atlas_width // stride
         cell = np.arange(nb)
-        cell_x, cell_y = (cell % per_row) * kp, row_y + (cell // per_row) * kp
-        rows_used = int(np.ceil(nb / per_row)) * kp
-        texture = np.zeros((rows_used, per_row * kp, 3), np.uint8)
-        tex_rows = (cell_y - row_y)[:, None, None] + np.arange(kp)[None, :, None]
-        tex_cols = cell_x[:, None, None] + np.arange(kp)[None, None, :]
-        texture[tex_rows, tex_cols] = np.where((verts >= 0)[..., None], colors[np.maximum(verts, 0)], 0)
-        textures.append(texture)
-        if masked:
-            mask = np.zeros((rows_used, per_row * kp), np.uint8)
-            mask[tex_rows[:, :k, :k], tex_cols[:, :k, :k]] = np.where(level.grid >= 0, 255, 0)
+        cell_x = (cell % per_row) * stride + gutter
+        cell_y = row_y + (cell // per_row) * stride + gutter
+        rows_used = int(np.ceil(nb / per_row)) * stride
+        texture = np.zeros((rows_used, per_row * stride, 3), np.uint8)
+        span = np.arange(-gutter, kp)
+        tex_rows = (cell_y - row_y)[:, None, None] + span[None, :, None]
+        tex_cols = cell_x[:, None, None] + span[None, None, :]
+        if level.masked:
+            texels = np.pad(_cell_colors(level, colors), ((0, 0), (1, 0), (1, 0), (0, 0)), mode="edge")
+            texture[tex_rows, tex_cols] = texels
+            mask = np.zeros((rows_used, per_row * stride), np.uint8)
+            mask[tex_rows, tex_cols] = np.pad(level.codes, ((0, 0), (1, 1), (1, 1)), mode="edge")
             masks.append(mask)
+        else:
+            texture[tex_rows, tex_cols] = colors[verts]
+        textures.append(texture)
         # Per-patch local vertex index = row * kp + column; global = patch * kp^2 + local.
         base = num_vertices + np.arange(nb)[:, None] * kp * kp
         positions.append(level.points.reshape(-1, 3))
-        uv_x = (cell_x[:, None, None] + np.arange(kp)[None, None, :] + 0.5) + 0 * tex_rows
-        uv_y = (cell_y[:, None, None] + np.arange(kp)[None, :, None] + 0.5) + 0 * tex_cols
+        uv_x = np.broadcast_to(cell_x[:, None, None] + np.arange(kp)[None, None, :] + 0.5, (nb, kp, kp))
+        uv_y = np.broadcast_to(cell_y[:, None, None] + np.arange(kp)[None, :, None] + 0.5, (nb, kp, kp))
         uvs.append(np.stack([uv_x, uv_y], -1).reshape(-1, 2))
         centre = (k // 2) * kp + k // 2
         side_runs = _side_runs(k)
@@ -688,11 +758,23 @@ def simplify_grid_mesh(mesh: Mesh, blocks: tuple[int, ...] = (8, 4), tolerance: 
         RenderMesh: the untouched triangles with vertex colours plus the textured patches (and
         with ``masked`` the masked patches, ``RenderMesh.masked``).
     """
-    quads, origin, quad_faces = _grid_quads(mesh)
+    triangles = _grid_triangles(mesh)
+    quads, origin, quad_faces = _pair_triangles(triangles, mesh.num_vertices)
     faces = mesh.faces.astype(np.int64)
     disparity = 1.0 / np.maximum(mesh.vertices[:, 2].astype(np.float64), 1e-12)
     allowed = tolerance * disparity if allowed_error is None else np.asarray(allowed_error, np.float64)
-    free = np.ones(len(quads), bool)
+    # units: the quads, then (masked) the single grid triangles (half quads, beside cuts)
+    units, unit_origin, unit_faces = quads, origin, quad_faces
+    unit_codes = np.full(len(quads), MASK_FULL, np.uint8)
+    if masked:
+        face_ids, by_corner, missing, triangle_origin = triangles
+        single = ~np.isin(face_ids, quad_faces.ravel())
+        units = np.concatenate([quads, by_corner[single].astype(np.int64)])
+        unit_origin = np.concatenate([origin, triangle_origin[single]])
+        unit_faces = np.concatenate([quad_faces, np.stack([face_ids[single], np.full(single.sum(), -1)], 1)])
+        unit_codes = np.concatenate([unit_codes, (missing[single] + 1).astype(np.uint8)])
+    unit_free = np.ones(len(units), bool)
+    free = unit_free[: len(quads)]  # a view: the quads' share
     levels: list[_Level] = []
     for k in sorted(set(int(b) for b in blocks), reverse=True):
         if k < 2 or k % 2:
@@ -700,24 +782,27 @@ def simplify_grid_mesh(mesh: Mesh, blocks: tuple[int, ...] = (8, 4), tolerance: 
         grid, diagonal_ok = _find_blocks(quads, origin, k, disparity, allowed, free)
         free[grid.ravel()] = False
         verts = _block_vertices(quads, grid)
-        levels.append(_Level(grid, verts, diagonal_ok, mesh.vertices[verts], False))
-        if masked and len(quads):
-            pieces = _find_masked_blocks(quads, origin, k, disparity, allowed, free, faces, quad_faces)
-            free[pieces.grid[pieces.grid >= 0]] = False
-            levels.append(_masked_level(mesh, pieces))
+        levels.append(_Level(grid, verts, diagonal_ok, mesh.vertices[verts], np.full(grid.shape, MASK_FULL, np.uint8),
+                             False))
+        if masked and len(units):
+            pieces = _find_masked_blocks(units, unit_origin, unit_faces, unit_codes, k, disparity, allowed,
+                                         unit_free, faces)
+            unit_free[pieces.grid[pieces.grid >= 0]] = False
+            levels.append(_masked_level(mesh, pieces, unit_codes))
 
     # Interior vertices of a patch must not be used by any other triangle.
-    block_of_face = np.full(len(faces), -1, np.int64)
+    block_of_face = np.full(len(faces) + 1, -1, np.int64)  # index -1: a half quad's absent second face
     owner = np.full(mesh.num_vertices, -1, np.int64)
     first = 0
     for level in levels:
         nb = len(level.grid)
         ids = first + np.arange(nb)
         present = level.grid >= 0
-        block_of_face[quad_faces[level.grid[present]]] = np.broadcast_to(ids[:, None, None], present.shape)[present, None]
+        block_of_face[unit_faces[level.grid[present]]] = np.broadcast_to(ids[:, None, None], present.shape)[present, None]
         inner = level.verts[:, 1:-1, 1:-1]
         owner[inner[inner >= 0]] = np.broadcast_to(ids[:, None, None], inner.shape)[inner >= 0]
         first += nb
+    block_of_face = block_of_face[:-1]
     face_owner = owner[faces]
     bad = np.unique(face_owner[(face_owner >= 0) & (face_owner != block_of_face[:, None])])
     accepted = np.ones(first, bool)
@@ -734,7 +819,8 @@ def simplify_grid_mesh(mesh: Mesh, blocks: tuple[int, ...] = (8, 4), tolerance: 
         used = _with_coincident(mesh.vertices, used)
     level_start = np.cumsum([0] + [len(level.grid) for level in levels])
     levels = [_Level(*(a[accepted[level_start[i]:level_start[i + 1]]]
-                       for a in (level.grid, level.verts, level.diagonal_ok, level.points)), level.masked)
+                       for a in (level.grid, level.verts, level.diagonal_ok, level.points, level.codes)),
+                     level.masked)
               for i, level in enumerate(levels)]
     for level in levels:  # corners of every patch are used by the patch's fan
         corners = level.verts[:, [0, 0, -1, -1], [0, -1, 0, -1]].ravel()
