@@ -243,6 +243,15 @@ def _with_coincident(vertices: np.ndarray, used: np.ndarray) -> np.ndarray:
     return out
 
 
+def _coincident(vertices: np.ndarray) -> np.ndarray:
+    """(V,) bool: vertices at exactly the position of another one (compared as
+    :func:`_with_coincident` does; a hash collision only flags one more vertex)."""
+    bits = np.ascontiguousarray(vertices, np.float32).view(np.uint32).astype(np.uint64)
+    key = (bits[:, 0] * np.uint64(0x9E3779B97F4A7C15)) ^ (bits[:, 1] * np.uint64(0xC2B2AE3D27D4EB4F)) ^ bits[:, 2]
+    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    return counts[inverse.ravel()] > 1
+
+
 def _fan_weights(block: int) -> np.ndarray:
     """((block+1)^2, 5) weights interpolating a block's grid in image space from its centre and
     corners (TL, TR, BL, BR) over the 4 triangles of the centre fan."""
@@ -376,6 +385,13 @@ class _MaskedBlocks:
     diagonal_ok: np.ndarray
 
 
+GUARD_SHARE = 0.25
+"""Share of the error bound that a masked patch's inner points where the hole guard's quads meet
+the mesh (``shared``) may take: the guard's edge stays at the true point, so the sliver between
+it and the patch's masked edge is at most this share of ``render.simplify_error`` (0.075 px at
+0.3), narrow enough that no pixel centre was seen in it (``benchmarks.holes``); 1 left 1 px
+clear in 2 of 138 of its renders."""
+
 MASK_FULL = 5
 """Mask code of a whole pixel square; 1-4: the half (one triangle) without corner TL, TR, BL, BR
 (code 1 + corner), 0: none (:class:`MaskedPart`)."""
@@ -389,7 +405,8 @@ def _key_points(block: int) -> np.ndarray:
 
 def _find_masked_blocks(units: np.ndarray, origin: np.ndarray, unit_faces: np.ndarray, codes: np.ndarray,
                         block: int, disparity: np.ndarray, allowed: np.ndarray, free: np.ndarray,
-                        faces: np.ndarray, min_share: float = 0.25) -> _MaskedBlocks:
+                        faces: np.ndarray, pinned: np.ndarray | None = None, guarded: np.ndarray | None = None,
+                        min_share: float = 0.25) -> _MaskedBlocks:
     """Aligned block x block patches of which only some pixel squares are present.
 
     ``units`` (U, 4) vertex ids (TL, TR, BL, BR) of the grid's quads and half quads (single
@@ -404,8 +421,11 @@ def _find_masked_blocks(units: np.ndarray, origin: np.ndarray, unit_faces: np.nd
     vertices there, else points of the least-squares plane in disparity through the piece's
     vertices; the bound holds on the present vertices only (the rest of the block is masked
     out when drawn). Pieces whose inner points (inside the block) ``faces`` (F, 3) outside the
-    piece use are left out: dropping them would open cracks; checked here, so that a piece left
-    alone leaves its units to the smaller blocks."""
+    piece use, or that are ``pinned`` (V,) (a copy of them is used elsewhere: an exported hole
+    guard's quads meet the cuts there), are left out: dropping them would open cracks; checked
+    here, so that a piece left alone leaves its units to the smaller blocks. Inner points that
+    are ``guarded`` (V,) (the render-only hole guard meets them) must lie within
+    :data:`GUARD_SHARE` of their bound."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
@@ -478,6 +498,10 @@ def _find_masked_blocks(units: np.ndarray, origin: np.ndarray, unit_faces: np.nd
     # corner would also widen the depth range the frame's depth buffer has to resolve)
     sane = ((key >= 0.5 * d_lo[:, None]) & (key <= 2.0 * d_hi[:, None])).all(1)
     bound = np.where(present, allowed[np.maximum(flat, 0)], np.inf)
+    if guarded is not None:  # inner points the render-only guard meets: GUARD_SHARE of the bound
+        inner = np.zeros((kp, kp), bool)
+        inner[1:-1, 1:-1] = True
+        bound = np.where(present & inner.ravel()[None] & guarded[np.maximum(flat, 0)], GUARD_SHARE * bound, bound)
     keep = sane & (np.abs(key @ _fan_weights(k).T - disp) <= bound).all(1)
 
     # inner points used by faces outside the piece
@@ -490,6 +514,8 @@ def _find_masked_blocks(units: np.ndarray, origin: np.ndarray, unit_faces: np.nd
     piece_of_face[unit_faces[grid[has]]] = np.broadcast_to(ids[:, None, None], has.shape)[has, None]
     face_owner = owner[faces]
     keep[face_owner[(face_owner >= 0) & (face_owner != piece_of_face[:-1, None])]] = False
+    if pinned is not None:
+        keep[owner[(owner >= 0) & pinned]] = False
 
     key, disp, bound = key[keep], disp[keep], bound[keep]
     diagonal_ok = np.zeros((len(key), 2, 2), bool)
@@ -775,6 +801,13 @@ def simplify_grid_mesh(mesh: Mesh, blocks: tuple[int, ...] = (8, 4), tolerance: 
         unit_codes = np.concatenate([unit_codes, (missing[single] + 1).astype(np.uint8)])
     unit_free = np.ones(len(units), bool)
     free = unit_free[: len(quads)]  # a view: the quads' share
+    pinned = guarded = None
+    if masked:  # vertices whose position other triangles use through a copy (see _find_masked_blocks)
+        pinned = _coincident(np.asarray(mesh.vertices, np.float32))
+        if shared is not None and len(shared):
+            both = np.concatenate([np.asarray(mesh.vertices, np.float32), np.asarray(shared, np.float32)])
+            mark = np.concatenate([np.zeros(mesh.num_vertices, bool), np.ones(len(shared), bool)])
+            guarded = _with_coincident(both, mark)[: mesh.num_vertices]
     levels: list[_Level] = []
     for k in sorted(set(int(b) for b in blocks), reverse=True):
         if k < 2 or k % 2:
@@ -786,7 +819,7 @@ def simplify_grid_mesh(mesh: Mesh, blocks: tuple[int, ...] = (8, 4), tolerance: 
                              False))
         if masked and len(units):
             pieces = _find_masked_blocks(units, unit_origin, unit_faces, unit_codes, k, disparity, allowed,
-                                         unit_free, faces)
+                                         unit_free, faces, pinned, guarded)
             unit_free[pieces.grid[pieces.grid >= 0]] = False
             levels.append(_masked_level(mesh, pieces, unit_codes))
 
