@@ -107,9 +107,11 @@ def test_pieces_never_mix_layers_at_one_pixel():
     disparity = 1.0 / mesh.vertices[:, 2].astype(np.float64)
     allowed = disparity_tolerance(mesh, 0.3, *MOTION)
     front_first = H * W  # the background's vertices come first
+    faces = mesh.faces.astype(np.int64)
+    uses = np.bincount(faces.ravel(), minlength=mesh.num_vertices)
     for block in (64, 32, 16, 8):
         pieces = _find_masked_blocks(units, unit_origin, unit_faces, codes, block, disparity, allowed,
-                                     np.ones(len(units), bool), mesh.faces.astype(np.int64))
+                                     np.ones(len(units), bool), faces, uses)
         for verts in pieces.verts:
             ids = verts[verts >= 0]
             assert (ids < front_first).all() or (ids >= front_first).all()
@@ -120,7 +122,7 @@ def test_pieces_never_mix_layers_at_one_pixel():
     # with nothing taken yet, each layer makes its own 64-piece: the foreground left of the cut
     # and the whole background behind it
     pieces = _find_masked_blocks(units, unit_origin, unit_faces, codes, 64, disparity, allowed,
-                                 np.ones(len(units), bool), mesh.faces.astype(np.int64))
+                                 np.ones(len(units), bool), faces, uses)
     assert len(pieces.grid) == 2
     assert sorted(bool((v[v >= 0] >= front_first).all()) for v in pieces.verts) == [False, True]
 

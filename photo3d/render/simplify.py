@@ -298,10 +298,21 @@ def _diagonal_weights(block: int) -> np.ndarray:
     return weights
 
 
-def _adjacent_free(quads: np.ndarray, free: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _adjacent_free(quads: np.ndarray, free: np.ndarray, n: int,
+                   adjacency: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(right_of, down_of) (Q + 1,): the free quad sharing each free quad's right (bottom) edge,
-    -1 where none; index -1 (missing) maps to missing. ``quads`` (Q, 4) may hold -1 at corners
-    a unit lacks (a half quad): edges with a missing end are shared with none."""
+    -1 where none; index -1 (missing) maps to missing (from ``adjacency``, :func:`_adjacency`,
+    when given)."""
+    right_of, down_of = _adjacency(quads, n) if adjacency is None else adjacency
+    right_of = np.append(np.where(free & (right_of >= 0) & free[np.maximum(right_of, 0)], right_of, -1), -1)
+    down_of = np.append(np.where(free & (down_of >= 0) & free[np.maximum(down_of, 0)], down_of, -1), -1)
+    return right_of, down_of
+
+
+def _adjacency(quads: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(right_of, down_of) (Q,): the quad sharing each quad's right (bottom) edge, -1 where none.
+    ``quads`` (Q, 4) may hold -1 at corners a unit lacks (a half quad): edges with a missing end
+    are shared with none."""
     n = np.int64(n)
     tl, tr, bl, br = quads.T.astype(np.int64)
 
@@ -314,11 +325,7 @@ def _adjacent_free(quads: np.ndarray, free: np.ndarray, n: int) -> tuple[np.ndar
         valid = (a >= 0) & (b >= 0)
         return np.where(valid, _lookup(*keys_pos, np.where(valid, a * n + b, -1)), -1)  # keys >= 0
 
-    right_of = find(table(tl, bl), tr, br)
-    down_of = find(table(tl, tr), bl, br)
-    right_of = np.append(np.where(free & (right_of >= 0) & free[np.maximum(right_of, 0)], right_of, -1), -1)
-    down_of = np.append(np.where(free & (down_of >= 0) & free[np.maximum(down_of, 0)], down_of, -1), -1)
-    return right_of, down_of
+    return find(table(tl, bl), tr, br), find(table(tl, tr), bl, br)
 
 
 def _find_blocks(
@@ -405,14 +412,16 @@ def _key_points(block: int) -> np.ndarray:
 
 def _find_masked_blocks(units: np.ndarray, origin: np.ndarray, unit_faces: np.ndarray, codes: np.ndarray,
                         block: int, disparity: np.ndarray, allowed: np.ndarray, free: np.ndarray,
-                        faces: np.ndarray, pinned: np.ndarray | None = None, guarded: np.ndarray | None = None,
+                        faces: np.ndarray, uses: np.ndarray, pinned: np.ndarray | None = None,
+                        guarded: np.ndarray | None = None, adjacency: tuple[np.ndarray, np.ndarray] | None = None,
                         min_share: float = 0.25) -> _MaskedBlocks:
     """Aligned block x block patches of which only some pixel squares are present.
 
     ``units`` (U, 4) vertex ids (TL, TR, BL, BR) of the grid's quads and half quads (single
     triangles, -1 at the corner they lack), ``origin`` (U, 2) their pixel, ``unit_faces`` (U, 2)
     their faces (-1 for a half's second), ``codes`` (U,) their mask code (:data:`MASK_FULL`, or
-    1 + the corner a half lacks); ``free`` (U,) those not taken yet.
+    1 + the corner a half lacks); ``free`` (U,) those not taken yet; ``adjacency``: their
+    :func:`_adjacency`, when computed once for all block sizes.
 
     A patch is a connected piece of free units inside an aligned block (connected through shared
     edges, so one surface: another layer at the same pixels has its own vertices and makes its
@@ -421,7 +430,7 @@ def _find_masked_blocks(units: np.ndarray, origin: np.ndarray, unit_faces: np.nd
     vertices there, else points of the least-squares plane in disparity through the piece's
     vertices; the bound holds on the present vertices only (the rest of the block is masked
     out when drawn). Pieces whose inner points (inside the block) ``faces`` (F, 3) outside the
-    piece use, or that are ``pinned`` (V,) (a copy of them is used elsewhere: an exported hole
+    piece use (``uses`` (V,): how many faces hold each point), or that are ``pinned`` (V,) (a copy of them is used elsewhere: an exported hole
     guard's quads meet the cuts there), are left out: dropping them would open cracks; checked
     here, so that a piece left alone leaves its units to the smaller blocks. Inner points that
     are ``guarded`` (V,) (the render-only hole guard meets them) must lie within
@@ -434,7 +443,7 @@ def _find_masked_blocks(units: np.ndarray, origin: np.ndarray, unit_faces: np.nd
                           np.zeros((0, 2), np.int64), np.zeros((0, 2, 2), bool))
     if not free.any():
         return empty
-    right_of, down_of = _adjacent_free(units, free, len(disparity))
+    right_of, down_of = _adjacent_free(units, free, len(disparity), adjacency)
     cell = origin // k  # aligned block of each unit
     src, dst = [], []
     for step in (right_of, down_of):
@@ -504,18 +513,26 @@ def _find_masked_blocks(units: np.ndarray, origin: np.ndarray, unit_faces: np.nd
         bound = np.where(present & inner.ravel()[None] & guarded[np.maximum(flat, 0)], GUARD_SHARE * bound, bound)
     keep = sane & (np.abs(key @ _fan_weights(k).T - disp) <= bound).all(1)
 
-    # inner points used by faces outside the piece
-    ids = np.arange(len(grid))
-    owner = np.full(len(disparity), -1, np.int64)
-    inner = verts[:, 1:-1, 1:-1]
-    owner[inner[inner >= 0]] = np.broadcast_to(ids[:, None, None], inner.shape)[inner >= 0]
-    piece_of_face = np.full(len(faces) + 1, -1, np.int64)  # index -1: a half's absent second face
+    # inner points used by faces outside the piece: all of a point's uses (``uses``, the faces
+    # that hold it) must be faces of its own piece
     has = grid >= 0
-    piece_of_face[unit_faces[grid[has]]] = np.broadcast_to(ids[:, None, None], has.shape)[has, None]
-    face_owner = owner[faces]
-    keep[face_owner[(face_owner >= 0) & (face_owner != piece_of_face[:-1, None])]] = False
+    piece_faces = unit_faces[grid[has]]  # (n, 2), -1: a half's absent second face
+    piece_ids = np.broadcast_to(np.arange(len(grid))[:, None, None, None], has.shape + (2,))[has]
+    real = piece_faces >= 0
+    points = faces[piece_faces[real]].ravel()  # each face holds a point once
+    point_piece = np.repeat(piece_ids[real], 3)
+    count = np.bincount(points, minlength=len(disparity))
+    lo = np.full(len(disparity), len(grid), np.int64)
+    hi = np.full(len(disparity), -1, np.int64)
+    np.minimum.at(lo, points, point_piece)
+    np.maximum.at(hi, points, point_piece)
+    inner = verts[:, 1:-1, 1:-1]
+    b_ids = np.broadcast_to(np.arange(len(grid))[:, None, None], inner.shape)[inner >= 0]
+    v_ids = inner[inner >= 0]
+    alone = (uses[v_ids] == count[v_ids]) & (lo[v_ids] == b_ids) & (hi[v_ids] == b_ids)
     if pinned is not None:
-        keep[owner[(owner >= 0) & pinned]] = False
+        alone &= ~pinned[v_ids]
+    keep[b_ids[~alone]] = False
 
     key, disp, bound = key[keep], disp[keep], bound[keep]
     diagonal_ok = np.zeros((len(key), 2, 2), bool)
@@ -801,8 +818,10 @@ def simplify_grid_mesh(mesh: Mesh, blocks: tuple[int, ...] = (8, 4), tolerance: 
         unit_codes = np.concatenate([unit_codes, (missing[single] + 1).astype(np.uint8)])
     unit_free = np.ones(len(units), bool)
     free = unit_free[: len(quads)]  # a view: the quads' share
-    pinned = guarded = None
-    if masked:  # vertices whose position other triangles use through a copy (see _find_masked_blocks)
+    pinned = guarded = uses = adjacency = None
+    if masked:
+        uses = np.bincount(faces.ravel(), minlength=mesh.num_vertices)
+        adjacency = _adjacency(units, mesh.num_vertices)  # vertices whose position other triangles use through a copy (see _find_masked_blocks)
         pinned = _coincident(np.asarray(mesh.vertices, np.float32))
         if shared is not None and len(shared):
             both = np.concatenate([np.asarray(mesh.vertices, np.float32), np.asarray(shared, np.float32)])
@@ -819,7 +838,7 @@ def simplify_grid_mesh(mesh: Mesh, blocks: tuple[int, ...] = (8, 4), tolerance: 
                              False))
         if masked and len(units):
             pieces = _find_masked_blocks(units, unit_origin, unit_faces, unit_codes, k, disparity, allowed,
-                                         unit_free, faces, pinned, guarded)
+                                         unit_free, faces, uses, pinned, guarded, adjacency)
             unit_free[pieces.grid[pieces.grid >= 0]] = False
             levels.append(_masked_level(mesh, pieces, unit_codes))
 
