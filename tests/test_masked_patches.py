@@ -10,6 +10,7 @@ import pytest
 
 from photo3d.config import Config
 from photo3d.core.data import Intrinsics, Mesh
+from photo3d.pipeline import make_renderer
 from photo3d.render import Renderer
 from photo3d.render.simplify import (MASK_FULL, SCREEN_BLOCKS, _find_masked_blocks, _grid_triangles,
                                      _pair_triangles, disparity_tolerance, render_mesh, simplify_grid_mesh)
@@ -127,10 +128,16 @@ def test_pieces_never_mix_layers_at_one_pixel():
     assert sorted(bool((v[v >= 0] >= front_first).all()) for v in pieces.verts) == [False, True]
 
 
-def test_masked_patches_are_off_by_default_and_for_the_web_export():
-    assert Config().render.masked_patches is False
+def test_masked_patches_are_on_for_the_videos_and_off_for_the_web_export():
+    assert Config().render.masked_patches is True
     mesh = layered_mesh("vertical")
     assert len(simplify_grid_mesh(mesh, SCREEN_BLOCKS).masked.faces) == 0
     assert len(render_mesh(mesh, True, MOTION, 0.3).masked.faces) == 0
     with Renderer(mesh.intrinsics.width, mesh.intrinsics.height) as r:
+        assert r.masked_patches is False
+    config = Config()
+    with make_renderer(mesh.intrinsics, config.render) as r:  # the videos' renderer
+        assert r.masked_patches is True
+    config.render.masked_patches = False
+    with make_renderer(mesh.intrinsics, config.render) as r:
         assert r.masked_patches is False
