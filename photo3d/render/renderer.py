@@ -56,6 +56,10 @@ attribute vec3 a_position;
 #ifdef TEXTURED
 attribute vec2 a_uv;
 varying vec3 v_uvw;
+#ifdef MASKED
+attribute vec4 a_square;  // masked patches: cell texel (x, y), grid (column, row)
+varying vec4 v_square;
+#endif
 #elif defined(BLEND)
 attribute vec4 a_rgba;  // own names: vispy reads declarations past the #ifdefs
 varying vec4 v_rgba;
@@ -74,6 +78,9 @@ void main() {
 #ifdef PROJECTIVE
     // texture coordinates affine in the input image: interpolate (uv z, z), divide per pixel
     v_uvw = vec3(a_uv * a_position.z, a_position.z);
+#ifdef MASKED
+    v_square = a_square * a_position.z;
+#endif
 #else
     v_uvw = vec3(a_uv, 1.0);
 #endif
@@ -92,6 +99,7 @@ varying vec3 v_uvw;
 #ifdef MASKED
 uniform sampler2D u_mask;
 uniform vec2 u_mask_size;
+varying vec4 v_square;
 #endif
 #ifdef BLEND
 uniform float u_cover;
@@ -104,18 +112,21 @@ varying vec3 v_color;
 #endif
 void main() {
 #ifdef MASKED
-    // masked patches (simplify.MaskedPart): the pixel square under the fragment is the texel of
-    // its top-left vertex, floor(uv * size - 0.5) (vertex texels sit at their centres), read
-    // nearest; its code says whether the square, one triangle of it, or nothing is the patch's.
-    // Ties follow the rasteriser's fill rule for the full mesh's triangles (top and left edges
-    // in, in image coordinates): a fragment on a square's side belongs to the square right of /
-    // below it, one on a half's diagonal to the half above-right (TL-BR) or below-right (TR-BL)
-    // of it; the 1/256 texel (llvmpipe's subpixel step) keeps interpolation noise from turning
-    // a tie (the input camera's pixel centres lie on the squares' sides and corners).
-    const float tie = 1.0 / 256.0;
-    vec2 square = v_uvw.xy / v_uvw.z * u_mask_size - 0.5 + tie;
-    vec2 texel = floor(square);
-    vec2 f = square - texel - tie;
+    // masked patches (simplify.MaskedPart): the pixel square under the fragment, from the
+    // patch's cell (the texel of its top-left vertex) and the fragment's place in the patch's
+    // grid (small numbers: little rounding), read nearest; its code says whether the square, one
+    // triangle of it, or nothing is the patch's. Ties follow the rasteriser's fill rule for the
+    // full mesh's triangles (top and left edges in, in image coordinates): a fragment on a
+    // square's side belongs to the square right of / below it, one on a half's diagonal to the
+    // half above-right (TL-BR) or below-right (TR-BL) of it. The margin (1/16384 of a square)
+    // keeps interpolation noise from turning a tie at the input camera (whose pixel centres lie
+    // on the squares' sides and corners), and is small enough not to move a cut's pixels at
+    // other cameras (1/256 did: a pixel 1/500 inside a square went to the next, missing, one).
+    const float tie = 1.0 / 16384.0;
+    vec4 place = v_square / v_uvw.z;
+    vec2 grid = place.zw + tie;
+    vec2 texel = floor(place.xy + 0.5) + floor(grid);
+    vec2 f = fract(grid) - tie;
     float below = f.y - f.x;  // > 0: below the TL-BR diagonal
     float past = f.x + f.y - 1.0;  // > 0: below-right of the TR-BL diagonal
     float code = floor(texture2D(u_mask, (texel + 0.5) / u_mask_size).r * 255.0 + 0.5);
@@ -361,7 +372,11 @@ class Renderer:
             self._parts.append(_Part(gloo, data, prepared.tex_faces, prepared.texture,
                                      projective=prepared.tex_projective))
         if len(prepared.masked.faces):  # patches over cuts: their missing squares discarded
-            data = _uv_vertex_data(prepared.masked.vertices, prepared.masked.uv)
+            data = np.empty(len(prepared.masked.vertices), dtype=[("a_position", np.float32, 3),
+                                                                   ("a_uv", np.float32, 2), ("a_square", np.float32, 4)])
+            data["a_position"] = prepared.masked.vertices
+            data["a_uv"] = prepared.masked.uv
+            data["a_square"] = prepared.masked.square
             self._parts.append(_Part(gloo, data, prepared.masked.faces, prepared.masked.texture, projective=True,
                                      mask=prepared.masked.mask))
         # the guard, drawn last: it fills only what nothing else covers (first drawn first)

@@ -581,15 +581,19 @@ class MaskedPart:
     over whole aligned blocks, of which only some pixel squares (quads) are the surface's; the
     fragment shader discards the rest by ``mask``. vertices (V, 3) float32, uv (V, 2) float32
     (affine in the input image, as the patches'), faces (F, 3) uint32, texture (h, w, 3) uint8
-    (the patches' vertex colours, bilinear), mask (h, w) uint8: 255 at the texel of each present
-    quad's top-left vertex, else 0. The quad under a fragment at uv is the texel
-    floor(uv * (w, h) - 0.5) (vertex texels sit at their centres), read with nearest filtering."""
+    (the patches' vertex colours, bilinear), mask (h, w) uint8: at the texel of each pixel
+    square's top-left vertex its code (:data:`MASK_FULL`, 1-4 a half, 0 none); square (V, 4)
+    float32: each vertex's (cell x, cell y, grid column, grid row), the texel of its patch's
+    top-left vertex and its own place in the patch's grid: the square under a fragment is
+    cell + floor(column, row), read with nearest filtering (uv, up to the atlas's width, would
+    carry too much rounding for the fill rule's ties; see the renderer's shader)."""
 
     vertices: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.float32))
     uv: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.float32))
     faces: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.uint32))
     texture: np.ndarray | None = None
     mask: np.ndarray | None = None
+    square: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
 
 
 @dataclass
@@ -674,7 +678,7 @@ def _patches(levels: list[_Level], used: np.ndarray, colors: np.ndarray, atlas_w
     diagonal holds), each side split at its points that ``used`` (V + 1,) marks (the last entry,
     for missing points, False); texture cells of (k+1)^2 texels hold the patch's vertex colours
     (and with ``masked`` the mask of its present quads)."""
-    positions, uvs, tris, textures, masks = [], [], [], [], []
+    positions, uvs, tris, textures, masks, squares = [], [], [], [], [], []
     row_y = 0  # running atlas row (in texels) per level: levels are stacked vertically
     num_vertices = 0
     for level in levels:
@@ -713,6 +717,11 @@ def _patches(levels: list[_Level], used: np.ndarray, colors: np.ndarray, atlas_w
         uv_x = np.broadcast_to(cell_x[:, None, None] + np.arange(kp)[None, None, :] + 0.5, (nb, kp, kp))
         uv_y = np.broadcast_to(cell_y[:, None, None] + np.arange(kp)[None, :, None] + 0.5, (nb, kp, kp))
         uvs.append(np.stack([uv_x, uv_y], -1).reshape(-1, 2))
+        if masked:  # (cell texel x, y, grid column, row) of each vertex: the mask's own coordinates
+            squares.append(np.stack([np.broadcast_to(cell_x[:, None, None], (nb, kp, kp)),
+                                     np.broadcast_to(cell_y[:, None, None], (nb, kp, kp)),
+                                     np.broadcast_to(np.arange(kp)[None, None, :], (nb, kp, kp)),
+                                     np.broadcast_to(np.arange(kp)[None, :, None], (nb, kp, kp))], -1).reshape(-1, 4))
         centre = (k // 2) * kp + k // 2
         side_runs = _side_runs(k)
         flat = verts.reshape(nb, -1)
@@ -752,7 +761,7 @@ def _patches(levels: list[_Level], used: np.ndarray, colors: np.ndarray, atlas_w
 
     if not tris:
         v, uv, f = _empty_part()
-        return v, uv, f, None, None
+        return v, uv, f, None, None, np.zeros((0, 4), np.float32)
     width = max(t.shape[1] for t in textures)
     texture = np.concatenate([np.pad(t, ((0, 0), (0, width - t.shape[1]), (0, 0))) for t in textures])
     mask = np.concatenate([np.pad(m, ((0, 0), (0, width - m.shape[1]))) for m in masks]) if masked else None
@@ -762,7 +771,8 @@ def _patches(levels: list[_Level], used: np.ndarray, colors: np.ndarray, atlas_w
     tex_vertices = np.concatenate(positions)[used_ids].astype(np.float32)
     tex_uv = (np.concatenate(uvs)[used_ids] / [texture.shape[1], texture.shape[0]]).astype(np.float32)
     tex_faces = _by_first_vertex(tex_faces.reshape(-1, 3)).astype(np.uint32)
-    return tex_vertices, tex_uv, tex_faces, texture, mask
+    square = np.concatenate(squares)[used_ids].astype(np.float32) if masked else np.zeros((0, 4), np.float32)
+    return tex_vertices, tex_uv, tex_faces, texture, mask, square
 
 
 def simplify_grid_mesh(mesh: Mesh, blocks: tuple[int, ...] = (8, 4), tolerance: float = 1e-3,
@@ -885,13 +895,11 @@ def simplify_grid_mesh(mesh: Mesh, blocks: tuple[int, ...] = (8, 4), tolerance: 
     used = np.append(used, False)  # index -1: a masked patch's missing point
 
     colors = np.asarray(mesh.colors)
-    tex_vertices, tex_uv, tex_faces, texture, _ = _patches([lv for lv in levels if not lv.masked], used, colors,
-                                                           atlas_width, masked=False)
+    tex_vertices, tex_uv, tex_faces, texture, _, _ = _patches([lv for lv in levels if not lv.masked], used, colors,
+                                                              atlas_width, masked=False)
     part = MaskedPart()
     if masked:
-        m_vertices, m_uv, m_faces, m_texture, m_mask = _patches([lv for lv in levels if lv.masked], used, colors,
-                                                                 atlas_width, masked=True)
-        part = MaskedPart(m_vertices, m_uv, m_faces, m_texture, m_mask)
+        part = MaskedPart(*_patches([lv for lv in levels if lv.masked], used, colors, atlas_width, masked=True))
 
     # The vertex-coloured part keeps only the vertices its triangles use.
     kept_ids, kept_faces = np.unique(kept_faces, return_inverse=True)
