@@ -430,11 +430,11 @@ def _find_masked_blocks(units: np.ndarray, origin: np.ndarray, unit_faces: np.nd
     vertices there, else points of the least-squares plane in disparity through the piece's
     vertices; the bound holds on the present vertices only (the rest of the block is masked
     out when drawn). Pieces whose inner points (inside the block) ``faces`` (F, 3) outside the
-    piece use (``uses`` (V,): how many faces hold each point), or that are ``pinned`` (V,) (a copy of them is used elsewhere: an exported hole
-    guard's quads meet the cuts there), are left out: dropping them would open cracks; checked
-    here, so that a piece left alone leaves its units to the smaller blocks. Inner points that
-    are ``guarded`` (V,) (the render-only hole guard meets them) must lie within
-    :data:`GUARD_SHARE` of their bound."""
+    piece use (``uses`` (V,): how many faces hold each point), or that are ``pinned`` (V,) (a
+    copy of them is used elsewhere: an exported hole guard's quads meet the cuts there), are
+    left out: dropping them would open cracks; checked here, so that a piece left alone leaves
+    its units to the smaller blocks. Inner points that are ``guarded`` (V,) (the render-only
+    hole guard meets them) must lie within :data:`GUARD_SHARE` of their bound."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
@@ -831,7 +831,9 @@ def simplify_grid_mesh(mesh: Mesh, blocks: tuple[int, ...] = (8, 4), tolerance: 
     pinned = guarded = uses = adjacency = None
     if masked:
         uses = np.bincount(faces.ravel(), minlength=mesh.num_vertices)
-        adjacency = _adjacency(units, mesh.num_vertices)  # vertices whose position other triangles use through a copy (see _find_masked_blocks)
+        adjacency = _adjacency(units, mesh.num_vertices)  # once for all block sizes
+        # points other triangles use through a copy (an exported guard's quads), and points the
+        # render-only guard meets (see _find_masked_blocks)
         pinned = _coincident(np.asarray(mesh.vertices, np.float32))
         if shared is not None and len(shared):
             both = np.concatenate([np.asarray(mesh.vertices, np.float32), np.asarray(shared, np.float32)])
