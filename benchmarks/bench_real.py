@@ -52,7 +52,8 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
 
 
-def run(name: str, side: int, frames: int, psnr_every: int, errors: list[float]) -> list[dict]:
+def run(name: str, side: int, frames: int, psnr_every: int, errors: list[float],
+        masked: bool | None = None) -> list[dict]:
     image, depth = PHOTOS[name]
     config = Config()
     config.prepare.longer_side = side
@@ -75,8 +76,10 @@ def run(name: str, side: int, frames: int, psnr_every: int, errors: list[float])
         for error in errors:
             row = {"photo": name, "size": f"{k.width}x{k.height}", "load_start": load_start,
                    "before_render_s": round(before, 2), "before_render_cpu_s": round(before_cpu, 2),
-                   "triangles_full": p3d.mesh.num_faces, "simplify_error_px": error}
-            with Renderer(k.width, k.height, supersample=2.0, simplify=True, simplify_error=error, profile=True) as r:
+                   "triangles_full": p3d.mesh.num_faces, "simplify_error_px": error,
+                   "masked_patches": bool(config.render.masked_patches if masked is None else masked)}
+            with Renderer(k.width, k.height, supersample=2.0, simplify=True, simplify_error=error, profile=True,
+                          masked_patches=row["masked_patches"]) as r:
                 t, c = time.perf_counter(), time.process_time()
                 r.set_mesh(p3d.mesh, motion=motion)
                 row["upload_s"] = round(time.perf_counter() - t, 2)
@@ -106,7 +109,7 @@ def run(name: str, side: int, frames: int, psnr_every: int, errors: list[float])
                     "frame_wall_ms": round(1000 * wall / n, 1),
                     "render_cpu_ms": round(1000 * cpu / n, 1),
                     "four_videos_s": round(wall * scale, 1),
-                    "psnr_min": round(min(scores), 2), "psnr_mean": round(float(np.mean(scores)), 2),
+                    "psnr_min": round(min(scores), 2), "psnr_frames": len(scores), "psnr_mean": round(float(np.mean(scores)), 2),
                     "load_end": round(os.getloadavg()[0], 1),
                 })
             rows.append(row)
@@ -123,10 +126,13 @@ def main() -> None:
     ap.add_argument("--psnr-every", type=int, default=12)
     ap.add_argument("--errors", nargs="+", type=float, default=[0.3, 0.0])
     ap.add_argument("--out", help="also append the rows (JSON lines) to this file")
+    ap.add_argument("--masked-patches", choices=("config", "on", "off"), default="config",
+                    help="the renderer's masked patches (render.masked_patches): as configured, on or off")
     args = ap.parse_args()
     for name in args.photos:
         for side in args.sizes:
-            rows = run(name, side, args.frames, args.psnr_every, args.errors)
+            masked = None if args.masked_patches == "config" else args.masked_patches == "on"
+            rows = run(name, side, args.frames, args.psnr_every, args.errors, masked)
             if args.out:
                 with open(args.out, "a") as f:
                     f.writelines(json.dumps(row) + "\n" for row in rows)

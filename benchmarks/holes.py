@@ -129,8 +129,9 @@ def web_render_mesh(mesh):
 
 
 def measure(name: str, scene, config: Config, frames: int, crops: Path | None,
-            views: tuple[str, ...] = VIEWS) -> dict:
-    """Clear pixels per pose, per view of :data:`VIEWS`."""
+            views: tuple[str, ...] = VIEWS, masked_patches: bool | None = None) -> dict:
+    """Clear pixels per pose, per view of :data:`VIEWS`; ``masked_patches``: the renderer's
+    (default ``config.render.masked_patches``)."""
     from photo3d.camera import CameraFrame, motion_extent
     from photo3d.core.guard import with_exported_guard
     from photo3d.pipeline import video_motion
@@ -153,7 +154,8 @@ def measure(name: str, scene, config: Config, frames: int, crops: Path | None,
             m = web_render_mesh(m)
         out[what] = {}
         with Renderer(k.width, k.height, supersample=1.0, simplify=what != "plain" and bool(config.render.simplify),
-                      simplify_error=float(config.render.simplify_error)) as r:
+                      simplify_error=float(config.render.simplify_error),
+                      masked_patches=bool(config.render.masked_patches if masked_patches is None else masked_patches)) as r:
             for group, motion in groups:
                 r.set_mesh(m, motion=motion)
                 for pose_name, (pose, camera) in group.items():
@@ -207,7 +209,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--views", default=",".join(VIEWS[:3]), help=f"comma-separated views of {VIEWS} (default: the first three)")
     p.add_argument("--crops", type=Path, default=None, help="folder for crops around clear pixels")
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "holes")
+    p.add_argument("--masked-patches", choices=("config", "on", "off"), default="config",
+                   help="the renderer's masked patches (render.masked_patches): as configured, on or off")
     args = p.parse_args(argv)
+    masked = None if args.masked_patches == "config" else args.masked_patches == "on"
     folders = sorted(q for q in args.data.iterdir() if (q / "disp1.png").exists())
     names = [q.name for q in folders] + ["sample"]
     if args.scenes:
@@ -226,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             scene, config, sources[Path(name).stem] = photo_scene(Path(name))
             name = Path(name).stem
-        res = measure(name, scene, config, args.frames, args.crops, views)
+        res = measure(name, scene, config, args.frames, args.crops, views, masked)
         results[name] = res
         bad = {w: {k: v for k, v in res[w].items() if v} for w in views}
         size = scene.mesh.intrinsics

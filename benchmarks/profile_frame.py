@@ -31,7 +31,8 @@ from photo3d.video import video_intrinsics
 
 
 def _part_name(part, index: int) -> str:
-    kind = "blend" if part.blend else ("textured" if part.texture is not None else "colour")
+    kind = "blend" if part.blend else ("masked" if part.mask is not None else
+                                       "textured" if part.texture is not None else "colour")
     return f"{index}:{kind}{'_behind' if part.behind else ''}"
 
 
@@ -42,6 +43,8 @@ def main() -> None:
     ap.add_argument("--error", type=float, default=0.3)
     ap.add_argument("--repeat", type=int, default=3, help="draws per pose and case")
     ap.add_argument("--out")
+    ap.add_argument("--masked-patches", choices=("config", "on", "off"), default="config",
+                    help="masked patches (render.masked_patches): as configured, on or off")
     args = ap.parse_args()
     image, depth = PHOTOS[args.photo]
     config = Config()
@@ -59,10 +62,11 @@ def main() -> None:
                              intrinsics=k)
         for frame in (frames[0], frames[len(frames) // 2], frames[-1]):
             poses.append((frame.pose, video_intrinsics(k, frame, options["crop"], options["size"], options["aspect"])))
-    prepared = render_mesh(p3d.mesh, True, motion, args.error)
+    masked = config.render.masked_patches if args.masked_patches == "config" else args.masked_patches == "on"
+    prepared = render_mesh(p3d.mesh, True, motion, args.error, masked)
     counts = {"colour": len(prepared.faces), "flat": len(prepared.flat.faces), "textured": len(prepared.tex_faces),
               "hole_flat": len(prepared.hole_flat.faces), "hole_colour": len(prepared.hole_faces),
-              "blend": len(prepared.blend_faces)}
+              "blend": len(prepared.blend_faces), "masked": len(prepared.masked.faces)}
     renderer = Renderer(k.width, k.height, supersample=2.0)
     renderer.set_mesh(prepared)
     ctx, gloo = renderer._ctx, renderer._ctx.gloo

@@ -288,7 +288,8 @@ def make_renderer(intrinsics: Intrinsics, render: RenderConfig):
     from .render import Renderer
 
     return Renderer(intrinsics.width, intrinsics.height, supersample=float(render.supersample),
-                    simplify=bool(render.simplify), simplify_error=float(render.simplify_error))
+                    simplify=bool(render.simplify), simplify_error=float(render.simplify_error),
+                    masked_patches=bool(render.masked_patches))
 
 
 def video_motion(scene: Scene, video: VideoConfig) -> tuple[float, float, float]:

@@ -56,6 +56,10 @@ attribute vec3 a_position;
 #ifdef TEXTURED
 attribute vec2 a_uv;
 varying vec3 v_uvw;
+#ifdef MASKED
+attribute vec4 a_square;  // masked patches: cell texel (x, y), grid (column, row)
+varying vec4 v_square;
+#endif
 #elif defined(BLEND)
 attribute vec4 a_rgba;  // own names: vispy reads declarations past the #ifdefs
 varying vec4 v_rgba;
@@ -74,6 +78,9 @@ void main() {
 #ifdef PROJECTIVE
     // texture coordinates affine in the input image: interpolate (uv z, z), divide per pixel
     v_uvw = vec3(a_uv * a_position.z, a_position.z);
+#ifdef MASKED
+    v_square = a_square * a_position.z;
+#endif
 #else
     v_uvw = vec3(a_uv, 1.0);
 #endif
@@ -89,6 +96,11 @@ _FRAGMENT_SHADER = """
 #ifdef TEXTURED
 uniform sampler2D u_texture;
 varying vec3 v_uvw;
+#ifdef MASKED
+uniform sampler2D u_mask;
+uniform vec2 u_mask_size;
+varying vec4 v_square;
+#endif
 #ifdef BLEND
 uniform float u_cover;
 #endif
@@ -99,6 +111,31 @@ varying vec4 v_rgba;
 varying vec3 v_color;
 #endif
 void main() {
+#ifdef MASKED
+    // masked patches (simplify.MaskedPart): the pixel square under the fragment, from the
+    // patch's cell (the texel of its top-left vertex) and the fragment's place in the patch's
+    // grid (small numbers: little rounding), read nearest; its code says whether the square, one
+    // triangle of it, or nothing is the patch's. Ties follow the rasteriser's fill rule for the
+    // full mesh's triangles (top and left edges in, in image coordinates): a fragment on a
+    // square's side belongs to the square right of / below it, one on a half's diagonal to the
+    // half above-right (TL-BR) or below-right (TR-BL) of it. The margin (1/16384 of a square)
+    // keeps interpolation noise from turning a tie at the input camera (whose pixel centres lie
+    // on the squares' sides and corners), and is small enough not to move a cut's pixels at
+    // other cameras (1/256 did: a pixel 1/500 inside a square went to the next, missing, one).
+    const float tie = 1.0 / 16384.0;
+    vec4 place = v_square / v_uvw.z;
+    vec2 grid = place.zw + tie;
+    vec2 texel = floor(place.xy + 0.5) + floor(grid);
+    vec2 f = fract(grid) - tie;
+    float below = f.y - f.x;  // > 0: below the TL-BR diagonal
+    float past = f.x + f.y - 1.0;  // > 0: below-right of the TR-BL diagonal
+    float code = floor(texture2D(u_mask, (texel + 0.5) / u_mask_size).r * 255.0 + 0.5);
+    if (code < 0.5) discard;
+    else if (code < 1.5) { if (past <= -tie) discard; }  // without TL
+    else if (code < 2.5) { if (below < tie) discard; }  // without TR
+    else if (code < 3.5) { if (below >= tie) discard; }  // without BL
+    else if (code < 4.5) { if (past > -tie) discard; }  // without BR
+#endif
 #ifdef TEXTURED
 #ifdef BLEND
     // the soft rim's strips: RGBA texels, straight alpha (see below)
@@ -147,9 +184,10 @@ class _Part:
     """GL objects of one drawable part: program, vertex and index buffers, optional texture."""
 
     def __init__(self, gloo, data: np.ndarray, faces: np.ndarray, texture: np.ndarray | None, behind: bool = False,
-                 projective: bool = False, blend: bool = False, nearest: bool = False):
+                 projective: bool = False, blend: bool = False, nearest: bool = False, mask: np.ndarray | None = None):
         defines = (("" if texture is None else "#define TEXTURED\n") + ("#define BEHIND\n" if behind else "")
-                   + ("#define PROJECTIVE\n" if projective else "") + ("#define BLEND\n" if blend else ""))
+                   + ("#define PROJECTIVE\n" if projective else "") + ("#define BLEND\n" if blend else "")
+                   + ("" if mask is None else "#define MASKED\n"))
         self.behind = behind
         self.blend = blend
         self.program = gloo.Program(defines + _VERTEX_SHADER, defines + _FRAGMENT_SHADER)
@@ -163,9 +201,15 @@ class _Part:
                 wrapping="clamp_to_edge"
             )
             self.program["u_texture"] = self.texture
+        self.mask = None
+        if mask is not None:  # one channel (luminance), codes read back exactly: nearest
+            self.mask = gloo.Texture2D(np.ascontiguousarray(mask[..., None]), interpolation="nearest",
+                                       wrapping="clamp_to_edge")
+            self.program["u_mask"] = self.mask
+            self.program["u_mask_size"] = np.array([mask.shape[1], mask.shape[0]], np.float32)
 
     def delete(self) -> None:
-        for obj in (self.program, self.vertex_buffer, self.index_buffer, self.texture):
+        for obj in (self.program, self.vertex_buffer, self.index_buffer, self.texture, self.mask):
             if obj is not None:
                 obj.delete()
 
@@ -200,16 +244,19 @@ class Renderer:
         supersample: render at this factor of the output size, then area-downsample (>= 1).
         simplify: draw planar patches of the pixel grid as textured fans
             (``simplify_grid_mesh``): the same picture from about 10x fewer triangles.
+        masked_patches: with ``simplify``, also patches over depth cuts and holes whose missing
+            pixel squares the fragment shader discards (``simplify_grid_mesh(masked=True)``).
     """
 
     def __init__(self, width: int, height: int, supersample: float = 2.0, simplify: bool = True,
-                 simplify_error: float = 0.0, profile: bool = False):
+                 simplify_error: float = 0.0, profile: bool = False, masked_patches: bool = False):
         check_size(width, height, "Renderer")
         check_float_range(supersample, "supersample", "Renderer", low=1, high=8)
         check_float_range(simplify_error, "simplify_error", "Renderer", low=0)
         self.supersample = float(supersample)
         self.simplify = bool(simplify)
         self.simplify_error = float(simplify_error)
+        self.masked_patches = bool(masked_patches)
         self.profile = bool(profile)
         # seconds spent per part of render() (with ``profile``: draw includes a glFinish)
         self.seconds = {"draw": 0.0, "readback": 0.0, "downsample": 0.0}
@@ -303,12 +350,12 @@ class Renderer:
         """Upload a mesh: vertex colours, or its texture (``mesh.texture``).
 
         A Mesh is converted with ``render_mesh(mesh, self.simplify, motion,
-        self.simplify_error)``: given the ``motion`` of the cameras to come
+        self.simplify_error, self.masked_patches)``: given the ``motion`` of the cameras to come
         (:func:`photo3d.camera.motion_extent`), simplified to what they can show; a RenderMesh
         is drawn as given. Buffers are uploaded once here; renders only change the camera.
         """
         prepared = (mesh if isinstance(mesh, RenderMesh)
-                    else render_mesh(mesh, self.simplify, motion, self.simplify_error))
+                    else render_mesh(mesh, self.simplify, motion, self.simplify_error, self.masked_patches))
         gloo = self._ctx.gloo
         self._ctx.make_current()
         self._release_mesh()
@@ -324,6 +371,14 @@ class Renderer:
             data = _uv_vertex_data(prepared.tex_vertices, prepared.tex_uv)
             self._parts.append(_Part(gloo, data, prepared.tex_faces, prepared.texture,
                                      projective=prepared.tex_projective))
+        if len(prepared.masked.faces):  # patches over cuts: their missing squares discarded
+            data = np.empty(len(prepared.masked.vertices), dtype=[("a_position", np.float32, 3),
+                                                                   ("a_uv", np.float32, 2), ("a_square", np.float32, 4)])
+            data["a_position"] = prepared.masked.vertices
+            data["a_uv"] = prepared.masked.uv
+            data["a_square"] = prepared.masked.square
+            self._parts.append(_Part(gloo, data, prepared.masked.faces, prepared.masked.texture, projective=True,
+                                     mask=prepared.masked.mask))
         # the guard, drawn last: it fills only what nothing else covers (first drawn first)
         if len(prepared.hole_flat.faces):
             data = _uv_vertex_data(prepared.hole_flat.vertices, prepared.hole_flat.uv)
@@ -342,7 +397,8 @@ class Renderer:
         self.num_triangles = prepared.num_triangles
 
         points = np.concatenate([prepared.vertices, prepared.tex_vertices, prepared.flat.vertices,
-                                 prepared.blend_vertices, prepared.blend_flat.vertices]).astype(np.float64)
+                                 prepared.blend_vertices, prepared.blend_flat.vertices,
+                                 prepared.masked.vertices]).astype(np.float64)
         if len(points) == 0:
             points = np.zeros((1, 3))
         lo, hi = points.min(axis=0), points.max(axis=0)

@@ -78,6 +78,8 @@ class RenderMesh:
     blend_faces (K, 3) uint32: the soft rim (``Mesh.soft``), drawn last, blended over
     everything else, without writing depth; blend_flat: the rim's facets merged into strips
     (RGBA texture), drawn blended like it, before it.
+    masked: patches over cuts and holes whose missing quads the fragment shader discards
+    (:class:`MaskedPart`, ``simplify_grid_mesh(masked=True)``); empty otherwise.
     """
 
     vertices: np.ndarray
@@ -97,11 +99,13 @@ class RenderMesh:
     blend_colors: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.uint8))
     blend_faces: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.uint32))
     blend_flat: FlatPart = field(default_factory=lambda: FlatPart())
+    masked: "MaskedPart" = field(default_factory=lambda: MaskedPart())
 
     @property
     def num_triangles(self) -> int:
         return int(len(self.faces) + len(self.tex_faces) + len(self.hole_faces) + len(self.flat.faces)
-                   + len(self.hole_flat.faces) + len(self.blend_faces) + len(self.blend_flat.faces))
+                   + len(self.hole_flat.faces) + len(self.blend_faces) + len(self.blend_flat.faces)
+                   + len(self.masked.faces))
 
 
 def _by_first_vertex(faces: np.ndarray) -> np.ndarray:
@@ -150,6 +154,13 @@ def _grid_quads(mesh: Mesh) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         origin: (Q, 2) int64 pixel (x, y) of the top-left vertex.
         quad_faces: (Q, 2) int64 indices of the two faces.
     """
+    return _pair_triangles(_grid_triangles(mesh), mesh.num_vertices)
+
+
+def _grid_triangles(mesh: Mesh) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The mesh's unit right triangles on its pixel-centre grid (see :func:`_grid_quads`):
+    (face ids (T,), by_corner (T, 4) int32 vertex ids at TL, TR, BL, BR (-1 at the corner it
+    lacks), missing (T,) the corner it lacks (0 TL, 1 TR, 2 BL, 3 BR), origin (T, 2) int64)."""
     k = mesh.intrinsics
     v = mesh.vertices
     z = v[:, 2].astype(np.float64)
@@ -181,8 +192,14 @@ def _grid_quads(mesh: Mesh) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     by_corner = np.full((len(face_ids), 4), -1, np.int32)
     by_corner[np.arange(len(face_ids))[:, None], code] = f
     missing = 6 - code.sum(1)
+    return face_ids, by_corner, missing, origin
 
-    n = np.int64(mesh.num_vertices)
+
+def _pair_triangles(triangles: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], num_vertices: int
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The quads of :func:`_grid_quads` from :func:`_grid_triangles`' triangles."""
+    face_ids, by_corner, missing, origin = triangles
+    n = np.int64(num_vertices)
     quads, quad_origin, quad_faces = [], [], []
     # Diagonal TR-BL: triangles missing BR and TL. Diagonal TL-BR: missing TR and BL.
     for (miss_a, miss_b), (d0, d1) in (((3, 0), (1, 2)), ((1, 2), (0, 3))):
@@ -224,6 +241,15 @@ def _with_coincident(vertices: np.ndarray, used: np.ndarray) -> np.ndarray:
     out = np.empty_like(used)
     out[order] = group_used[group]
     return out
+
+
+def _coincident(vertices: np.ndarray) -> np.ndarray:
+    """(V,) bool: vertices at exactly the position of another one (compared as
+    :func:`_with_coincident` does; a hash collision only flags one more vertex)."""
+    bits = np.ascontiguousarray(vertices, np.float32).view(np.uint32).astype(np.uint64)
+    key = (bits[:, 0] * np.uint64(0x9E3779B97F4A7C15)) ^ (bits[:, 1] * np.uint64(0xC2B2AE3D27D4EB4F)) ^ bits[:, 2]
+    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    return counts[inverse.ravel()] > 1
 
 
 def _fan_weights(block: int) -> np.ndarray:
@@ -272,6 +298,36 @@ def _diagonal_weights(block: int) -> np.ndarray:
     return weights
 
 
+def _adjacent_free(quads: np.ndarray, free: np.ndarray, n: int,
+                   adjacency: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(right_of, down_of) (Q + 1,): the free quad sharing each free quad's right (bottom) edge,
+    -1 where none; index -1 (missing) maps to missing (from ``adjacency``, :func:`_adjacency`,
+    when given)."""
+    right_of, down_of = _adjacency(quads, n) if adjacency is None else adjacency
+    right_of = np.append(np.where(free & (right_of >= 0) & free[np.maximum(right_of, 0)], right_of, -1), -1)
+    down_of = np.append(np.where(free & (down_of >= 0) & free[np.maximum(down_of, 0)], down_of, -1), -1)
+    return right_of, down_of
+
+
+def _adjacency(quads: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(right_of, down_of) (Q,): the quad sharing each quad's right (bottom) edge, -1 where none.
+    ``quads`` (Q, 4) may hold -1 at corners a unit lacks (a half quad): edges with a missing end
+    are shared with none."""
+    n = np.int64(n)
+    tl, tr, bl, br = quads.T.astype(np.int64)
+
+    def table(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        valid = np.nonzero((a >= 0) & (b >= 0))[0]
+        keys, pos = _unique_keys(a[valid] * n + b[valid])
+        return keys, valid[pos]
+
+    def find(keys_pos: tuple[np.ndarray, np.ndarray], a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        valid = (a >= 0) & (b >= 0)
+        return np.where(valid, _lookup(*keys_pos, np.where(valid, a * n + b, -1)), -1)  # keys >= 0
+
+    return find(table(tl, bl), tr, br), find(table(tl, tr), bl, br)
+
+
 def _find_blocks(
     quads: np.ndarray, origin: np.ndarray, block: int, disparity: np.ndarray, allowed: np.ndarray, free: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -283,15 +339,8 @@ def _find_blocks(
             1: TR-BL) also hold every vertex within its allowed error ([:, d, 0]) or within
             half of it ([:, d, 1]; see :func:`simplify_grid_mesh`).
     """
-    n = np.int64(len(disparity))
-    tl, tr, bl, br = quads.T
-    left_keys, left_pos = _unique_keys(tl * n + bl)
-    top_keys, top_pos = _unique_keys(tl * n + tr)
-    right_of = _lookup(left_keys, left_pos, tr * n + br)
-    down_of = _lookup(top_keys, top_pos, bl * n + br)
-    # Only free quads take part; index -1 (missing) maps to missing.
-    right_of = np.append(np.where(free & (right_of >= 0) & free[np.maximum(right_of, 0)], right_of, -1), -1)
-    down_of = np.append(np.where(free & (down_of >= 0) & free[np.maximum(down_of, 0)], down_of, -1), -1)
+    # Only free quads take part
+    right_of, down_of = _adjacent_free(quads, free, len(disparity))
 
     start = np.nonzero(free & (origin[:, 0] % block == 0) & (origin[:, 1] % block == 0))[0]
     grid = np.full((len(start), block, block), -1, np.int64)
@@ -326,6 +375,174 @@ def _find_blocks(
     return grid[planar], diagonal_ok
 
 
+@dataclass
+class _MaskedBlocks:
+    """Aligned blocks of which only some quads belong to one surface (:func:`_find_masked_blocks`).
+
+    grid (B, k, k) unit ids (quads, half quads), -1 where the block's square is not the surface's; verts (B, k+1, k+1)
+    vertex ids, -1 at grid points no present quad has; key (B, 5) disparity of the fan's centre
+    and corners (TL, TR, BL, BR), the vertex's own where present, else the least-squares plane's;
+    corner (B, 2) int64 pixel (x, y) of the block's top-left point; diagonal_ok (B, 2, 2) as
+    :func:`_find_blocks`."""
+
+    grid: np.ndarray
+    verts: np.ndarray
+    key: np.ndarray
+    corner: np.ndarray
+    diagonal_ok: np.ndarray
+
+
+GUARD_SHARE = 0.25
+"""Share of the error bound that a masked patch's inner points where the hole guard's quads meet
+the mesh (``shared``) may take: the guard's edge stays at the true point, so the sliver between
+it and the patch's masked edge is at most this share of ``render.simplify_error`` (0.075 px at
+0.3), narrow enough that no pixel centre was seen in it (``benchmarks.holes``); 1 left 1 px
+clear in 2 of 138 of its renders."""
+
+MASK_FULL = 5
+"""Mask code of a whole pixel square; 1-4: the half (one triangle) without corner TL, TR, BL, BR
+(code 1 + corner), 0: none (:class:`MaskedPart`)."""
+
+
+def _key_points(block: int) -> np.ndarray:
+    """Flat (row * (block+1) + column) indices of the fan's centre and corners TL, TR, BL, BR."""
+    kp, c = block + 1, block // 2
+    return np.array([c * kp + c, 0, block, block * kp, kp * kp - 1])
+
+
+def _find_masked_blocks(units: np.ndarray, origin: np.ndarray, unit_faces: np.ndarray, codes: np.ndarray,
+                        block: int, disparity: np.ndarray, allowed: np.ndarray, free: np.ndarray,
+                        faces: np.ndarray, uses: np.ndarray, pinned: np.ndarray | None = None,
+                        guarded: np.ndarray | None = None, adjacency: tuple[np.ndarray, np.ndarray] | None = None,
+                        min_share: float = 0.25) -> _MaskedBlocks:
+    """Aligned block x block patches of which only some pixel squares are present.
+
+    ``units`` (U, 4) vertex ids (TL, TR, BL, BR) of the grid's quads and half quads (single
+    triangles, -1 at the corner they lack), ``origin`` (U, 2) their pixel, ``unit_faces`` (U, 2)
+    their faces (-1 for a half's second), ``codes`` (U,) their mask code (:data:`MASK_FULL`, or
+    1 + the corner a half lacks); ``free`` (U,) those not taken yet; ``adjacency``: their
+    :func:`_adjacency`, when computed once for all block sizes.
+
+    A patch is a connected piece of free units inside an aligned block (connected through shared
+    edges, so one surface: another layer at the same pixels has its own vertices and makes its
+    own piece) covering at least ``min_share`` of the block's squares (and at least 3), whose
+    vertices lie within ``allowed`` of a centre fan. The fan's centre and corners are the
+    vertices there, else points of the least-squares plane in disparity through the piece's
+    vertices; the bound holds on the present vertices only (the rest of the block is masked
+    out when drawn). Pieces whose inner points (inside the block) ``faces`` (F, 3) outside the
+    piece use (``uses`` (V,): how many faces hold each point), or that are ``pinned`` (V,) (a
+    copy of them is used elsewhere: an exported hole guard's quads meet the cuts there), are
+    left out: dropping them would open cracks; checked here, so that a piece left alone leaves
+    its units to the smaller blocks. Inner points that are ``guarded`` (V,) (the render-only
+    hole guard meets them) must lie within :data:`GUARD_SHARE` of their bound."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    k, kp = block, block + 1
+    empty = _MaskedBlocks(np.zeros((0, k, k), np.int64), np.zeros((0, kp, kp), np.int64), np.zeros((0, 5)),
+                          np.zeros((0, 2), np.int64), np.zeros((0, 2, 2), bool))
+    if not free.any():
+        return empty
+    right_of, down_of = _adjacent_free(units, free, len(disparity), adjacency)
+    cell = origin // k  # aligned block of each unit
+    src, dst = [], []
+    for step in (right_of, down_of):
+        a = np.nonzero(step[:-1] >= 0)[0]
+        b = step[a]
+        inside = (cell[a] == cell[b]).all(1)
+        src.append(a[inside])
+        dst.append(b[inside])
+    src, dst = np.concatenate(src), np.concatenate(dst)
+    u = len(units)
+    _, label = connected_components(coo_matrix((np.ones(len(src), np.int8), (src, dst)), shape=(u, u)),
+                                    directed=True, connection="weak")
+    members = np.nonzero(free)[0]
+    area = np.where(codes[members] == MASK_FULL, 1.0, 0.5)
+    sizes = np.bincount(label[members], weights=area, minlength=label.max() + 1)
+    # under 3 squares (6 triangles) nothing is saved over a fan's 2-4 triangles
+    members = members[sizes[label[members]] >= max(min_share * k * k, 3)]
+    if len(members) == 0:
+        return empty
+    comp_ids, comp = np.unique(label[members], return_inverse=True)
+    nc = len(comp_ids)
+    local = origin[members] - cell[members] * k  # (x, y) inside the block
+    pos = comp * (k * k) + local[:, 1] * k + local[:, 0]
+    ok = np.ones(nc, bool)
+    ok[comp[np.bincount(pos, minlength=nc * k * k)[pos] > 1]] = False  # two units at one square: tangled
+    grid = np.full(nc * k * k, -1, np.int64)
+    grid[pos] = members
+    # grid points of each piece; units that meet at a point but not along edges may disagree
+    # on its vertex (a slit of a cut): such pieces are left alone
+    hi = np.full(nc * kp * kp, -1, np.int64)
+    lo = np.full(nc * kp * kp, np.iinfo(np.int64).max, np.int64)
+    for corner_index, (dy, dx) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):
+        ids = units[members, corner_index].astype(np.int64)
+        has = ids >= 0
+        point = (comp * (kp * kp) + (local[:, 1] + dy) * kp + local[:, 0] + dx)[has]
+        np.maximum.at(hi, point, ids[has])
+        np.minimum.at(lo, point, ids[has])
+    present = hi >= 0
+    ok[(np.nonzero(present & (hi != lo))[0] // (kp * kp))] = False
+    corner = np.zeros((nc, 2), np.int64)
+    corner[comp] = cell[members] * k
+    grid, verts, corner = grid.reshape(nc, k, k)[ok], hi.reshape(nc, kp, kp)[ok], corner[ok]
+    if len(grid) == 0:
+        return empty
+
+    flat = verts.reshape(len(grid), -1)
+    present = flat >= 0
+    disp = np.where(present, disparity[np.maximum(flat, 0)], 0.0)
+    # least-squares plane d = a + b x + c y (centred local coordinates) over the present points
+    i, j = np.divmod(np.arange(kp * kp), kp)
+    basis = np.stack([np.ones(kp * kp), j - k / 2.0, i - k / 2.0], 1)  # (P, 3)
+    w = present.astype(np.float64)
+    normal = np.einsum("bp,pi,pj->bij", w, basis, basis)
+    rhs = np.einsum("bp,pi->bi", w * disp, basis)
+    coef = np.linalg.solve(normal, rhs[..., None])[..., 0]  # >= 3 squares' points span a plane
+    keys = _key_points(k)
+    key = np.where(present[:, keys], disp[:, keys], coef @ basis[keys].T)
+    d_lo = np.where(present, disp, np.inf).min(1)
+    d_hi = np.where(present, disp, -np.inf).max(1)
+    # extrapolated corners must stay in front of the camera and near the piece's depths (a far
+    # corner would also widen the depth range the frame's depth buffer has to resolve)
+    sane = ((key >= 0.5 * d_lo[:, None]) & (key <= 2.0 * d_hi[:, None])).all(1)
+    bound = np.where(present, allowed[np.maximum(flat, 0)], np.inf)
+    if guarded is not None:  # inner points the render-only guard meets: GUARD_SHARE of the bound
+        inner = np.zeros((kp, kp), bool)
+        inner[1:-1, 1:-1] = True
+        bound = np.where(present & inner.ravel()[None] & guarded[np.maximum(flat, 0)], GUARD_SHARE * bound, bound)
+    keep = sane & (np.abs(key @ _fan_weights(k).T - disp) <= bound).all(1)
+
+    # inner points used by faces outside the piece: all of a point's uses (``uses``, the faces
+    # that hold it) must be faces of its own piece
+    has = grid >= 0
+    piece_faces = unit_faces[grid[has]]  # (n, 2), -1: a half's absent second face
+    piece_ids = np.broadcast_to(np.arange(len(grid))[:, None, None, None], has.shape + (2,))[has]
+    real = piece_faces >= 0
+    points = faces[piece_faces[real]].ravel()  # each face holds a point once
+    point_piece = np.repeat(piece_ids[real], 3)
+    count = np.bincount(points, minlength=len(disparity))
+    lo = np.full(len(disparity), len(grid), np.int64)
+    hi = np.full(len(disparity), -1, np.int64)
+    np.minimum.at(lo, points, point_piece)
+    np.maximum.at(hi, points, point_piece)
+    inner = verts[:, 1:-1, 1:-1]
+    b_ids = np.broadcast_to(np.arange(len(grid))[:, None, None], inner.shape)[inner >= 0]
+    v_ids = inner[inner >= 0]
+    alone = (uses[v_ids] == count[v_ids]) & (lo[v_ids] == b_ids) & (hi[v_ids] == b_ids)
+    if pinned is not None:
+        alone &= ~pinned[v_ids]
+    keep[b_ids[~alone]] = False
+
+    key, disp, bound = key[keep], disp[keep], bound[keep]
+    diagonal_ok = np.zeros((len(key), 2, 2), bool)
+    for d, weights in enumerate(_diagonal_weights(k)):
+        error = np.abs(key @ weights.T - disp)
+        diagonal_ok[:, d, 0] = (error <= bound).all(1)
+        diagonal_ok[:, d, 1] = (error <= 0.5 * bound).all(1)
+    return _MaskedBlocks(grid[keep], verts[keep], key, corner[keep], diagonal_ok)
+
+
 def _block_vertices(quads: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """(B, k+1, k+1) vertex ids of blocks of quads (B, k, k)."""
     b, k = grid.shape[0], grid.shape[1]
@@ -358,9 +575,209 @@ def disparity_tolerance(mesh: Mesh, pixels: float, shift_xy: float, shift_z: flo
     return np.where(gain > 0, pixels / np.maximum(gain, 1e-300), 0.01 * d)
 
 
+@dataclass
+class MaskedPart:
+    """Patches over depth cuts and holes (``simplify_grid_mesh(masked=True)``): textured fans
+    over whole aligned blocks, of which only some pixel squares (quads) are the surface's; the
+    fragment shader discards the rest by ``mask``. vertices (V, 3) float32, uv (V, 2) float32
+    (affine in the input image, as the patches'), faces (F, 3) uint32, texture (h, w, 3) uint8
+    (the patches' vertex colours, bilinear), mask (h, w) uint8: at the texel of each pixel
+    square's top-left vertex its code (:data:`MASK_FULL`, 1-4 a half, 0 none); square (V, 4)
+    float32: each vertex's (cell x, cell y, grid column, grid row), the texel of its patch's
+    top-left vertex and its own place in the patch's grid: the square under a fragment is
+    cell + floor(column, row), read with nearest filtering (uv, up to the atlas's width, would
+    carry too much rounding for the fill rule's ties; see the renderer's shader)."""
+
+    vertices: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.float32))
+    uv: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.float32))
+    faces: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.uint32))
+    texture: np.ndarray | None = None
+    mask: np.ndarray | None = None
+    square: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
+
+
+@dataclass
+class _Level:
+    """Patches of one block size: grid (B, k, k) unit ids (-1: not the patch's, masked out),
+    verts (B, k+1, k+1) vertex ids (-1: no present unit there), diagonal_ok (B, 2, 2), points
+    (B, k+1, k+1, 3) positions of the grid points (the plane's at missing key points), codes
+    (B, k, k) uint8 mask codes (:data:`MASK_FULL`...), masked: drawn with the mask."""
+
+    grid: np.ndarray
+    verts: np.ndarray
+    diagonal_ok: np.ndarray
+    points: np.ndarray
+    codes: np.ndarray
+    masked: bool
+
+
+def _masked_level(mesh: Mesh, blocks: _MaskedBlocks, unit_codes: np.ndarray) -> _Level:
+    """The level of masked patches: their fan's missing centre or corners placed at the plane's
+    disparity over their pixel."""
+    nb, kp = blocks.verts.shape[0], blocks.verts.shape[1]
+    points = np.asarray(mesh.vertices, np.float64)[np.maximum(blocks.verts, 0)]
+    keys = _key_points(kp - 1)
+    row, col = np.divmod(keys, kp)
+    u = blocks.corner[:, 0:1] + col[None]  # (B, 5) pixel x of the key points
+    v = blocks.corner[:, 1:2] + row[None]
+    planar = mesh.intrinsics.unproject(u, v, 1.0 / blocks.key)  # (B, 5, 3)
+    flat = points.reshape(nb, kp * kp, 3)
+    missing = blocks.verts.reshape(nb, kp * kp)[:, keys] < 0
+    flat[:, keys] = np.where(missing[..., None], planar, flat[:, keys])
+    codes = np.where(blocks.grid >= 0, unit_codes[np.maximum(blocks.grid, 0)], 0).astype(np.uint8)
+    return _Level(blocks.grid, blocks.verts, blocks.diagonal_ok, flat.reshape(points.shape), codes, True)
+
+
+def _cell_colors(level: _Level, colors: np.ndarray) -> np.ndarray:
+    """(B, k+1, k+1, 3) uint8 texel colours of masked patches: the vertices' colours, and at a
+    half quad's missing corner the colour that makes the square's bilinear texture the half's
+    own linear one (adjacent corners' sum less the opposite corner; averaged where two halves
+    lack the same point), so that a half keeps the full mesh's colours."""
+    verts, codes = level.verts, level.codes
+    present = verts >= 0
+    texels = np.where(present[..., None], colors[np.maximum(verts, 0)], 0).astype(np.float64)
+    total = np.zeros_like(texels)
+    count = np.zeros(verts.shape)
+    offsets = np.array([(0, 0), (0, 1), (1, 0), (1, 1)])  # (dy, dx) of TL, TR, BL, BR
+    for corner in range(4):
+        b, i, j = np.nonzero(codes == corner + 1)
+        if len(b) == 0:
+            continue
+        at = lambda c: texels[b, i + offsets[c, 0], j + offsets[c, 1]]  # noqa: E731
+        adjacent = [c for c in range(4) if c != corner and c != 3 - corner]
+        value = at(adjacent[0]) + at(adjacent[1]) - at(3 - corner)
+        np.add.at(total, (b, i + offsets[corner, 0], j + offsets[corner, 1]), value)
+        np.add.at(count, (b, i + offsets[corner, 0], j + offsets[corner, 1]), 1)
+    fill = ~present & (count > 0)
+    texels[fill] = total[fill] / count[fill][:, None]
+    return np.clip(np.round(texels), 0, 255).astype(np.uint8)
+
+
+def _run_ends(present: np.ndarray) -> np.ndarray:
+    """(B, kp) bool: present points of a side next to a missing one along it (B, kp) bool."""
+    ends = np.zeros_like(present)
+    ends[:, 1:] |= present[:, 1:] & ~present[:, :-1]
+    ends[:, :-1] |= present[:, :-1] & ~present[:, 1:]
+    return ends
+
+
+def _side_runs(k: int) -> list[np.ndarray]:
+    """A k x k patch's 4 sides as runs of local vertex indices (row * (k+1) + column), clockwise."""
+    kp = k + 1
+    return [
+        np.array([c for c in range(kp)]),  # top, left to right
+        np.array([r * kp + k for r in range(kp)]),  # right, top to bottom
+        np.array([k * kp + c for c in range(k, -1, -1)]),  # bottom, right to left
+        np.array([r * kp for r in range(k, -1, -1)]),  # left, bottom to top
+    ]
+
+
+def _patches(levels: list[_Level], used: np.ndarray, colors: np.ndarray, atlas_width: int, masked: bool):
+    """(vertices (V, 3) float32, uv (V, 2) float32, faces (F, 3) uint32, texture, mask or None)
+    of the patches of ``levels``: a fan per patch (from its centre, or from a corner where the
+    diagonal holds), each side split at its points that ``used`` (V + 1,) marks (the last entry,
+    for missing points, False); texture cells of (k+1)^2 texels hold the patch's vertex colours
+    (and with ``masked`` the mask of its present quads)."""
+    positions, uvs, tris, textures, masks, squares = [], [], [], [], [], []
+    row_y = 0  # running atlas row (in texels) per level: levels are stacked vertically
+    num_vertices = 0
+    for level in levels:
+        verts, diagonal_ok = level.verts, level.diagonal_ok
+        if len(verts) == 0:
+            continue
+        nb, kp = verts.shape[0], verts.shape[1]  # kp = k + 1 texels per patch side
+        k = kp - 1
+        # masked cells carry a one-texel gutter above and left (stride kp + 1), and their mask's
+        # last row and column (no square of their own) repeat the squares beside them: a fragment
+        # the rasteriser draws a hair outside a patch's squares (fixed-point snapping, the fill
+        # rule's ties) reads its own patch's nearest square, not a neighbouring cell's
+        gutter = 1 if level.masked else 0
+        stride = kp + gutter
+        per_row = atlas_width // stride
+        cell = np.arange(nb)
+        cell_x = (cell % per_row) * stride + gutter
+        cell_y = row_y + (cell // per_row) * stride + gutter
+        rows_used = int(np.ceil(nb / per_row)) * stride
+        texture = np.zeros((rows_used, per_row * stride, 3), np.uint8)
+        span = np.arange(-gutter, kp)
+        tex_rows = (cell_y - row_y)[:, None, None] + span[None, :, None]
+        tex_cols = cell_x[:, None, None] + span[None, None, :]
+        if level.masked:
+            texels = np.pad(_cell_colors(level, colors), ((0, 0), (1, 0), (1, 0), (0, 0)), mode="edge")
+            texture[tex_rows, tex_cols] = texels
+            mask = np.zeros((rows_used, per_row * stride), np.uint8)
+            mask[tex_rows, tex_cols] = np.pad(level.codes, ((0, 0), (1, 1), (1, 1)), mode="edge")
+            masks.append(mask)
+        else:
+            texture[tex_rows, tex_cols] = colors[verts]
+        textures.append(texture)
+        # Per-patch local vertex index = row * kp + column; global = patch * kp^2 + local.
+        base = num_vertices + np.arange(nb)[:, None] * kp * kp
+        positions.append(level.points.reshape(-1, 3))
+        uv_x = np.broadcast_to(cell_x[:, None, None] + np.arange(kp)[None, None, :] + 0.5, (nb, kp, kp))
+        uv_y = np.broadcast_to(cell_y[:, None, None] + np.arange(kp)[None, :, None] + 0.5, (nb, kp, kp))
+        uvs.append(np.stack([uv_x, uv_y], -1).reshape(-1, 2))
+        if masked:  # (cell texel x, y, grid column, row) of each vertex: the mask's own coordinates
+            squares.append(np.stack([np.broadcast_to(cell_x[:, None, None], (nb, kp, kp)),
+                                     np.broadcast_to(cell_y[:, None, None], (nb, kp, kp)),
+                                     np.broadcast_to(np.arange(kp)[None, None, :], (nb, kp, kp)),
+                                     np.broadcast_to(np.arange(kp)[None, :, None], (nb, kp, kp))], -1).reshape(-1, 4))
+        centre = (k // 2) * kp + k // 2
+        side_runs = _side_runs(k)
+        flat = verts.reshape(nb, -1)
+        keep_points = []
+        for run in side_runs:
+            keep_point = np.ones((nb, kp), bool)
+            keep_point[:, 1:-1] = used[flat[:, run[1:-1]]]
+            if level.masked:  # a side's present points next to missing ones (see simplify_grid_mesh)
+                keep_point |= _run_ends(flat[:, run] >= 0)
+            keep_points.append(keep_point)
+        split = np.stack([kp_[:, 1:-1].any(1) for kp_ in keep_points], 1)  # (nb, 4 sides)
+        # Apex of each patch's triangles: a corner (TL, TR, BR, BL) whose two sides keep no
+        # inner vertex and whose diagonal holds, else the centre (-1).
+        corner_local = np.array([0, k, k * kp + k, k * kp])
+        corner_sides = ((0, 3), (0, 1), (1, 2), (2, 3))  # sides meeting at each corner
+        any_split = split.any(1)
+        apex = np.full(nb, -1)
+        for c in range(3, -1, -1):  # TL wins ties
+            d = c % 2  # TL, BR: diagonal TL-BR; TR, BL: TR-BL
+            holds = np.where(any_split, diagonal_ok[:, d, 1], diagonal_ok[:, d, 0])
+            apex = np.where(holds & ~split[:, corner_sides[c][0]] & ~split[:, corner_sides[c][1]], c, apex)
+        apex_local = np.where(apex >= 0, corner_local[np.maximum(apex, 0)], centre)
+        for side, (run, keep_point) in enumerate(zip(side_runs, keep_points)):
+            # Triangles (apex, a, b) for consecutive kept points a -> b along the side; a corner
+            # apex needs none on its own two sides.
+            keep_point = keep_point & ~np.isin(apex, [c for c, sides in enumerate(corner_sides) if side in sides])[:, None]
+            patch_idx, point_idx = np.nonzero(keep_point)
+            if len(patch_idx) == 0:
+                continue
+            starts = np.r_[True, patch_idx[1:] != patch_idx[:-1]]
+            a = point_idx[:-1][~starts[1:]]
+            b = point_idx[1:][~starts[1:]]
+            p = patch_idx[1:][~starts[1:]]
+            tris.append(np.stack([base[p, 0] + apex_local[p], base[p, 0] + run[a], base[p, 0] + run[b]], 1))
+        num_vertices += nb * kp * kp
+        row_y += rows_used
+
+    if not tris:
+        v, uv, f = _empty_part()
+        return v, uv, f, None, None, np.zeros((0, 4), np.float32)
+    width = max(t.shape[1] for t in textures)
+    texture = np.concatenate([np.pad(t, ((0, 0), (0, width - t.shape[1]), (0, 0))) for t in textures])
+    mask = np.concatenate([np.pad(m, ((0, 0), (0, width - m.shape[1]))) for m in masks]) if masked else None
+    tex_faces = np.concatenate(tris)
+    # Drop vertices no triangle uses (inner patch points), remapping indices.
+    used_ids, tex_faces = np.unique(tex_faces, return_inverse=True)
+    tex_vertices = np.concatenate(positions)[used_ids].astype(np.float32)
+    tex_uv = (np.concatenate(uvs)[used_ids] / [texture.shape[1], texture.shape[0]]).astype(np.float32)
+    tex_faces = _by_first_vertex(tex_faces.reshape(-1, 3)).astype(np.uint32)
+    square = np.concatenate(squares)[used_ids].astype(np.float32) if masked else np.zeros((0, 4), np.float32)
+    return tex_vertices, tex_uv, tex_faces, texture, mask, square
+
+
 def simplify_grid_mesh(mesh: Mesh, blocks: tuple[int, ...] = (8, 4), tolerance: float = 1e-3,
                        allowed_error: np.ndarray | None = None, atlas_width: int = 4096,
-                       shared: np.ndarray | None = None) -> RenderMesh:
+                       shared: np.ndarray | None = None, masked: bool = False) -> RenderMesh:
     """Replace planar patches of the pixel grid by a few textured triangles.
 
     A mesh of a (layered) depth image has two triangles per pixel, and a software
@@ -380,39 +797,76 @@ def simplify_grid_mesh(mesh: Mesh, blocks: tuple[int, ...] = (8, 4), tolerance: 
     through it holds every vertex within half its bound (the fan's surface differs from the
     diagonal's by at most the side vertices' own error, so the total stays within the bound).
 
+    ``masked``: after the whole blocks of each size, blocks of which only a connected piece of
+    one surface is present (at least a quarter of the quads; beside depth cuts and holes) become
+    masked patches (:func:`_find_masked_blocks`, :class:`MaskedPart`): the fan over the whole
+    block, its missing quads discarded in the fragment shader. A masked patch's side also keeps
+    its present points next to missing ones (where its surface leaves the side), marked for
+    every other patch too, so that two patches along a side meet at the same vertices.
+
     ``shared`` (P, 3): positions that triangles drawn elsewhere use (the hole guard's quads,
     which meet the mesh's edges): a patch side keeps its vertices there too.
 
     Returns:
-        RenderMesh: the untouched triangles with vertex colours plus the textured patches.
+        RenderMesh: the untouched triangles with vertex colours plus the textured patches (and
+        with ``masked`` the masked patches, ``RenderMesh.masked``).
     """
-    quads, origin, quad_faces = _grid_quads(mesh)
+    triangles = _grid_triangles(mesh)
+    quads, origin, quad_faces = _pair_triangles(triangles, mesh.num_vertices)
     faces = mesh.faces.astype(np.int64)
     disparity = 1.0 / np.maximum(mesh.vertices[:, 2].astype(np.float64), 1e-12)
     allowed = tolerance * disparity if allowed_error is None else np.asarray(allowed_error, np.float64)
-    free = np.ones(len(quads), bool)
-    chosen, chosen_diagonals = [], []
+    # units: the quads, then (masked) the single grid triangles (half quads, beside cuts)
+    units, unit_origin, unit_faces = quads, origin, quad_faces
+    unit_codes = np.full(len(quads), MASK_FULL, np.uint8)
+    if masked:
+        face_ids, by_corner, missing, triangle_origin = triangles
+        single = ~np.isin(face_ids, quad_faces.ravel())
+        units = np.concatenate([quads, by_corner[single].astype(np.int64)])
+        unit_origin = np.concatenate([origin, triangle_origin[single]])
+        unit_faces = np.concatenate([quad_faces, np.stack([face_ids[single], np.full(single.sum(), -1)], 1)])
+        unit_codes = np.concatenate([unit_codes, (missing[single] + 1).astype(np.uint8)])
+    unit_free = np.ones(len(units), bool)
+    free = unit_free[: len(quads)]  # a view: the quads' share
+    pinned = guarded = uses = adjacency = None
+    if masked:
+        uses = np.bincount(faces.ravel(), minlength=mesh.num_vertices)
+        adjacency = _adjacency(units, mesh.num_vertices)  # once for all block sizes
+        # points other triangles use through a copy (an exported guard's quads), and points the
+        # render-only guard meets (see _find_masked_blocks)
+        pinned = _coincident(np.asarray(mesh.vertices, np.float32))
+        if shared is not None and len(shared):
+            both = np.concatenate([np.asarray(mesh.vertices, np.float32), np.asarray(shared, np.float32)])
+            mark = np.concatenate([np.zeros(mesh.num_vertices, bool), np.ones(len(shared), bool)])
+            guarded = _with_coincident(both, mark)[: mesh.num_vertices]
+    levels: list[_Level] = []
     for k in sorted(set(int(b) for b in blocks), reverse=True):
         if k < 2 or k % 2:
             raise Photo3DError(f"simplify_grid_mesh: block sizes must be even and >= 2, got {k}")
         grid, diagonal_ok = _find_blocks(quads, origin, k, disparity, allowed, free)
         free[grid.ravel()] = False
-        chosen.append(grid)
-        chosen_diagonals.append(diagonal_ok)
+        verts = _block_vertices(quads, grid)
+        levels.append(_Level(grid, verts, diagonal_ok, mesh.vertices[verts], np.full(grid.shape, MASK_FULL, np.uint8),
+                             False))
+        if masked and len(units):
+            pieces = _find_masked_blocks(units, unit_origin, unit_faces, unit_codes, k, disparity, allowed,
+                                         unit_free, faces, uses, pinned, guarded, adjacency)
+            unit_free[pieces.grid[pieces.grid >= 0]] = False
+            levels.append(_masked_level(mesh, pieces, unit_codes))
 
     # Interior vertices of a patch must not be used by any other triangle.
-    block_of_face = np.full(len(faces), -1, np.int64)
+    block_of_face = np.full(len(faces) + 1, -1, np.int64)  # index -1: a half quad's absent second face
     owner = np.full(mesh.num_vertices, -1, np.int64)
     first = 0
-    verts_per_level = []
-    for grid in chosen:
-        nb, k = grid.shape[0], grid.shape[1]
+    for level in levels:
+        nb = len(level.grid)
         ids = first + np.arange(nb)
-        block_of_face[quad_faces[grid].reshape(nb, 2 * k * k)] = ids[:, None]
-        verts = _block_vertices(quads, grid)
-        owner[verts[:, 1:-1, 1:-1].reshape(nb, (k - 1) ** 2)] = ids[:, None]
-        verts_per_level.append(verts)
+        present = level.grid >= 0
+        block_of_face[unit_faces[level.grid[present]]] = np.broadcast_to(ids[:, None, None], present.shape)[present, None]
+        inner = level.verts[:, 1:-1, 1:-1]
+        owner[inner[inner >= 0]] = np.broadcast_to(ids[:, None, None], inner.shape)[inner >= 0]
         first += nb
+    block_of_face = block_of_face[:-1]
     face_owner = owner[faces]
     bad = np.unique(face_owner[(face_owner >= 0) & (face_owner != block_of_face[:, None])])
     accepted = np.ones(first, bool)
@@ -427,89 +881,27 @@ def simplify_grid_mesh(mesh: Mesh, blocks: tuple[int, ...] = (8, 4), tolerance: 
         used = _with_coincident(both, np.concatenate([used, np.ones(len(shared), bool)]))[: mesh.num_vertices]
     else:
         used = _with_coincident(mesh.vertices, used)
-    level_start = np.cumsum([0] + [len(g) for g in chosen])
-    level_verts = [v[accepted[level_start[i] : level_start[i + 1]]] for i, v in enumerate(verts_per_level)]
-    level_diagonals = [d[accepted[level_start[i] : level_start[i + 1]]] for i, d in enumerate(chosen_diagonals)]
-    for verts in level_verts:  # corners of every patch are used by the patch's fan
-        used[verts[:, [0, 0, -1, -1], [0, -1, 0, -1]].ravel()] = True
+    level_start = np.cumsum([0] + [len(level.grid) for level in levels])
+    levels = [_Level(*(a[accepted[level_start[i]:level_start[i + 1]]]
+                       for a in (level.grid, level.verts, level.diagonal_ok, level.points, level.codes)),
+                     level.masked)
+              for i, level in enumerate(levels)]
+    for level in levels:  # corners of every patch are used by the patch's fan
+        corners = level.verts[:, [0, 0, -1, -1], [0, -1, 0, -1]].ravel()
+        used[corners[corners >= 0]] = True
+        if level.masked:  # where a masked patch's surface leaves its sides: see above
+            flat = level.verts.reshape(len(level.verts), level.verts.shape[1] ** 2)
+            for run in _side_runs(level.verts.shape[1] - 1):
+                ids = flat[:, run]
+                used[ids[_run_ends(ids >= 0)]] = True
+    used = np.append(used, False)  # index -1: a masked patch's missing point
 
-    positions, uvs, tris, textures = [], [], [], []
-    row_y = 0  # running atlas row (in texels) per level: levels are stacked vertically
-    num_vertices = 0
-    for verts, diagonal_ok in zip(level_verts, level_diagonals):
-        if len(verts) == 0:
-            continue
-        nb, kp = verts.shape[0], verts.shape[1]  # kp = k + 1 texels per patch side
-        k = kp - 1
-        per_row = atlas_width // kp
-        cell = np.arange(nb)
-        cell_x, cell_y = (cell % per_row) * kp, row_y + (cell // per_row) * kp
-        rows_used = int(np.ceil(nb / per_row)) * kp
-        texture = np.zeros((rows_used, per_row * kp, 3), np.uint8)
-        tex_rows = (cell_y - row_y)[:, None, None] + np.arange(kp)[None, :, None]
-        tex_cols = cell_x[:, None, None] + np.arange(kp)[None, None, :]
-        texture[tex_rows, tex_cols] = mesh.colors[verts]
-        textures.append(texture)
-        # Per-patch local vertex index = row * kp + column; global = patch * kp^2 + local.
-        base = num_vertices + np.arange(nb)[:, None] * kp * kp
-        positions.append(mesh.vertices[verts.reshape(-1)])
-        uv_x = (cell_x[:, None, None] + np.arange(kp)[None, None, :] + 0.5) + 0 * tex_rows
-        uv_y = (cell_y[:, None, None] + np.arange(kp)[None, :, None] + 0.5) + 0 * tex_cols
-        uvs.append(np.stack([uv_x, uv_y], -1).reshape(-1, 2))
-        centre = (k // 2) * kp + k // 2
-        # The 4 sides as vertex-index runs (clockwise), each split where its inner vertices are used.
-        side_runs = [
-            [r * kp + c for r, c in zip([0] * kp, range(kp))],  # top, left to right
-            [r * kp + c for r, c in zip(range(kp), [k] * kp)],  # right, top to bottom
-            [r * kp + c for r, c in zip([k] * kp, range(k, -1, -1))],  # bottom, right to left
-            [r * kp + c for r, c in zip(range(k, -1, -1), [0] * kp)],  # left, bottom to top
-        ]
-        flat = verts.reshape(nb, -1)
-        keep_points = []
-        for run in side_runs:
-            keep_point = np.ones((nb, kp), bool)
-            keep_point[:, 1:-1] = used[flat[:, np.array(run)[1:-1]]]
-            keep_points.append(keep_point)
-        split = np.stack([kp_[:, 1:-1].any(1) for kp_ in keep_points], 1)  # (nb, 4 sides)
-        # Apex of each patch's triangles: a corner (TL, TR, BR, BL) whose two sides keep no
-        # inner vertex and whose diagonal holds, else the centre (-1).
-        corner_local = np.array([0, k, k * kp + k, k * kp])
-        corner_sides = ((0, 3), (0, 1), (1, 2), (2, 3))  # sides meeting at each corner
-        any_split = split.any(1)
-        apex = np.full(nb, -1)
-        for c in range(3, -1, -1):  # TL wins ties
-            d = c % 2  # TL, BR: diagonal TL-BR; TR, BL: TR-BL
-            holds = np.where(any_split, diagonal_ok[:, d, 1], diagonal_ok[:, d, 0])
-            apex = np.where(holds & ~split[:, corner_sides[c][0]] & ~split[:, corner_sides[c][1]], c, apex)
-        apex_local = np.where(apex >= 0, corner_local[np.maximum(apex, 0)], centre)
-        for side, (run, keep_point) in enumerate(zip(side_runs, keep_points)):
-            run = np.array(run)
-            # Triangles (apex, a, b) for consecutive kept points a -> b along the side; a corner
-            # apex needs none on its own two sides.
-            keep_point = keep_point & ~np.isin(apex, [c for c, sides in enumerate(corner_sides) if side in sides])[:, None]
-            patch_idx, point_idx = np.nonzero(keep_point)
-            if len(patch_idx) == 0:
-                continue
-            starts = np.r_[True, patch_idx[1:] != patch_idx[:-1]]
-            a = point_idx[:-1][~starts[1:]]
-            b = point_idx[1:][~starts[1:]]
-            p = patch_idx[1:][~starts[1:]]
-            tris.append(np.stack([base[p, 0] + apex_local[p], base[p, 0] + run[a], base[p, 0] + run[b]], 1))
-        num_vertices += nb * kp * kp
-        row_y += rows_used
-
-    if textures:
-        width = max(t.shape[1] for t in textures)
-        texture = np.concatenate([np.pad(t, ((0, 0), (0, width - t.shape[1]), (0, 0))) for t in textures])
-        tex_faces = np.concatenate(tris)
-        # Drop vertices no triangle uses (inner patch points), remapping indices.
-        used_ids, tex_faces = np.unique(tex_faces, return_inverse=True)
-        tex_vertices = np.concatenate(positions)[used_ids].astype(np.float32)
-        tex_uv = (np.concatenate(uvs)[used_ids] / [texture.shape[1], texture.shape[0]]).astype(np.float32)
-        tex_faces = _by_first_vertex(tex_faces.reshape(-1, 3)).astype(np.uint32)
-    else:
-        texture = None
-        tex_vertices, tex_uv, tex_faces = _empty_part()
+    colors = np.asarray(mesh.colors)
+    tex_vertices, tex_uv, tex_faces, texture, _, _ = _patches([lv for lv in levels if not lv.masked], used, colors,
+                                                              atlas_width, masked=False)
+    part = MaskedPart()
+    if masked:
+        part = MaskedPart(*_patches([lv for lv in levels if lv.masked], used, colors, atlas_width, masked=True))
 
     # The vertex-coloured part keeps only the vertices its triangles use.
     kept_ids, kept_faces = np.unique(kept_faces, return_inverse=True)
@@ -522,6 +914,7 @@ def simplify_grid_mesh(mesh: Mesh, blocks: tuple[int, ...] = (8, 4), tolerance: 
         tex_faces=tex_faces,
         texture=texture,
         tex_projective=True,
+        masked=part,
     )
 
 
@@ -743,7 +1136,7 @@ def split_soft_rim(mesh: Mesh) -> tuple[Mesh, tuple[np.ndarray, np.ndarray, np.n
 
 
 def render_mesh(mesh: Mesh, simplify: bool = True, motion: tuple[float, float, float] | None = None,
-                max_error_px: float = 0.0) -> RenderMesh:
+                max_error_px: float = 0.0, masked: bool = False) -> RenderMesh:
     """The RenderMesh of ``mesh``: its texture when it has one, else vertex colours, with
     grid patches simplified when ``simplify``; plus the hole guard (``mesh.guard``).
 
@@ -754,7 +1147,8 @@ def render_mesh(mesh: Mesh, simplify: bool = True, motion: tuple[float, float, f
     otherwise only planar patches (relative disparity error 1e-3) are.
 
     A mesh with a soft rim (``Mesh.soft``) is drawn in its soft colours, its rim's facets
-    blended (:func:`split_soft_rim`).
+    blended (:func:`split_soft_rim`). ``masked``: also patches over cuts and holes, their missing
+    quads discarded when drawn (``simplify_grid_mesh(masked=True)``).
     """
     mesh = without_zero_area_faces(mesh)
     mesh, blend = split_soft_rim(mesh)
@@ -766,13 +1160,13 @@ def render_mesh(mesh: Mesh, simplify: bool = True, motion: tuple[float, float, f
     if screen and mesh.texture is None:
         _check_mesh(mesh)
         allowed = disparity_tolerance(mesh, max_error_px, *motion)
-        out = simplify_grid_mesh(mesh, SCREEN_BLOCKS, allowed_error=allowed, shared=guard_positions)
+        out = simplify_grid_mesh(mesh, SCREEN_BLOCKS, allowed_error=allowed, shared=guard_positions, masked=masked)
         # edge facets: pixel squares at their pixel's depth, corners half a pixel off the grid
         out.flat, kept = merge_strips(mesh, out.vertices, out.colors, out.faces, motion, max_error_px,
                                       offset=0.5, continuous=False)
         out.faces = out.faces[kept]
     else:
-        out = _render_mesh(mesh, simplify, guard_positions)
+        out = _render_mesh(mesh, simplify, guard_positions, masked)
     guard = mesh.guard
     if guard is not None and guard.num_faces:
         out.hole_vertices = np.asarray(guard.vertices, np.float32)
@@ -802,7 +1196,7 @@ def render_mesh(mesh: Mesh, simplify: bool = True, motion: tuple[float, float, f
     return out
 
 
-def _render_mesh(mesh: Mesh, simplify: bool, shared: np.ndarray | None = None) -> RenderMesh:
+def _render_mesh(mesh: Mesh, simplify: bool, shared: np.ndarray | None = None, masked: bool = False) -> RenderMesh:
     _check_mesh(mesh)
     textured = _mesh_texture(mesh)
     vertices = np.asarray(mesh.vertices, dtype=np.float32)
@@ -812,6 +1206,6 @@ def _render_mesh(mesh: Mesh, simplify: bool, shared: np.ndarray | None = None) -
         return RenderMesh(empty_v, np.zeros((0, 3), np.uint8), empty_f, vertices, uv, mesh.faces.astype(np.uint32), texture,
                           tex_projective=bool(mesh.texture.projective))
     if simplify:
-        return simplify_grid_mesh(mesh, shared=shared)
+        return simplify_grid_mesh(mesh, shared=shared, masked=masked)
     v, uv, f = _empty_part()
     return RenderMesh(vertices, np.asarray(mesh.colors, np.uint8), mesh.faces.astype(np.uint32), v, uv, f, None)
