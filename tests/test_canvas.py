@@ -179,15 +179,21 @@ def _bar_canvas(slope: float, size: int = 80, pad: int = 24, width: float = 6.0)
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
     centre = 40 + slope * ((size - 1) - xx)
     bar = np.abs(yy - centre) <= width / 2 / np.cos(np.arctan(slope))
-    disp = np.where(bar, 1.0, 0.1).astype(np.float32)
+    return _near_on_wall(bar, 200, pad), pad, size
+
+
+def _near_on_wall(near: np.ndarray, colour, pad: int) -> Canvas:
+    """A blank canvas (``pad`` px of border to fill) of a near object (``near``: (S, S) bool,
+    disparity 1, ``colour``) on a far grey wall (disparity 0.1, grey 60)."""
+    size = near.shape[0]
+    disp = np.where(near, 1.0, 0.1).astype(np.float32)
     c = np.zeros((size, size, 3), np.uint8) + 60
-    c[bar] = 200
+    c[near] = colour
     hc = size + 2 * pad
     mask = np.zeros((hc, hc), bool)
     mask[pad:-pad, pad:-pad] = True
-    blank = Canvas(np.pad(c, ((pad, pad), (pad, pad), (0, 0)), mode="edge"),
-                   np.pad(1 / disp, pad, mode="edge"), np.pad(disp, pad, mode="edge"), mask, pad, None, 1.0)
-    return blank, pad, size
+    return Canvas(np.pad(c, ((pad, pad), (pad, pad), (0, 0)), mode="edge"),
+                  np.pad(1 / disp, pad, mode="edge"), np.pad(disp, pad, mode="edge"), mask, pad, None, 1.0)
 
 
 def test_diagonal_bar_continues_along_its_diagonal():
@@ -218,15 +224,7 @@ def _ring_canvas(size: int = 80, pad: int = 32, inside: int = 6, outer: float = 
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
     dist = np.hypot(yy - 40, xx - (size - 1 - inside))
     ring = (dist <= outer) & (dist >= inner)
-    disp = np.where(ring, 1.0, 0.1).astype(np.float32)
-    c = np.zeros((size, size, 3), np.uint8) + 60
-    c[ring] = (200, 80, 20)
-    hc = size + 2 * pad
-    mask = np.zeros((hc, hc), bool)
-    mask[pad:-pad, pad:-pad] = True
-    blank = Canvas(np.pad(c, ((pad, pad), (pad, pad), (0, 0)), mode="edge"),
-                   np.pad(1 / disp, pad, mode="edge"), np.pad(disp, pad, mode="edge"), mask, pad, None, 1.0)
-    return blank, pad, size
+    return _near_on_wall(ring, (200, 80, 20), pad), pad, size
 
 
 def test_a_curved_object_crossing_the_border_closes_instead_of_running_out_as_bars():

@@ -22,6 +22,21 @@ from scenes import psnr, small_config, square_scene
 REPO = Path(__file__).resolve().parents[1]
 
 
+def renders(k, *meshes) -> list[list[np.ndarray]]:
+    """Each mesh (a Mesh or a RenderMesh) rendered at the input camera and at a moved one:
+    one list of renders per camera."""
+    shifted = np.eye(4)
+    shifted[:3, 3] = [0.03, -0.02, 0.05]
+    out = []
+    with Renderer(k.width, k.height) as renderer:
+        for pose in (np.eye(4), shifted):
+            out.append([])
+            for mesh in meshes:
+                renderer.set_mesh(mesh)
+                out[-1].append(renderer.render(pose, k)[0])
+    return out
+
+
 @pytest.fixture(scope="module")
 def photo() -> Photo3D:
     image, depth, _ = square_scene(96, 128)
@@ -112,15 +127,8 @@ def test_web_glb_renders_like_the_full_mesh_and_is_smaller(photo, tmp_path):
     assert web.blend_colors.shape[1] == 4 and web.blend_flat.texture.shape[2] == 4
     assert (web.blend_colors[:, 3] < 255).any() and (web.blend_flat.texture[..., 3] < 255).any()
     assert web.tex_projective  # the uv are affine in the input image: read projectively, as the viewer does
-    shifted = np.eye(4)
-    shifted[:3, 3] = [0.03, -0.02, 0.05]
-    with Renderer(k.width, k.height) as renderer:
-        for pose in (np.eye(4), shifted):
-            renderer.set_mesh(photo.mesh)
-            full, _ = renderer.render(pose, k)
-            renderer.set_mesh(web)
-            mine, _ = renderer.render(pose, k)
-            assert psnr(full, mine) >= 50
+    for full, mine in renders(k, photo.mesh, web):
+        assert psnr(full, mine) >= 50
 
 
 def test_the_web_mesh_keeps_every_vertex_where_the_guard_meets_it(photo):
@@ -200,20 +208,11 @@ def test_the_web_glb_draws_the_soft_rim_as_photo3ds_renderer(tmp_path):
         web, k, _ = read_web_glb(p3d.save_web_glb(tmp_path / "soft_web.glb"))
         (tmp_path / "opaque_web.glb").write_bytes(web_glb(dataclasses.replace(p3d.mesh, soft=None)))
         opaque, _, _ = read_web_glb(tmp_path / "opaque_web.glb")
-        shifted = np.eye(4)
-        shifted[:3, 3] = [0.03, -0.02, 0.05]
-        with Renderer(k.width, k.height) as renderer:
-            for pose in (np.eye(4), shifted):
-                renderer.set_mesh(p3d.mesh)
-                full, _ = renderer.render(pose, k)
-                renderer.set_mesh(web)
-                soft, _ = renderer.render(pose, k)
-                renderer.set_mesh(opaque)
-                hard, _ = renderer.render(pose, k)
-                rim = np.abs(full.astype(int) - hard).max(2) > 8
-                assert rim.sum() > 100
-                assert np.abs(soft.astype(int) - full)[rim].mean() < 2  # opaque: ~24-40 levels off there
-                assert psnr(full, soft) >= 50 and psnr(full, hard) < 40
+        for full, soft, hard in renders(k, p3d.mesh, web, opaque):
+            rim = np.abs(full.astype(int) - hard).max(2) > 8
+            assert rim.sum() > 100
+            assert np.abs(soft.astype(int) - full)[rim].mean() < 2  # opaque: ~24-40 levels off there
+            assert psnr(full, soft) >= 50 and psnr(full, hard) < 40
 
 
 def test_simplification_bound_keeps_every_vertex_within_the_pixel_error(photo):
