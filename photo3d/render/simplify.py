@@ -228,8 +228,7 @@ def _with_coincident(vertices: np.ndarray, used: np.ndarray) -> np.ndarray:
     their bits; a collision only keeps one more vertex."""
     if not used.any() or used.all():
         return used
-    bits = np.ascontiguousarray(vertices, np.float32).view(np.uint32).astype(np.uint64)
-    key = (bits[:, 0] * np.uint64(0x9E3779B97F4A7C15)) ^ (bits[:, 1] * np.uint64(0xC2B2AE3D27D4EB4F)) ^ bits[:, 2]
+    key = _position_keys(vertices)
     order = np.argsort(key)
     sorted_key = key[order]
     same = sorted_key[1:] == sorted_key[:-1]
@@ -243,12 +242,16 @@ def _with_coincident(vertices: np.ndarray, used: np.ndarray) -> np.ndarray:
     return out
 
 
+def _position_keys(vertices: np.ndarray) -> np.ndarray:
+    """(V,) uint64 hash of each vertex's float32 position bits (equal positions, equal keys)."""
+    bits = np.ascontiguousarray(vertices, np.float32).view(np.uint32).astype(np.uint64)
+    return (bits[:, 0] * np.uint64(0x9E3779B97F4A7C15)) ^ (bits[:, 1] * np.uint64(0xC2B2AE3D27D4EB4F)) ^ bits[:, 2]
+
+
 def _coincident(vertices: np.ndarray) -> np.ndarray:
     """(V,) bool: vertices at exactly the position of another one (compared as
     :func:`_with_coincident` does; a hash collision only flags one more vertex)."""
-    bits = np.ascontiguousarray(vertices, np.float32).view(np.uint32).astype(np.uint64)
-    key = (bits[:, 0] * np.uint64(0x9E3779B97F4A7C15)) ^ (bits[:, 1] * np.uint64(0xC2B2AE3D27D4EB4F)) ^ bits[:, 2]
-    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    _, inverse, counts = np.unique(_position_keys(vertices), return_inverse=True, return_counts=True)
     return counts[inverse.ravel()] > 1
 
 
@@ -366,13 +369,19 @@ def _find_blocks(
     )
     bound = allowed[verts.reshape(len(grid), -1)]
     planar = (np.abs(key @ _fan_weights(block).T - disp) <= bound).all(1)
-    key, disp, bound = key[planar], disp[planar], bound[planar]
+    return grid[planar], _diagonals_hold(key[planar], disp[planar], bound[planar], block)
+
+
+def _diagonals_hold(key: np.ndarray, disp: np.ndarray, bound: np.ndarray, block: int) -> np.ndarray:
+    """(B, 2, 2) bool: whether the two triangles of a block's diagonal d (0: TL-BR, 1: TR-BL),
+    from its key disparities (B, 5), hold every vertex's disparity (B, (block+1)^2) within its
+    ``bound`` ([:, d, 0]) or within half of it ([:, d, 1])."""
     diagonal_ok = np.zeros((len(key), 2, 2), bool)
     for d, weights in enumerate(_diagonal_weights(block)):
         error = np.abs(key @ weights.T - disp)
         diagonal_ok[:, d, 0] = (error <= bound).all(1)
         diagonal_ok[:, d, 1] = (error <= 0.5 * bound).all(1)
-    return grid[planar], diagonal_ok
+    return diagonal_ok
 
 
 @dataclass
@@ -534,13 +543,8 @@ def _find_masked_blocks(units: np.ndarray, origin: np.ndarray, unit_faces: np.nd
         alone &= ~pinned[v_ids]
     keep[b_ids[~alone]] = False
 
-    key, disp, bound = key[keep], disp[keep], bound[keep]
-    diagonal_ok = np.zeros((len(key), 2, 2), bool)
-    for d, weights in enumerate(_diagonal_weights(k)):
-        error = np.abs(key @ weights.T - disp)
-        diagonal_ok[:, d, 0] = (error <= bound).all(1)
-        diagonal_ok[:, d, 1] = (error <= 0.5 * bound).all(1)
-    return _MaskedBlocks(grid[keep], verts[keep], key, corner[keep], diagonal_ok)
+    return _MaskedBlocks(grid[keep], verts[keep], key[keep], corner[keep],
+                         _diagonals_hold(key[keep], disp[keep], bound[keep], k))
 
 
 def _block_vertices(quads: np.ndarray, grid: np.ndarray) -> np.ndarray:

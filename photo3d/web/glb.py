@@ -460,8 +460,8 @@ def web_geometry(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = None, 
             does), read with nearest sampling (only with ``simplify``).
         soft: the soft rim (``Mesh.soft``: the rim's facets and the outer fringe) blended, as
             photo3d's renderer draws it (only with ``simplify`` and ``strips``): the mesh in its
-            soft colours, the rim's faces in ``blend_*`` (an RGBA atlas of their own), their
-            opaque photo colours last in the guard; else the photo's colours, opaque.
+            soft colours, the rim's faces in ``blend_*`` (an RGBA atlas of their own; the GLB
+            backs them in the guard, see :func:`web_glb_bytes`); else the photo's colours, opaque.
     """
     paths = default_path_frames(mesh) if paths is None else paths
     k = mesh.intrinsics
@@ -565,17 +565,13 @@ def web_geometry(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = None, 
         # it, no longer meets the mesh's edge once rounded to 16 bits (a clear pixel in 5 of
         # the 16 Middlebury scenes' 46 poses)
         gv, gc, gf = render_mesh_guard(mesh)
-        gv, gf = gv.astype(np.float64), gf.astype(np.int64)
         if len(gf):
-            guard_parts, guard_order = _guard_parts(gv, gc, gf, k)
+            guard_parts, guard_order = _guard_parts(gv.astype(np.float64), gc, gf.astype(np.int64), k)
             parts.extend(guard_parts)
-    # stack the blocks; texel -> uv
-    atlas = np.concatenate([p[2] for p in parts])
-    rim_atlas = np.concatenate([p[2] for p in rim_parts]) if rim_parts else None
-
-    def join(items, blocks_atlas):
+    def join(items):  # parts -> (their blocks stacked into one atlas, vertices, uv in it, faces, nearest)
+        atlas = np.concatenate([p[2] for p in items])
         tops = np.cumsum([0] + [p[2].shape[0] for p in items])
-        size = np.array([blocks_atlas.shape[1], blocks_atlas.shape[0]], np.float64) if len(items) else np.ones(2)
+        size = np.array([atlas.shape[1], atlas.shape[0]], np.float64)
         verts, uvs, faces, near, offset = [], [], [], [], 0
         for i, (pv, pt, _, pf, *rest) in enumerate(items):
             centre = 0.0 if rest and rest[0] else 0.5  # nearest cells: uv at texel corners
@@ -584,12 +580,10 @@ def web_geometry(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = None, 
             faces.append(pf + offset)
             near.append(np.full(len(pf), bool(rest and rest[0])))
             offset += len(pv)
-        if not verts:
-            return np.zeros((0, 3)), np.zeros((0, 2)), np.zeros((0, 3), np.int64), np.zeros(0, bool)
-        return np.concatenate(verts), np.concatenate(uvs), np.concatenate(faces), np.concatenate(near)
+        return atlas, np.concatenate(verts), np.concatenate(uvs), np.concatenate(faces), np.concatenate(near)
 
-    # the main atlas holds the mesh's parts first, then the guard's (their rows: ``tops``)
-    vertices, uv, faces, main_nearest = join(parts, atlas)
+    # one atlas for the mesh's parts, then the guard's
+    atlas, vertices, uv, faces, main_nearest = join(parts)
     n_main_faces = sum(len(p[3]) for p in parts[:main_parts])
     n_main_vertices = sum(len(p[0]) for p in parts[:main_parts])
     guard_v, guard_uv = vertices[n_main_vertices:], uv[n_main_vertices:]
@@ -601,9 +595,8 @@ def web_geometry(mesh: Mesh, paths: dict[str, list[CameraFrame]] | None = None, 
         inverse[guard_order] = np.arange(len(guard_order))
         guard_faces, nearest = guard_faces[inverse], nearest[inverse]
     out = WebGeometry(vertices, uv, faces, guard_v, guard_uv, guard_faces, atlas, nearest, main_nearest)
-    if rim_atlas is not None:
-        out.blend_vertices, out.blend_uv, out.blend_faces, out.blend_nearest = join(rim_parts, rim_atlas)
-        out.rim_atlas = rim_atlas
+    if rim_parts:
+        out.rim_atlas, out.blend_vertices, out.blend_uv, out.blend_faces, out.blend_nearest = join(rim_parts)
     return out
 
 
@@ -747,9 +740,7 @@ def _quantised_nodes(fine: list[np.ndarray], coarse: np.ndarray):
     grid it would round everything 3x coarser (-1 dB against the full mesh). Its grid's points
     are points of the fine grid, and a point it shares (the border's ring) is stored at its
     coarse grid point in every node (the fine grid has m steps of margin each side for that).
-    Depth has one grid for all; x and y are moved along each point's ray to the rounded depth,
-    so the input camera sees every vertex where it was (rounding the three axes alike moved
-    them by up to ~0.7 px there on a deep scene)."""
+    Depth has one grid for all (:func:`_along_rays`)."""
     flips = [np.asarray(p, np.float64).reshape(-1, 3) * _FLIP for p in fine]
     pf, pc = np.concatenate(flips), np.asarray(coarse, np.float64).reshape(-1, 3) * _FLIP
     both = np.concatenate([pf, pc])
@@ -813,9 +804,10 @@ def _along_rays(p: np.ndarray, z_lo: float, z_step: float) -> np.ndarray:
 
 def _primitives(buf: _Buffer, q: np.ndarray, uv: np.ndarray, faces: np.ndarray,
                 groups: np.ndarray, uv_float: bool = True) -> list[dict]:
-    """The primitives of one node, in face order: runs of one material (``groups``: 0 bilinear,
-    "photo"; 1 nearest, "photo_nearest": one texel a pixel square), each split into chunks of at most 65535 vertices with 16-bit indices
-    (each chunk's vertices copied out; all chunks share one position and one uv view).
+    """The primitives of one node, in face order: runs of one material (``groups``, the
+    material index of each face: see the materials in :func:`web_glb_bytes`), each split into
+    chunks of at most 65535 vertices with 16-bit indices (each chunk's vertices copied out; all
+    chunks share one position and one uv view).
     ``q`` (V, 3) uint16: the vertices' positions on the node's grid (:func:`_quantised_nodes`).
     ``uv_float``: texture coordinates as 32-bit floats (what every reader decodes; trimesh
     reads normalised integers unscaled), else normalised 16-bit."""
@@ -823,6 +815,8 @@ def _primitives(buf: _Buffer, q: np.ndarray, uv: np.ndarray, faces: np.ndarray,
         uvq, uv_type, uv_bytes = np.asarray(uv, "<f4"), 5126, 8
     else:
         uvq, uv_type, uv_bytes = np.clip(np.round(uv * 65535.0), 0, 65535).astype("<u2"), 5123, 4
+    if len(faces) == 0:
+        return []
     change = np.r_[0, np.nonzero(groups[1:] != groups[:-1])[0] + 1, len(faces)]
     pieces, total = [], 0
     for a, b in zip(change[:-1], change[1:]):
@@ -881,8 +875,7 @@ def web_glb_bytes(geometry: WebGeometry, intrinsics: Intrinsics, paths: dict[str
     nearest = np.asarray(geometry.guard_nearest, bool)
     if len(nearest) != len(gf):
         nearest = np.zeros(len(gf), bool)
-    skirt = _beyond(np.asarray(gv, np.float64), np.asarray(geometry.vertices, np.float64))[gf].any(1) if len(gf) \
-        else np.zeros(0, bool)
+    skirt = _beyond(np.asarray(gv, np.float64), np.asarray(geometry.vertices, np.float64))[gf].any(1)
     cut_part, skirt_part = _node_part(gv, guv, gf[~skirt]), _node_part(gv, guv, gf[skirt])
     # the mesh node: the mesh (materials 0, 1), then the soft rim (2, 3: blended, the rim atlas)
     n = len(geometry.vertices)
@@ -905,19 +898,16 @@ def web_glb_bytes(geometry: WebGeometry, intrinsics: Intrinsics, paths: dict[str
         # clear colour (as photo3d's renderer). The rim's own accessors: the guard's quads are on
         # the mesh's grid, so the same stored positions are the same points in both nodes.
         backing = [{**p, "material": p["material"] + 2} for p in main_prims if p["material"] >= 2]
-        for part, q, near, name in ((cut_part, q_cut, nearest[~skirt], None), (skirt_part, q_skirt, nearest[skirt], SKIRT_NODE)):
-            if not len(part[2]) and not (name is None and backing):
-                continue
-            prims = _primitives(buf, q, part[1], part[2], near.astype(np.int64), uv_float) if len(part[2]) else []
-            if name is None:
-                prims += backing
-            meshes.append({"name": name or GUARD_NODE, "primitives": prims})
-            if name is None:
-                guard["mesh"] = len(meshes) - 1
-            else:
-                guard["children"] = [len(nodes)]
-                nodes.append({"name": name, "mesh": len(meshes) - 1, "translation": (-j).astype(float).tolist(),
-                              "scale": m.astype(float).tolist()})
+        cut_prims = _primitives(buf, q_cut, cut_part[1], cut_part[2], nearest[~skirt].astype(np.int64), uv_float)
+        if cut_prims or backing:
+            meshes.append({"name": GUARD_NODE, "primitives": cut_prims + backing})
+            guard["mesh"] = len(meshes) - 1
+        if len(skirt_part[2]):
+            meshes.append({"name": SKIRT_NODE, "primitives": _primitives(buf, q_skirt, skirt_part[1], skirt_part[2],
+                                                                          nearest[skirt].astype(np.int64), uv_float)})
+            guard["children"] = [len(nodes)]
+            nodes.append({"name": SKIRT_NODE, "mesh": len(meshes) - 1, "translation": (-j).astype(float).tolist(),
+                          "scale": m.astype(float).tolist()})
     kinds = 2 if main_nearest.any() or (len(geometry.guard_faces) and np.asarray(geometry.guard_nearest, bool).any()) else 1
     rim_view = None
     if len(geometry.blend_faces):  # the soft rim's atlas: PNG (its alpha), small
