@@ -323,8 +323,9 @@ class VideoConfig:
     """mp4 codec: "h264" (libx264) or "h265" (libx265, tagged hvc1)."""
     crf: int | None = None
     """Constant rate factor for mp4/webm, lower = better (null: 18 for H.264, 22 for H.265, 31 for VP9)."""
-    preset: str = "fast"
-    """Encoder speed preset (x264/x265 names, ultrafast ... veryslow; mapped onto VP9's speeds)."""
+    preset: str | None = None
+    """Encoder speed preset (x264/x265 names, ultrafast ... veryslow; mapped onto VP9's speeds);
+    None: the encoder's default (H.264 veryfast, H.265 and VP9 fast)."""
     stereo: str = "none"
     """"sbs": side-by-side stereo frames (left eye, right eye) for VR players; "none": mono."""
     eye_separation: float = 0.03
@@ -344,7 +345,8 @@ class VideoConfig:
             checks.check_float_range(self.duration, "video.duration", source, low=0, low_open=True)
         checks.check_choice(self.format, "video.format", source, VIDEO_FORMATS)
         checks.check_choice(self.codec, "video.codec", source, VIDEO_CODECS)
-        checks.check_choice(self.preset, "video.preset", source, VIDEO_PRESETS)
+        if self.preset is not None:
+            checks.check_choice(self.preset, "video.preset", source, VIDEO_PRESETS)
         checks.check_choice(self.stereo, "video.stereo", source, STEREO_MODES)
         checks.check_float_range(self.eye_separation, "video.eye_separation", source, low=0, low_open=True)
         if self.crf is not None:

