@@ -322,7 +322,7 @@ class VideoConfig:
     codec: str = "h264"
     """mp4 codec: "h264" (libx264) or "h265" (libx265, tagged hvc1)."""
     crf: int | None = None
-    """Constant rate factor for mp4/webm, lower = better (null: 18 for H.264, 22 for H.265, 31 for VP9)."""
+    """Constant rate factor for mp4/webm, lower = better (null: 16 for H.264, 22 for H.265, 31 for VP9)."""
     preset: str | None = None
     """Encoder speed preset (x264/x265 names, ultrafast ... veryslow; mapped onto VP9's speeds);
     None: the encoder's default (H.264 veryfast, H.265 and VP9 fast)."""

@@ -42,9 +42,8 @@ PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "sl
 SUFFIX_FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".webm": "webm", ".gif": "gif", ".png": "png", ".jpg": "jpg",
                   ".jpeg": "jpg"}
 FORMAT_SUFFIX = {"mp4": ".mp4", "webm": ".webm", "gif": ".gif", "png": ".png", "jpg": ".jpg"}
-# Constant rate factor by encoder when none is given: visually lossless for x264 (16 with the
-# default `veryfast` preset is the PSNR of `fast` at 18 on real renders, for less than half its
-# CPU), about the same quality for x265 and VP9 (whose scales differ).
+# Constant rate factor by encoder when none is given: visually lossless for x264, about the
+# same quality for x265 and VP9 (whose scales differ).
 DEFAULT_CRF = {"h264": 16, "h265": 22, "webm": 31}
 # Speed preset by encoder when none is given (x264 `veryfast` at crf 16: Art at 960 px, 48 frames,
 # 38.5 against 85 ms ffmpeg CPU a frame for `fast` at 18, PSNR 38.40 against 38.39 dB, +16 % size).
@@ -89,8 +88,9 @@ def encoder_args(format: str, codec: str = "h264", crf: int | None = None, prese
                     "-x265-params", "log-level=error"]
         return args + ["-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4"]
     if format == "webm":
-        deadline, cpu_used = _VP9_SPEED[DEFAULT_PRESET["webm"] if preset is None else preset]
         crf = DEFAULT_CRF["webm"] if crf is None else int(crf)
+        preset = DEFAULT_PRESET["webm"] if preset is None else preset
+        deadline, cpu_used = _VP9_SPEED[preset]
         return ["-c:v", "libvpx-vp9", "-crf", str(crf), "-b:v", "0", "-deadline", deadline, "-cpu-used",
                 str(cpu_used), "-row-mt", "1", "-pix_fmt", "yuv420p", "-f", "webm"]
     if format == "gif":
